@@ -1,0 +1,131 @@
+// The HTTP application: routes and headers only. No runtime or socket code lives here, so every
+// route can be exercised with app.request() and every runtime adapter serves the same thing.
+import { type Context, Hono } from "hono";
+import { accepts } from "hono/accepts";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import * as v from "valibot";
+import type { Fact } from "./facts.ts";
+import { indexPage, notFoundPage } from "./pages.ts";
+import { type Asset, assets } from "./static.ts";
+
+/** What a runtime adapter tells the app about the connection a request came in on. */
+export interface ConnInfo {
+  transport: "unix" | "tcp";
+  /** The TCP peer's address; none over a Unix socket. */
+  remoteAddress?: string;
+}
+
+export type AppEnv = { Bindings: ConnInfo; Variables: { requestId: string } };
+
+export interface AppOptions {
+  facts: readonly Fact[];
+  /** Uniform in [0, 1); injectable so tests can pick the fact. */
+  random?: () => number;
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
+const ALLOW = "GET, HEAD";
+
+const FactId = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,9}$/, "a fact id is a whole number, such as /facts/1"),
+  v.transform(Number),
+);
+
+/** Bodies are built once at start: serving a fact allocates no new strings. */
+function prebuild(fact: Fact) {
+  return { fact, text: `${fact.text}\n`, json: `${JSON.stringify({ id: fact.id, fact: fact.text })}\n` };
+}
+
+function wantsJson(c: Context): boolean {
+  const accept = c.req.header("accept");
+  if (accept === undefined || !accept.includes("json")) return false; // the common case, parsed for free
+  return accepts(c, { header: "Accept", supports: ["text/plain", "application/json"], default: "text/plain" }) === "application/json";
+}
+
+function wantsHtml(c: Context): boolean {
+  const accept = c.req.header("accept");
+  if (accept === undefined || !accept.includes("html")) return false;
+  return accepts(c, { header: "Accept", supports: ["text/plain", "text/html"], default: "text/plain" }) === "text/html";
+}
+
+export function createApp({ facts, random = Math.random }: AppOptions) {
+  if (facts.length === 0) throw new Error("no facts to serve");
+  const bodies = facts.map(prebuild);
+  const pick = () => bodies[Math.floor(random() * bodies.length)];
+
+  const app = new Hono<AppEnv>();
+
+  // Honours an incoming X-Request-Id (nginx can pass $request_id) so one id follows a request
+  // through both logs; otherwise makes one.
+  app.use(requestId());
+  app.use(
+    secureHeaders({
+      // TLS ends at nginx: only it knows whether the client used HTTPS, so HSTS is set there
+      // (deploy/nginx). A backend that sent it over plain HTTP would be lying.
+      strictTransportSecurity: false,
+      // The page has no script and loads only its own stylesheet and icon.
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+      xFrameOptions: "DENY",
+    }),
+  );
+
+  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, cache: string) =>
+    wantsJson(c)
+      ? c.body(body.json, 200, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" })
+      : c.body(body.text, 200, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" });
+
+  // Hono answers HEAD with the GET handler and drops the body.
+  app.get("/fact", (c) => factResponse(c, pick(), "no-store"));
+
+  app.get("/facts/:id", (c) => {
+    const parsed = v.safeParse(FactId, c.req.param("id"));
+    if (!parsed.success) return c.text(`${parsed.issues[0].message}\n`, 400);
+    const body = bodies[parsed.output - 1];
+    if (body === undefined) return c.text(`no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404);
+    return factResponse(c, body, "public, max-age=3600");
+  });
+
+  app.get("/", (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.html(indexPage(pick().fact));
+  });
+
+  app.get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
+
+  const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
+    c.body(asset.body, 200, {
+      "Content-Type": asset.contentType,
+      // The name carries the content hash: a changed file gets a new name.
+      "Cache-Control": "public, max-age=31536000, immutable",
+    });
+  for (const asset of assets) app.get(asset.path, serveAsset(asset));
+
+  // A known path with a method it does not take: 405 with Allow, not a misleading 404.
+  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...assets.map((a) => a.path)]) {
+    app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: ALLOW }));
+  }
+
+  app.notFound((c) =>
+    wantsHtml(c) ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404),
+  );
+
+  app.onError((err, c) => {
+    const id = c.get("requestId");
+    console.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    return c.text(`internal error; request id ${id}\n`, 500);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

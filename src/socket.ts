@@ -1,0 +1,181 @@
+// Socket safety, shared by every runtime adapter: what may be replaced at SOCKPATH, how the socket
+// is bound so that it is never more open than SOCKMODE, and which socket we may remove on exit.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { createConnection } from "node:net";
+import { dirname, join } from "node:path";
+import { ConfigError, type SocketOptions } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+/** Startup refused because of what is (or is not) at SOCKPATH. */
+export class SocketError extends Error {
+  override name = "SocketError";
+}
+
+/** How long a connect may take before a silent socket is taken as held by a live process. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Device and inode of the socket we bound: on exit we remove SOCKPATH only if it is still this. */
+export interface SocketIdentity {
+  dev: number;
+  ino: number;
+}
+
+type Probe = "live" | "refused" | "gone";
+
+function probe(path: string): Promise<Probe> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection({ path });
+    const done = (result: Probe) => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(result);
+    };
+    // A socket that neither accepts nor refuses has an owner that is alive but busy.
+    const timer = setTimeout(() => done("live"), PROBE_TIMEOUT_MS);
+    conn.once("connect", () => done("live"));
+    conn.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNREFUSED") return done("refused");
+      if (err.code === "ENOENT") return done("gone");
+      clearTimeout(timer);
+      conn.destroy();
+      reject(new SocketError(`cannot tell whether ${path} is in use: connecting to it failed with ${err.code ?? err.message}`));
+    });
+  });
+}
+
+function describe(st: fs.Stats): string {
+  if (st.isSymbolicLink()) return "a symbolic link";
+  if (st.isDirectory()) return "a directory";
+  if (st.isFile()) return "a regular file";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a socket";
+}
+
+function checkDirectory(path: string) {
+  const dir = dirname(path);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new SocketError(`the directory ${dir} for SOCKPATH does not exist; create it first (under systemd: RuntimeDirectory=printerfacts gives /run/printerfacts)`);
+    }
+    throw new SocketError(`cannot use the directory ${dir} for SOCKPATH: ${code ?? err}`);
+  }
+  if (!st.isDirectory()) throw new SocketError(`${dir} in SOCKPATH is not a directory`);
+}
+
+/**
+ * Decide whether SOCKPATH may be bound. Never follows a link. Returns "stale" for a socket nobody
+ * answers on (safe to replace); throws, touching nothing, for a live socket or anything else.
+ */
+export async function inspectSocketPath(path: string): Promise<"free" | "stale"> {
+  checkDirectory(path);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "free";
+    throw new SocketError(`cannot inspect ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  if (!st.isSocket()) {
+    throw new SocketError(`${path} exists and is ${describe(st)}, not a socket; refusing to touch it: move it away or choose another SOCKPATH`);
+  }
+  switch (await probe(path)) {
+    case "live":
+      throw new SocketError(`another process is serving on ${path}; stop it first or choose another SOCKPATH`);
+    case "gone":
+      return "free";
+    case "refused":
+      return "stale";
+  }
+}
+
+/** SOCKGROUP as a gid, checked before anything is bound. */
+export function resolveGroup(group: string): number {
+  let gid: number;
+  if (/^\d+$/.test(group)) {
+    gid = Number(group);
+  } else {
+    // getent asks NSS, so groups from LDAP or systemd-userdb resolve as well as /etc/group.
+    let entry: string;
+    try {
+      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    } catch {
+      throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
+    }
+    gid = Number(entry.split(":")[2]);
+  }
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
+    throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
+  }
+  return gid;
+}
+
+/** A socket in a world-writable directory can be pre-empted by any user, and is often invisible to nginx. */
+export function worldWritableWarning(path: string): string | undefined {
+  const dir = dirname(path);
+  if ((fs.statSync(dir).mode & 0o002) === 0) return undefined;
+  return `SOCKPATH is in ${dir}, which every user may write to: another user can take the name first, and under systemd nginx often has a private /tmp and cannot see it; use /run/printerfacts/ (RuntimeDirectory=printerfacts)`;
+}
+
+/**
+ * Bind a socket at `path` that is never more open than `mode`: bind it inside a fresh 0700
+ * directory (nobody else can reach it there), set group and mode, then hard-link it into place.
+ * link(2), unlike rename(2), fails rather than replace anything that appeared at `path` meanwhile.
+ * The runtime only ever knows the private name, so its own cleanup on stop (Bun unlinks the path
+ * it bound) can never remove a successor's socket at `path`.
+ */
+export async function bindSocket<L extends { abort(): void }>(
+  path: string,
+  options: SocketOptions & { gid?: number; replaceStale: boolean },
+  bind: (privatePath: string) => Promise<L>,
+  log: Logger,
+): Promise<{ listener: L; identity: SocketIdentity }> {
+  const privateDir = fs.mkdtempSync(join(dirname(path), ".pf-"));
+  const privatePath = join(privateDir, "s");
+  let listener: L | undefined;
+  try {
+    listener = await bind(privatePath);
+    if (options.gid !== undefined) fs.chownSync(privatePath, -1, options.gid);
+    fs.chmodSync(privatePath, options.mode);
+    if (options.replaceStale) {
+      fs.unlinkSync(path);
+      log.info(`removed stale socket ${path} (nothing was listening on it)`);
+    }
+    try {
+      fs.linkSync(privatePath, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new SocketError(`${path} appeared while starting; another process may be starting on it`);
+      }
+      throw err;
+    }
+    const st = fs.lstatSync(path);
+    return { listener, identity: { dev: st.dev, ino: st.ino } };
+  } catch (err) {
+    listener?.abort();
+    if (err instanceof SocketError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new SocketError(`cannot bind ${path}: ${e.code ? `${e.syscall ?? ""} ${e.code}`.trim() : e.message}`);
+  } finally {
+    fs.rmSync(privatePath, { force: true });
+    fs.rmdirSync(privateDir);
+  }
+}
+
+/** Remove SOCKPATH only if it is still the socket we bound, never a successor's. */
+export function unlinkIfOurs(path: string, ours: SocketIdentity): boolean {
+  try {
+    const st = fs.lstatSync(path);
+    if (st.dev !== ours.dev || st.ino !== ours.ino) return false;
+    fs.unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
