@@ -54,9 +54,10 @@ const SockPath = v.pipe(
   ),
 );
 
-const Host = v.union(
-  [v.pipe(v.string(), v.ip()), v.literal("localhost")],
-  "must be an IP address (such as :: or 127.0.0.1) or localhost",
+const IpAddress = v.pipe(v.string(), v.ip());
+const Host = v.pipe(
+  v.string(),
+  v.check((s) => s === "localhost" || v.is(IpAddress, s), "must be an IP address (such as :: or 127.0.0.1) or localhost"),
 );
 
 const SockMode = v.pipe(

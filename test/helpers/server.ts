@@ -1,0 +1,126 @@
+// Starting and talking to real printerfacts processes: the compiled binary or a source entry,
+// on a real socket or TCP port, observed through their own log lines.
+import { spawn as spawnProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const BINARY = join(ROOT, "dist/printerfacts");
+const BUN = process.execPath;
+
+/** Every way the service is started; later runtimes add theirs here. */
+export const ENTRIES = {
+  binary: [BINARY],
+  "bun src/main.ts": [BUN, join(ROOT, "src/main.ts")],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Entry = keyof typeof ENTRIES;
+
+/** A temp dir others may traverse (0755), so a test can connect as another user. */
+export function tempDir(): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), "pf-test-"));
+  chmodSync(path, 0o755);
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface Running {
+  pid: number;
+  /** Everything the process has written to stderr so far. */
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit code (or 128+signal number). */
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export function start(command: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Running {
+  const child = spawnProcess(command[0], command.slice(1), {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    err += d;
+  });
+  const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  const exited = new Promise<number>((resolve) =>
+    child.on("close", (code, signal) => resolve(code ?? 128 + (signals[signal ?? ""] ?? 0))),
+  );
+  return {
+    pid: child.pid ?? -1,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    kill: (signal = "SIGTERM") => {
+      child.kill(signal);
+    },
+  };
+}
+
+/** Wait until the process logs `pattern` on stderr; fails with its output if it exits first. */
+export async function waitForLog(proc: Running, pattern: RegExp | string, timeoutMs = 10_000): Promise<void> {
+  const matches = () => (typeof pattern === "string" ? proc.stderr().includes(pattern) : pattern.test(proc.stderr()));
+  let exitCode: number | undefined;
+  proc.exited.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!matches()) {
+    if (exitCode !== undefined) throw new Error(`process exited with ${exitCode} before logging ${pattern}:\n${proc.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; stderr so far:\n${proc.stderr()}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** Start a server and wait until it is listening. */
+export async function startListening(command: readonly string[], env: Record<string, string>): Promise<Running> {
+  const proc = start(command, env);
+  await waitForLog(proc, "listening on");
+  return proc;
+}
+
+/** The TCP port a server logged that it bound (PORT=0 lets the kernel pick). */
+export function loggedPort(proc: Running): number {
+  const m = proc.stderr().match(/listening on http:\/\/\S+:(\d+)/);
+  if (!m) throw new Error(`no TCP port in log:\n${proc.stderr()}`);
+  return Number(m[1]);
+}
+
+export interface CurlResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  exitCode: number;
+  stderr: string;
+}
+
+/** Real curl, over a Unix socket when `socket` is given. `as` runs it as another uid:gid. */
+export async function curl(
+  url: string,
+  opts: { socket?: string; args?: string[]; as?: { uid: number; gid: number } } = {},
+): Promise<CurlResult> {
+  const argv = ["curl", "-sS", "-i", "--max-time", "10", ...(opts.socket ? ["--unix-socket", opts.socket] : []), ...(opts.args ?? []), url];
+  const command = opts.as ? ["setpriv", `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", ...argv] : argv;
+  const proc = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
+  const [raw, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const split = raw.indexOf("\r\n\r\n");
+  const head = split === -1 ? "" : raw.slice(0, split);
+  const [statusLine = "", ...headerLines] = head.split("\r\n");
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const i = line.indexOf(":");
+    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body: split === -1 ? "" : raw.slice(split + 4), exitCode, stderr };
+}
+
+/** fetch over a Unix socket (Bun's fetch takes `unix`). */
+export function fetchUnix(socket: string, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`http://localhost${path}`, { ...init, unix: socket } as RequestInit);
+}
