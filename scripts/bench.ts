@@ -1,0 +1,420 @@
+#!/usr/bin/env bun
+// npm run bench: every server variant side by side in one run, the same load at each, alternating
+// them round by round (A B C … then … C B A) so drift on a shared machine cancels; prints the
+// table with ratios to the raw Bun.serve baseline and writes it to BENCHMARKS.md.
+//
+// Settings (environment): BENCH_SECONDS per measurement (5), BENCH_ROUNDS (5), BENCH_CONNECTIONS
+// (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
+// memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
+// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BUILD (1:
+// build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
+// ("K=V K=V": the production settings and the same with the access log off, when not detected).
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, hostname, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { cpuSeconds, machineBusySeconds, rssMB } from "./bench/proc.ts";
+import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
+import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+const env = process.env;
+const num = (name: string, fallback: number) => {
+  const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${env[name]} is not a number`);
+  return value;
+};
+const settings = {
+  seconds: num("BENCH_SECONDS", 5),
+  rounds: Math.max(1, Math.round(num("BENCH_ROUNDS", 5))),
+  connections: Math.max(1, Math.round(num("BENCH_CONNECTIONS", 50))),
+  warmup: num("BENCH_WARMUP", 2),
+  startupRuns: Math.max(1, Math.round(num("BENCH_STARTUP_RUNS", 11))),
+  rssRequests: Math.round(num("BENCH_RSS_REQUESTS", 1_000_000)),
+  pin: env.BENCH_PIN !== "0" && cpus().length >= 2 && which("taskset") !== undefined,
+  only: env.BENCH_ONLY ? env.BENCH_ONLY.split(",").map((s) => s.trim()) : undefined,
+  build: env.BENCH_BUILD !== "0",
+  out: env.BENCH_OUT ?? "BENCHMARKS.md",
+};
+const SERVER_PIN = settings.pin ? ["taskset", "-c", "0"] : [];
+const CLIENT_PIN = settings.pin ? ["taskset", "-c", "1"] : [];
+
+function which(cmd: string): string | undefined {
+  const found = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+function run(cmd: string[], what: string) {
+  const result = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, encoding: "utf8", env: cleanEnv({ PATH: `${BIN}:${env.PATH}` }) });
+  if (result.status !== 0) throw new Error(`${what} failed (${cmd.join(" ")}):\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
+function parseEnvList(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  return Object.fromEntries(text.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+}
+
+// --- build -------------------------------------------------------------------------------------
+
+const buildDir = join(ROOT, ".bench");
+mkdirSync(buildDir, { recursive: true });
+const loadgen = join(buildDir, "loadgen");
+const loadgenSource = join(ROOT, "scripts", "loadgen.c");
+if (!existsSync(loadgen) || statSync(loadgen).mtimeMs < statSync(loadgenSource).mtimeMs) {
+  run([env.CC ?? "cc", "-O2", "-Wall", "-o", loadgen, loadgenSource], "building the load client");
+}
+const scripts: Record<string, string> = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts ?? {};
+if (settings.build) {
+  console.log("building dist/printerfacts …");
+  run(["npm", "run", "build"], "npm run build");
+  if (scripts["build:node"]) run(["npm", "run", "build:node"], "npm run build:node");
+}
+const binary = join(ROOT, "dist", "printerfacts");
+if (!existsSync(binary)) throw new Error("dist/printerfacts is missing: run npm run build");
+const bun = join(BIN, "bun");
+
+// --- run directory, sockets, nginx's user -----------------------------------------------------------
+
+const runDir = mkdtempSync(join(tmpdir(), "printerfacts-bench-"));
+const isRoot = process.getuid?.() === 0;
+// As root, nginx's workers drop to www-data; give them the socket by group, as deployed.
+const nginxGroup = isRoot && spawnSync("getent", ["group", "www-data"]).status === 0 ? "www-data" : undefined;
+if (nginxGroup) {
+  spawnSync("chgrp", [nginxGroup, runDir]);
+  chmodSync(runDir, 0o750);
+}
+const sock = (name: string) => join(runDir, `${name}.sock`);
+const unix = (path: string): Target => ({ kind: "unix", path });
+
+const running: Instance[] = [];
+async function start(spec: InstanceSpec): Promise<Instance> {
+  const instance = new Instance(spec, SERVER_PIN, join(runDir, `${spec.name.replace(/\W+/g, "-")}.stderr`));
+  running.push(instance);
+  await instance.waitReady();
+  return instance;
+}
+async function stopAll() {
+  await Promise.all(running.map((i) => i.stop()));
+  running.length = 0;
+}
+let cleaned = false;
+async function cleanUp() {
+  if (cleaned) return;
+  cleaned = true;
+  await stopAll();
+  if (env.BENCH_KEEP !== "1") rmSync(runDir, { recursive: true, force: true });
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => void cleanUp().then(() => process.exit(130)));
+}
+
+interface LoadResult {
+  requests: number;
+  rps: number;
+  errors: number;
+  p50_us: number;
+  p99_us: number;
+  cpu_share: number;
+  seconds: number;
+}
+
+async function drive(target: Target, args: string[]): Promise<LoadResult> {
+  const to = target.kind === "unix" ? ["-u", target.path] : ["-t", `127.0.0.1:${target.port}`];
+  const proc = Bun.spawn([...CLIENT_PIN, loadgen, ...to, "-c", String(settings.connections), "-p", "/fact", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`loadgen failed: ${err}`);
+  return JSON.parse(out);
+}
+
+// --- what the build supports: production settings, access log on and off ----------------------
+
+/** Starts the binary with env, makes three requests, and counts the lines it wrote to stdout. */
+async function accessLogLines(extra: Record<string, string>): Promise<number | undefined> {
+  const out = join(runDir, "probe.stdout");
+  writeFileSync(out, "");
+  const path = sock("probe");
+  const probe = new Instance(
+    { name: "probe", cmd: [binary], env: { ...extra, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: out },
+    [],
+    join(runDir, "probe.stderr"),
+  );
+  try {
+    await probe.waitReady(10_000);
+    for (let i = 0; i < 3; i++) await request(unix(path), "/fact");
+  } catch {
+    return undefined; // that setting is refused
+  } finally {
+    await probe.stop();
+  }
+  return readFileSync(out, "utf8").split("\n").filter(Boolean).length;
+}
+
+const help = run([binary, "--help"], "dist/printerfacts --help");
+const prodEnv = parseEnvList(env.BENCH_PROD_ENV) ?? (help.includes("LOG_FORMAT") ? { LOG_FORMAT: "json" } : {});
+const prodLogLines = await accessLogLines(prodEnv);
+if (prodLogLines === undefined) throw new Error(`dist/printerfacts does not start with ${JSON.stringify(prodEnv)}`);
+const accessLog = prodLogLines >= 3;
+let nologEnv: Record<string, string> | undefined;
+if (accessLog) {
+  const given = parseEnvList(env.BENCH_NOLOG_ENV);
+  const { LOG_FORMAT: _, ...withoutFormat } = prodEnv;
+  const candidates = given ? [given] : [withoutFormat, { ...prodEnv, LOG_LEVEL: "warn" }, { ...prodEnv, LOG_FORMAT: "off" }, { ...prodEnv, LOG_FORMAT: "none" }];
+  for (const candidate of candidates) {
+    if ((await accessLogLines(candidate)) === 0) {
+      nologEnv = candidate;
+      break;
+    }
+  }
+}
+const showEnv = (e: Record<string, string>) => Object.entries(e).map(([k, v]) => `${k}=${v}`).join(" ") || "(defaults)";
+
+// --- the variants --------------------------------------------------------------------------------
+
+interface Variant extends VariantInfo {
+  target: Target;
+  /** The servers whose CPU this variant's requests cost (nginx and its upstream). */
+  instances: Instance[];
+}
+
+interface Plan {
+  key: string;
+  label: string;
+  absent?: string;
+}
+
+const notes: string[] = [];
+const absent: Plan[] = [];
+const wanted = (key: string) => settings.only === undefined || settings.only.includes(key) || key === "baseline";
+const variants: Variant[] = [];
+const addVariant = (key: string, label: string, target: Target, instances: Instance[]) => variants.push({ key, label, target, instances });
+const skip = (key: string, label: string, why: string) => {
+  absent.push({ key, label, absent: why });
+  console.log(`skipping ${key}: ${why}`);
+};
+const logsOut = "/dev/null";
+const groupEnv: Record<string, string> = nginxGroup ? { SOCKGROUP: nginxGroup } : {};
+
+console.log(`starting servers in ${runDir} …`);
+const baseline = await start({
+  name: "baseline",
+  cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")],
+  env: { SOCKPATH: sock("baseline") },
+  ready: { target: unix(sock("baseline")), path: "/" },
+});
+addVariant("baseline", "raw Bun.serve, unix (baseline)", unix(sock("baseline")), [baseline]);
+
+let binaryUnix: Instance | undefined;
+let binaryTcp: Instance | undefined;
+let tcpPort = 0;
+const metricsOn = { value: false };
+if (wanted("binary-unix") || wanted("nginx-unix")) {
+  const path = sock("binary");
+  binaryUnix = await start({ name: "binary-unix", cmd: [binary], env: { ...prodEnv, ...groupEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  metricsOn.value = (await request(unix(path), "/metrics").catch(() => 0)) === 200;
+  if (wanted("binary-unix")) addVariant("binary-unix", "dist/printerfacts, unix", unix(path), [binaryUnix]);
+}
+if (wanted("binary-unix-nolog")) {
+  if (nologEnv) {
+    const path = sock("binary-nolog");
+    const i = await start({ name: "binary-unix-nolog", cmd: [binary], env: { ...nologEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    addVariant("binary-unix-nolog", "dist/printerfacts, unix, access log off", unix(path), [i]);
+  } else {
+    skip("binary-unix-nolog", "dist/printerfacts, unix, access log off", accessLog ? "no setting found that turns the access log off (set BENCH_NOLOG_ENV)" : "this build writes no access log");
+  }
+}
+if (wanted("binary-tcp") || wanted("nginx-tcp")) {
+  tcpPort = freePort();
+  binaryTcp = await start({ name: "binary-tcp", cmd: [binary], env: { ...prodEnv, HOST: "127.0.0.1", PORT: String(tcpPort) }, ready: { target: { kind: "tcp", port: tcpPort }, path: "/healthz" }, stdout: logsOut });
+  if (wanted("binary-tcp")) addVariant("binary-tcp", "dist/printerfacts, TCP 127.0.0.1", { kind: "tcp", port: tcpPort }, [binaryTcp]);
+}
+if (wanted("bun-src")) {
+  const path = sock("bun-src");
+  const i = await start({ name: "bun-src", cmd: [bun, join(ROOT, "src", "main.ts")], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  addVariant("bun-src", "bun src/main.ts, unix", unix(path), [i]);
+}
+if (wanted("node")) {
+  const bundle = join(ROOT, "dist", "node", "printerfacts.mjs");
+  if (existsSync(bundle)) {
+    const path = sock("node");
+    const i = await start({ name: "node", cmd: [process.env.NODE ?? "node", bundle], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    addVariant("node", `node dist/node/printerfacts.mjs, unix`, unix(path), [i]);
+  } else skip("node", "node dist/node/printerfacts.mjs, unix", "dist/node/printerfacts.mjs does not exist (no build:node script yet)");
+}
+if (wanted("deno")) {
+  const script = env.BENCH_DENO_CMD ?? scripts["start:deno"];
+  if (script) {
+    const path = sock("deno");
+    const i = await start({ name: "deno", cmd: ["sh", "-c", `exec ${script}`], env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    addVariant("deno", `deno (npm run start:deno), unix`, unix(path), [i]);
+  } else skip("deno", "deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
+}
+const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
+const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
+if (nginxKeys.length > 0) {
+  if (nginx && binaryUnix && binaryTcp) {
+    const ports = { return: freePort(), unix: freePort(), tcp: freePort() };
+    const facts = readFileSync(join(ROOT, "facts.txt"), "utf8").trimEnd().split("\n");
+    const fact = [...facts].sort((a, b) => a.length - b.length)[Math.floor(facts.length / 2)]; // a median-length fact
+    const fill: Record<string, string> = {
+      RUN: runDir,
+      USER: nginxGroup ? `user www-data ${nginxGroup};` : "",
+      SOCK: sock("binary"),
+      TCP_PORT: String(tcpPort),
+      PORT_RETURN: String(ports.return),
+      PORT_UNIX: String(ports.unix),
+      PORT_TCP: String(ports.tcp),
+      FACT: fact.replace(/["\\]/g, "\\$&"),
+    };
+    const conf = readFileSync(join(ROOT, "scripts", "bench", "nginx.conf"), "utf8").replace(/@(\w+)@/g, (_, k) => fill[k]);
+    writeFileSync(join(runDir, "nginx.conf"), conf);
+    writeFileSync(join(runDir, "proxy.conf"), readFileSync(join(ROOT, "scripts", "bench", "proxy.conf")));
+    mkdirSync(join(runDir, "nginx-tmp"));
+    const ngx = await start({
+      name: "nginx",
+      cmd: [nginx, "-p", runDir, "-c", join(runDir, "nginx.conf"), "-e", join(runDir, "nginx-error.log")],
+      ready: { target: { kind: "tcp", port: ports.return }, path: "/" },
+      withChildren: true,
+    });
+    const tcp = (port: number): Target => ({ kind: "tcp", port });
+    if (wanted("nginx-return")) addVariant("nginx-return", "nginx return 200 (native ceiling)", tcp(ports.return), [ngx]);
+    if (wanted("nginx-unix")) addVariant("nginx-unix", "nginx → dist/printerfacts, unix", tcp(ports.unix), [ngx, binaryUnix]);
+    if (wanted("nginx-tcp")) addVariant("nginx-tcp", "nginx → dist/printerfacts, TCP keepalive", tcp(ports.tcp), [ngx, binaryTcp]);
+  } else {
+    for (const key of nginxKeys) skip(key, key, nginx ? "needs the binary-unix and binary-tcp variants" : "nginx is not installed (apt-get install nginx-light)");
+  }
+}
+
+// --- idle memory, warm-up, rounds ---------------------------------------------------------------
+
+await Bun.sleep(1000);
+const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
+const served = new Map(variants.map((v) => [v.key, 0]));
+
+console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
+for (const v of variants) {
+  if (settings.warmup > 0) served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
+}
+
+const rounds: Round[] = [];
+for (let r = 0; r < settings.rounds; r++) {
+  const order = r % 2 === 0 ? variants : [...variants].reverse();
+  const round: Round = new Map();
+  for (const v of order) {
+    const pids = v.instances.flatMap((i) => i.pids());
+    const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
+    const busy0 = machineBusySeconds();
+    const t0 = performance.now();
+    let rssLoad = 0;
+    const sampler = setTimeout(() => {
+      rssLoad = rssMB(v.instances[0].mainPid());
+    }, settings.seconds * 500);
+    const result = await drive(v.target, ["-d", String(settings.seconds)]);
+    clearTimeout(sampler);
+    const wall = (performance.now() - t0) / 1000;
+    const serverCpu = (pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0) / wall;
+    const machineCpu = (machineBusySeconds() - busy0) / wall;
+    served.set(v.key, (served.get(v.key) ?? 0) + result.requests);
+    round.set(v.key, {
+      rps: result.rps,
+      p50: result.p50_us / 1000,
+      p99: result.p99_us / 1000,
+      errors: result.errors,
+      serverCpu,
+      clientCpu: result.cpu_share,
+      otherCpu: Math.max(0, machineCpu - serverCpu - result.cpu_share),
+      rssLoad,
+    });
+    console.log(`round ${r + 1}/${settings.rounds} ${v.key.padEnd(18)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${(result.p99_us / 1000).toFixed(2)} ms  errors ${result.errors}  server cpu ${serverCpu.toFixed(2)}  client cpu ${result.cpu_share.toFixed(2)}  others ${Math.max(0, machineCpu - serverCpu - result.cpu_share).toFixed(2)}`);
+  }
+  rounds.push(round);
+}
+await Bun.sleep(1000);
+const end = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
+await stopAll();
+
+// --- memory growth on a fresh binary: after a tenth of the requests, and after all of them ----------
+
+let growth: { first: number; firstRss: number; all: number; allRss: number; errors: number } | undefined;
+if (settings.rssRequests > 0 && variants.some((v) => v.key === "binary-unix")) {
+  console.log(`memory growth: ${settings.rssRequests} requests to a fresh dist/printerfacts …`);
+  const path = sock("growth");
+  const fresh = await start({ name: "growth", cmd: [binary], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  const first = Math.round(settings.rssRequests / 10);
+  const a = await drive(unix(path), ["-n", String(first)]);
+  await Bun.sleep(1000);
+  const firstRss = rssMB(fresh.proc.pid);
+  const b = await drive(unix(path), ["-n", String(settings.rssRequests - first)]);
+  await Bun.sleep(1000);
+  growth = { first, firstRss, all: settings.rssRequests, allRss: rssMB(fresh.proc.pid), errors: a.errors + b.errors };
+  await stopAll();
+}
+
+// --- start to first response, and size ---------------------------------------------------------
+
+console.log(`start to first response: ${settings.startupRuns} runs …`);
+const startups: number[] = [];
+for (let i = 0; i < settings.startupRuns; i++) {
+  const path = sock("startup");
+  const proc = Bun.spawn([loadgen, "-u", path, "-p", "/healthz", "--startup", "--", binary], {
+    env: cleanEnv({ ...prodEnv, SOCKPATH: path }),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`start-up measurement failed: ${err}`);
+  startups.push(JSON.parse(out).startup_ms);
+}
+await cleanUp();
+
+// --- report ------------------------------------------------------------------------------------
+
+const summaries = summarise(variants, rounds, { idle, end, served });
+const versions = {
+  bun: run([bun, "--version"], "bun --version").trim(),
+  node: process.versions.node ? run(["node", "--version"], "node --version").trim() : "",
+  deno: existsSync(join(BIN, "deno")) ? run([join(BIN, "deno"), "--version"], "deno --version").split("\n")[0] : "",
+  nginx: nginx ? spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "") : "",
+};
+const defaults: Record<string, string> = { BENCH_SECONDS: "5", BENCH_ROUNDS: "5", BENCH_CONNECTIONS: "50" };
+const changed = Object.entries(defaults)
+  .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
+  .map(([k]) => `${k}=${env[k]}`);
+for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY"]) if (env[k] !== undefined) changed.push(`${k}=${env[k]}`);
+const report = renderReport({
+  command: [...changed, "npm run bench"].join(" "),
+  date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  machine: {
+    host: hostname(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: totalmem() / 2 ** 30,
+    kernel: run(["uname", "-sr"], "uname").trim(),
+    load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+  },
+  versions,
+  settings: { ...settings, pinned: settings.pin },
+  prod: {
+    env: showEnv(prodEnv),
+    accessLog,
+    nolog: nologEnv ? showEnv(nologEnv) : undefined,
+    metrics: metricsOn.value,
+  },
+  summaries,
+  rounds,
+  order: variants.map((v) => v.key),
+  absent: absent.map((a) => `\`${a.key}\` (${a.label}): ${a.absent}`),
+  growth,
+  startups,
+  binaryBytes: statSync(binary).size,
+  notes,
+});
+console.log(`\n${report}`);
+if (settings.out !== "-") {
+  writeFileSync(join(ROOT, settings.out), report);
+  console.log(`wrote ${settings.out}`);
+}

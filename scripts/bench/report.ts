@@ -1,0 +1,215 @@
+// Turns the rounds into medians, ratios and the speed targets, and renders BENCHMARKS.md.
+
+export interface VariantInfo {
+  key: string;
+  label: string;
+}
+
+/** One variant's figures in one round. */
+export interface Sample {
+  rps: number;
+  /** Latency in ms. */
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU in cores (1.00 = one core busy) over the measurement. */
+  serverCpu: number;
+  clientCpu: number;
+  /** Busy CPU on the machine that was neither the servers nor the load client. */
+  otherCpu: number;
+  /** MB, sampled half-way through. */
+  rssLoad: number;
+}
+
+export type Round = Map<string, Sample>;
+
+export interface Summary extends VariantInfo {
+  rps: number;
+  /** Median over rounds of this variant's req/s divided by the baseline's in the same round. */
+  ratio: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  serverCpu: number;
+  clientCpu: number;
+  otherCpu: number;
+  rssIdle: number;
+  rssLoad: number;
+  rssEnd: number;
+  served: number;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median over rounds of a's req/s over b's in the same round: drift between rounds cancels. */
+export function pairedRatio(rounds: Round[], a: string, b: string): number {
+  return median(
+    rounds.flatMap((r) => {
+      const x = r.get(a);
+      const y = r.get(b);
+      return x && y ? [x.rps / y.rps] : [];
+    }),
+  );
+}
+
+export function summarise(
+  variants: VariantInfo[],
+  rounds: Round[],
+  memory: { idle: Map<string, number>; end: Map<string, number>; served: Map<string, number> },
+): Summary[] {
+  return variants.map(({ key, label }) => {
+    const samples = rounds.flatMap((r) => r.get(key) ?? []);
+    const pick = (f: (s: Sample) => number) => median(samples.map(f));
+    return {
+      key,
+      label,
+      rps: pick((s) => s.rps),
+      ratio: pairedRatio(rounds, key, "baseline"),
+      p50: pick((s) => s.p50),
+      p99: pick((s) => s.p99),
+      errors: samples.reduce((sum, s) => sum + s.errors, 0),
+      serverCpu: pick((s) => s.serverCpu),
+      clientCpu: pick((s) => s.clientCpu),
+      otherCpu: pick((s) => s.otherCpu),
+      rssIdle: memory.idle.get(key) ?? Number.NaN,
+      rssLoad: Math.max(...samples.map((s) => s.rssLoad)),
+      rssEnd: memory.end.get(key) ?? Number.NaN,
+      served: memory.served.get(key) ?? 0,
+    };
+  });
+}
+
+export interface ReportInput {
+  command: string;
+  date: string;
+  machine: { host: string; cpu: string; cores: number; memoryGiB: number; kernel: string; load: string };
+  versions: Record<string, string>;
+  settings: { seconds: number; rounds: number; connections: number; warmup: number; pinned: boolean; rssRequests: number; startupRuns: number };
+  prod: { env: string; accessLog: boolean; nolog?: string; metrics: boolean };
+  summaries: Summary[];
+  rounds: Round[];
+  order: string[];
+  absent: string[];
+  growth?: { first: number; firstRss: number; all: number; allRss: number; errors: number };
+  startups: number[];
+  binaryBytes: number;
+  notes: string[];
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "–");
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
+const count = (n: number) => (n >= 1e6 ? `${f1(n / 1e6)}M` : n >= 1e3 ? `${f0(n / 1e3)}k` : String(n));
+const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+
+interface Target {
+  what: string;
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function targets(input: ReportInput): Target[] {
+  const has = (key: string) => input.summaries.some((s) => s.key === key);
+  const ratio = (a: string, b: string) => (has(a) && has(b) ? pairedRatio(input.rounds, a, b) : Number.NaN);
+  const list: Target[] = [];
+  const atLeast = (what: string, goal: number, value: number, unit = "×") =>
+    list.push({ what, goal: `≥ ${goal}${unit}`, measured: Number.isFinite(value) ? `${f2(value)}${unit}` : "not measured", met: Number.isFinite(value) ? value >= goal : undefined });
+  atLeast("printerfacts on a Unix socket (access log and metrics as configured) vs raw Bun.serve", 0.9, ratio("binary-unix", "baseline"));
+  atLeast("Unix socket vs TCP, direct (dist/printerfacts)", 1.25, ratio("binary-unix", "binary-tcp"));
+  atLeast("nginx → Unix socket vs nginx → TCP", 1.0, ratio("nginx-unix", "nginx-tcp"));
+  const logRatio = ratio("binary-unix", "binary-unix-nolog");
+  const logCost = (1 - logRatio) * 100;
+  list.push({
+    what: "throughput cost of the access log",
+    goal: "≤ 5%",
+    measured: input.prod.accessLog ? (Number.isFinite(logCost) ? `${f1(logCost)}%` : "not measured") : "no access log in this build",
+    met: input.prod.accessLog && Number.isFinite(logCost) ? logCost <= 5 : undefined,
+  });
+  const startup = median(input.startups);
+  list.push({ what: `binary start to first response (median of ${input.startups.length})`, goal: "≤ 40 ms", measured: `${f1(startup)} ms`, met: startup <= 40 });
+  const idle = input.summaries.find((s) => s.key === "binary-unix")?.rssIdle ?? Number.NaN;
+  list.push({ what: "idle RSS of dist/printerfacts", goal: "≤ 40 MB", measured: Number.isFinite(idle) ? `${f1(idle)} MB` : "not measured", met: Number.isFinite(idle) ? idle <= 40 : undefined });
+  const g = input.growth;
+  const growth = g ? (g.allRss / g.firstRss - 1) * 100 : Number.NaN;
+  list.push({
+    what: g ? `RSS after ${count(g.all)} requests vs after ${count(g.first)}` : "RSS growth",
+    goal: "within 10%",
+    measured: g ? `${f1(g.firstRss)} → ${f1(g.allRss)} MB (${growth >= 0 ? "+" : ""}${f1(growth)}%)` : "not measured",
+    met: g ? Math.abs(growth) <= 10 : undefined,
+  });
+  return list;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { settings: s, machine: m } = input;
+  const lines: string[] = [];
+  const quick = s.seconds < 5 || s.rounds < 5;
+  lines.push("# Benchmarks", "");
+  lines.push(
+    `Written by \`npm run bench\` (scripts/bench.ts); ${quick ? "**a quick run**, fewer or shorter rounds than the default" : "a full run with the default settings"}.`,
+    "Every variant ran in the same run on the same machine, alternating round by round (A B C … then … C B A), so drift cancels out of the ratios.",
+    "",
+  );
+  lines.push(`- **Command:** \`${input.command}\``);
+  lines.push(`- **Date:** ${input.date}`);
+  lines.push(`- **Machine:** ${m.cpu}, ${m.cores} cores, ${f0(m.memoryGiB)} GiB, ${m.kernel}; load average at the end ${m.load}`);
+  lines.push(`- **Software:** ${Object.entries(input.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v.replace(/^v/, "")}`).join(", ")}`);
+  lines.push(
+    `- **Load:** our C client (scripts/loadgen.c), ${s.connections} keep-alive connections, one request in flight on each (no pipelining), \`GET /fact\`; ${s.rounds} rounds of ${s.seconds} s per variant after ${s.warmup} s of warm-up; ${s.pinned ? "servers pinned to core 0 and the client to core 1 (taskset)" : "no CPU pinning"}.`,
+  );
+  lines.push(
+    `- **Production settings** for dist/printerfacts, bun src/main.ts, Node and Deno: ${input.prod.env}; access log ${input.prod.accessLog ? "on (to /dev/null)" : "absent in this build"}; \`/metrics\` ${input.prod.metrics ? "on" : "absent in this build"}${input.prod.nolog ? `; access log off: ${input.prod.nolog}` : ""}.`,
+  );
+  lines.push("");
+  lines.push(
+    "The machine has 2 cores and is shared with other work, so absolute figures are noisy; the *others* column is the CPU the rest of the machine used during each measurement (in cores). Trust the ratios, which pair each variant with the baseline measured moments apart in the same round, more than the absolute req/s.",
+    "",
+  );
+  if (input.absent.length > 0) {
+    lines.push("Variants absent from this run (they are included automatically once they exist):", "");
+    for (const a of input.absent) lines.push(`- ${a}`);
+    lines.push("");
+  }
+
+  lines.push("## Throughput and latency", "");
+  lines.push(row(["variant", "req/s (median)", "× baseline", "p50 ms", "p99 ms", "errors", "server CPU", "client CPU", "others", "RSS idle MB", "RSS load MB", "RSS end MB", "requests served"]));
+  lines.push(row(Array(13).fill("---")));
+  for (const v of input.summaries) {
+    lines.push(row([v.label, f0(v.rps), f2(v.ratio), f2(v.p50), f2(v.p99), v.errors, f2(v.serverCpu), f2(v.clientCpu), f2(v.otherCpu), f1(v.rssIdle), f1(v.rssLoad), f1(v.rssEnd), count(v.served)]));
+  }
+  lines.push("");
+  lines.push(
+    "CPU is in cores (1.00 = one core busy for the whole measurement). *server CPU* counts every process that answered: for the nginx rows, nginx and printerfacts together. RSS is the process that holds the connections (for nginx rows, nginx's worker); *RSS end* is after all the rounds, with *requests served* requests behind it. A client CPU well under 1.00 means the client was not the bottleneck.",
+    "",
+  );
+
+  lines.push("## Targets", "");
+  lines.push(row(["target", "goal", "measured", "met"]));
+  lines.push(row(["---", "---", "---", "---"]));
+  for (const t of targets(input)) lines.push(row([t.what, t.goal, t.measured, t.met === undefined ? "not measured" : t.met ? "yes" : "**no**"]));
+  lines.push("");
+
+  if (input.growth) {
+    const g = input.growth;
+    lines.push(`Memory growth: a fresh dist/printerfacts on a Unix socket (production settings) served ${count(g.first)} requests, then ${count(g.all - g.first)} more, RSS read after a 1 s pause each time (${g.errors} errors).`, "");
+  }
+  lines.push(`Start to first response: from fork to the first complete \`GET /healthz\` answer over the socket, ${input.startups.length} runs: ${input.startups.map(f1).join(", ")} ms.`, "");
+  lines.push(`Binary size: dist/printerfacts is ${f1(input.binaryBytes / 1e6)} MB (the Bun runtime is most of it).`, "");
+
+  lines.push("## Raw figures: req/s per round", "");
+  lines.push(row(["variant", ...input.rounds.map((_, i) => `round ${i + 1}${i % 2 ? " ↑" : " ↓"}`)]));
+  lines.push(row(Array(input.rounds.length + 1).fill("---")));
+  for (const key of input.order) {
+    const label = input.summaries.find((v) => v.key === key)?.label ?? key;
+    lines.push(row([label, ...input.rounds.map((r) => f0(r.get(key)?.rps ?? Number.NaN))]));
+  }
+  lines.push("", "↓ ran top to bottom, ↑ bottom to top.", "");
+  for (const n of input.notes) lines.push(n, "");
+  return `${lines.join("\n").trimEnd()}\n`;
+}

@@ -1,0 +1,93 @@
+// Starting, probing and stopping the servers under test, each as a real process.
+import { readFileSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { childrenOf } from "./proc.ts";
+
+export type Target = { kind: "unix"; path: string } | { kind: "tcp"; port: number };
+
+export interface InstanceSpec {
+  name: string;
+  cmd: string[];
+  env?: Record<string, string>;
+  /** Where to ask whether it is up (a path that answers 200). */
+  ready: { target: Target; path: string };
+  /** nginx: measure the master and its workers together. */
+  withChildren?: boolean;
+  /** Where its stdout goes: the access log is written but not kept. */
+  stdout?: string;
+}
+
+/** Variables a parent shell may have set that would change what a server binds or logs. */
+const SCRUB = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST", "LOG_FORMAT", "LOG_LEVEL", "METRICS_SOCKPATH", "METRICS_PORT", "METRICS_HOST"];
+
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !SCRUB.includes(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export class Instance {
+  readonly proc: Subprocess;
+  constructor(
+    readonly spec: InstanceSpec,
+    pin: string[],
+    readonly logPath: string,
+  ) {
+    this.proc = Bun.spawn([...pin, ...spec.cmd], {
+      env: cleanEnv(spec.env),
+      stdin: "ignore",
+      stdout: spec.stdout ? Bun.file(spec.stdout) : "ignore",
+      stderr: Bun.file(logPath),
+    });
+  }
+
+  /** The processes whose CPU and memory count as this server's. */
+  pids(): number[] {
+    return this.spec.withChildren ? [this.proc.pid, ...childrenOf(this.proc.pid)] : [this.proc.pid];
+  }
+
+  /** The process that holds the connections (nginx's worker, else the server itself). */
+  mainPid(): number {
+    return this.spec.withChildren ? (childrenOf(this.proc.pid)[0] ?? this.proc.pid) : this.proc.pid;
+  }
+
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) break;
+      const status = await request(this.spec.ready.target, this.spec.ready.path).catch(() => 0);
+      if (status === 200) return;
+      await Bun.sleep(50);
+    }
+    const log = readFileSync(this.logPath, "utf8").trim().split("\n").slice(-5).join("\n  ");
+    throw new Error(`${this.spec.name} did not come up (exit ${this.proc.exitCode}):\n  ${log}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    this.proc.kill("SIGTERM");
+    const exited = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!exited) {
+      this.proc.kill("SIGKILL");
+      await this.proc.exited;
+    }
+  }
+}
+
+/** One GET; resolves to the status. */
+export async function request(target: Target, path: string): Promise<number> {
+  const res =
+    target.kind === "unix"
+      ? await fetch(`http://localhost${path}`, { unix: target.path })
+      : await fetch(`http://127.0.0.1:${target.port}${path}`);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A loopback TCP port nobody is using right now. */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
