@@ -207,6 +207,11 @@ const baseline = await start({
   ready: { target: unix(sock("baseline")), path: "/" },
 });
 addVariant("baseline", "raw Bun.serve, unix (baseline)", unix(sock("baseline")), [baseline]);
+if (wanted("baseline-headers")) {
+  const path = sock("baseline-headers");
+  const i = await start({ name: "baseline-headers", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_HEADERS: "app" }, ready: { target: unix(path), path: "/" } });
+  addVariant("baseline-headers", "raw Bun.serve, unix, with /fact's 15 headers", unix(path), [i]);
+}
 
 let binaryUnix: Instance | undefined;
 let binaryTcp: Instance | undefined;

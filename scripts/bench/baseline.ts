@@ -1,17 +1,33 @@
 // The benchmark's baseline: a raw Bun.serve on a Unix socket returning one random fact, the same
-// bytes /fact returns, with no framework, middleware or extra headers. It is the ceiling the
-// runtime sets for this work; printerfacts is measured as a fraction of it.
-import factsText from "../../facts.txt" with { type: "text" };
+// bytes /fact returns, with no framework or middleware. It is the ceiling the runtime sets for this
+// work; printerfacts is measured as a fraction of it.
+//
+// BASELINE_HEADERS=app also sends exactly the headers printerfacts sends on /fact (read from the
+// app once, prebuilt, plus a fresh request id): the ceiling for the same response, which splits
+// the gap into what the headers cost and what the framework costs.
+import { createApp } from "../../src/app.ts";
+import { facts } from "../../src/facts.ts";
 
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
-const bodies = factsText.trimEnd().split("\n").map((line) => `${line}\n`);
-const headers = { "Content-Type": "text/plain; charset=utf-8" };
+const bodies = facts.map((fact) => `${fact.text}\n`);
+const pick = () => bodies[Math.floor(Math.random() * bodies.length)];
 
-const server = Bun.serve({
-  unix: path,
-  fetch: () => new Response(bodies[Math.floor(Math.random() * bodies.length)], { headers }),
-});
+let fetch: () => Response;
+if (process.env.BASELINE_HEADERS === "app") {
+  const sample = await createApp({ facts }).request("/fact");
+  const headers = new Headers([...sample.headers].filter(([name]) => name !== "x-request-id"));
+  fetch = () => {
+    const own = new Headers(headers);
+    own.set("X-Request-Id", crypto.randomUUID());
+    return new Response(pick(), { headers: own });
+  };
+} else {
+  const headers = { "Content-Type": "text/plain; charset=utf-8" };
+  fetch = () => new Response(pick(), { headers });
+}
+
+const server = Bun.serve({ unix: path, fetch });
 process.on("SIGTERM", () => {
   server.stop(true);
   process.exit(0);
