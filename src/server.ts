@@ -26,9 +26,9 @@ export async function startServer(config: Config, handler: Handler, log: Logger)
   let owned: { path: string; identity: SocketIdentity } | undefined;
   if (target.kind === "unix") {
     const gid = config.socket.group === undefined ? undefined : resolveGroup(config.socket.group);
+    const state = await inspectSocketPath(target.path);
     const warning = worldWritableWarning(target.path);
     if (warning) log.warn(warning);
-    const state = await inspectSocketPath(target.path);
     const bound = await bindSocket(
       target.path,
       { ...config.socket, gid, replaceStale: state === "stale" },
