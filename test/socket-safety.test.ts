@@ -1,7 +1,7 @@
 // Socket safety, on the compiled binary over real sockets: what may be replaced at SOCKPATH, who
 // may connect, and what shutdown leaves behind.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { BINARY, BUN, curl, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
@@ -190,6 +190,19 @@ describe("permissions", () => {
     a.kill();
     b.kill();
     expect([await a.exited, await b.exited]).toEqual([0, 0]);
+  });
+
+  test.skipIf(!isRoot)("a group this process is not in is a config error, and nothing is left behind", async () => {
+    const open = join(dir.path, "for-nobody");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    // A copy nobody can reach, wherever the checkout lives.
+    copyFileSync(BINARY, join(open, "printerfacts"));
+    const argv = ["setpriv", `--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, "--clear-groups", join(open, "printerfacts")];
+    const proc = start(argv, { SOCKPATH: join(open, "p.sock"), SOCKGROUP: "root" });
+    expect(await proc.exited).toBe(78);
+    expect(proc.stderr()).toBe('printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it\n');
+    expect(readdirSync(open)).toEqual(["printerfacts"]);
   });
 
   test("a socket in a world-writable directory gets a warning pointing to /run/printerfacts", async () => {
