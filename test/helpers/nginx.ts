@@ -2,7 +2,7 @@
 // ports and certificate templated, inside a minimal nginx.conf of the test's own (temp prefix,
 // loopback ports, workers as nobody:nogroup). The master runs as root, as Debian's does.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, type Running, start } from "./server.ts";
 
@@ -74,6 +74,8 @@ export interface NginxOptions {
   wrapper?: string[];
   /** The `user` directive; null leaves it out (a master that is not root ignores it anyway). */
   user?: string | null;
+  /** uid:gid that owns the prefix, for a master that is not root (it also gets to read the key). */
+  owner?: number;
 }
 
 /** Write the configs under `prefix` and check them with `nginx -t`; returns the nginx.conf path. */
@@ -83,6 +85,9 @@ export function writeConfig(prefix: string, site: SiteOptions, opts: NginxOption
   writeFileSync(sitePath, renderSite(site));
   const confPath = join(prefix, "nginx.conf");
   writeFileSync(confPath, mainConf(prefix, sitePath, { user: opts.user }));
+  if (opts.owner !== undefined) {
+    for (const path of [prefix, join(prefix, "temp"), site.cert.key]) chownSync(path, opts.owner, opts.owner);
+  }
   return confPath;
 }
 
@@ -102,7 +107,7 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
       return "";
     }
   };
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 3000;
   for (;;) {
     try {
       const socket = await Bun.connect({ hostname: "127.0.0.1", port: site.httpPort, socket: { data() {} } });
