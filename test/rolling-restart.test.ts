@@ -57,7 +57,9 @@ test("restart instance a, then b, under load through nginx: zero failed requests
   const socks = ["a", "b"].map((name) => join(dir.path, `${name}.sock`));
   const env = (sock: string) => ({ SOCKPATH: sock, SOCKGROUP: "nogroup", SHUTDOWN_TIMEOUT: "5" });
   const instances: Running[] = await Promise.all(socks.map((sock) => startListening([BINARY], env(sock))));
-  stops.push(() => instances.forEach((p) => p.kill("SIGKILL")));
+  stops.push(() => {
+    for (const p of instances) p.kill("SIGKILL");
+  });
 
   const prefix = join(dir.path, "nginx");
   mkdirSync(prefix);
