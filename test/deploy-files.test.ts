@@ -76,6 +76,15 @@ describe("systemd-analyze verify", () => {
     expect(r.status).toBe(0);
   });
 
+  test("systemd-sysusers accepts printerfacts.sysusers: a printerfacts user and group", () => {
+    const root = join(dir.path, "sysusers-root");
+    mkdirSync(join(root, "etc"), { recursive: true });
+    const r = run(["systemd-sysusers", `--root=${root}`, "--dry-run", join(SYSTEMD, "printerfacts.sysusers")]);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain("Creating group 'printerfacts'");
+    expect(r.stdout + r.stderr).toMatch(/Creating user 'printerfacts' .* GID (\d+)/);
+  });
+
   test("would report a mistake: an unknown key is a warning on stderr, so these tests can fail", () => {
     const units = join(dir.path, "broken");
     stage(units, { "printerfacts.service": "printerfacts.service" }, "/bin/true");
@@ -100,5 +109,34 @@ describe("NixOS", () => {
     const r = run(["nix-instantiate", "--parse", join(ROOT, "deploy/nixos/module.nix")]);
     expect(r.stderr).not.toContain("error:");
     expect(r.status).toBe(0);
+  });
+});
+
+describe("deploy/install-debian.sh", () => {
+  const script = join(ROOT, "deploy/install-debian.sh");
+
+  test("with DESTDIR, installs the binary, units, drop-in and the site for the given domain", () => {
+    const root = join(dir.path, "debian-root");
+    const r = run(["bash", script, join(ROOT, "dist/printerfacts"), "facts.example.org"], { DESTDIR: root });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    for (const path of [
+      "usr/local/bin/printerfacts",
+      "etc/sysusers.d/printerfacts.conf",
+      "etc/systemd/system/printerfacts.service",
+      "etc/systemd/system/nginx.service.d/printerfacts.conf",
+    ]) {
+      expect(readFileSync(join(root, path)).length, path).toBeGreaterThan(0);
+    }
+    const site = readFileSync(join(root, "etc/nginx/sites-enabled/printerfacts"), "utf8");
+    expect(site).toContain("server_name facts.example.org;");
+    expect(site).toContain("/etc/letsencrypt/live/facts.example.org/fullchain.pem");
+    expect(site).not.toContain("printerfacts.example.com");
+  });
+
+  test("refuses a domain that is not a host name, and a missing binary, with exit 64 and 66", () => {
+    const root = join(dir.path, "debian-refused");
+    expect(run(["bash", script, join(ROOT, "dist/printerfacts"), "x/y;z"], { DESTDIR: root }).status).toBe(64);
+    expect(run(["bash", script, join(dir.path, "missing"), "facts.example.org"], { DESTDIR: root }).status).toBe(66);
   });
 });
