@@ -30,6 +30,13 @@ function stage(into: string, files: Record<string, string>, execStart: string) {
   }
 }
 
+/** systemd-analyze verify, which must pass without a single warning. */
+function expectVerified(paths: string[], env: Record<string, string> = {}) {
+  const r = run(["systemd-analyze", "verify", ...paths], env);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+}
+
 describe("nginx", () => {
   test("nginx -t accepts deploy/nginx/printerfacts.conf", async () => {
     const prefix = join(dir.path, "nginx-t");
@@ -52,17 +59,13 @@ describe("systemd-analyze verify", () => {
   test("accepts printerfacts.service and the per-instance printerfacts@.service", () => {
     const units = join(dir.path, "units");
     stage(units, { "printerfacts.service": "printerfacts.service", "printerfacts@.service": "printerfacts@.service" }, "/bin/true");
-    const r = run(["systemd-analyze", "verify", join(units, "printerfacts.service"), join(units, "printerfacts@a.service")]);
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expectVerified([join(units, "printerfacts.service"), join(units, "printerfacts@a.service")]);
   });
 
   test("accepts the socket-activated pair", () => {
     const units = join(dir.path, "activation");
     stage(units, { "printerfacts.socket": "socket-activation/printerfacts.socket", "printerfacts.service": "socket-activation/printerfacts.service" }, "/bin/true");
-    const r = run(["systemd-analyze", "verify", join(units, "printerfacts.socket"), join(units, "printerfacts.service")]);
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expectVerified([join(units, "printerfacts.socket"), join(units, "printerfacts.service")]);
   });
 
   test("accepts the nginx drop-in on an nginx.service", () => {
@@ -71,9 +74,7 @@ describe("systemd-analyze verify", () => {
     writeFileSync(join(units, "nginx.service"), "[Service]\nExecStart=/bin/true\n");
     copyFileSync(join(SYSTEMD, "nginx.service.d/printerfacts.conf"), join(units, "nginx.service.d/printerfacts.conf"));
     // The trailing ":" keeps systemd's own unit directories after ours.
-    const r = run(["systemd-analyze", "verify", join(units, "nginx.service")], { SYSTEMD_UNIT_PATH: `${units}:` });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expectVerified([join(units, "nginx.service")], { SYSTEMD_UNIT_PATH: `${units}:` });
   });
 
   test("systemd-sysusers accepts printerfacts.sysusers: a printerfacts user and group", () => {
@@ -91,6 +92,16 @@ describe("systemd-analyze verify", () => {
     const path = join(units, "printerfacts.service");
     writeFileSync(path, readFileSync(path, "utf8").replace("ProtectHome=yes", "ProtectHom=yes"));
     expect(run(["systemd-analyze", "verify", path]).stderr).toContain("Unknown key 'ProtectHom'");
+  });
+
+  test("printerfacts@.service is printerfacts.service with a socket and runtime directory per instance", () => {
+    const settings = (unit: string) =>
+      readFileSync(join(SYSTEMD, unit), "utf8")
+        .split("\n")
+        .filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith("Description="));
+    const perInstance = settings("printerfacts@.service").map((line) => line.replaceAll("printerfacts-%i", "printerfacts"));
+    expect(perInstance).toEqual(settings("printerfacts.service"));
+    expect(settings("printerfacts@.service")).toContain("Environment=SOCKPATH=/run/printerfacts-%i/printerfacts.sock");
   });
 
   test("the service outlives its drain and is not restarted after a configuration error", () => {
