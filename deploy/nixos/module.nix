@@ -97,10 +97,17 @@ in
 
   config = mkIf cfg.enable {
     users.groups.${cfg.group} = { };
-    users.users.${cfg.user} = {
-      isSystemUser = true;
-      group = cfg.group;
-    };
+    # mkMerge: the two names may be the same user (a dynamic attribute may be defined only once).
+    users.users = lib.mkMerge [
+      {
+        ${cfg.user} = {
+          isSystemUser = true;
+          group = cfg.group;
+        };
+      }
+      # nginx must be able to connect: put its user in the socket's group.
+      (mkIf (cfg.domain != null) { ${nginxUser}.extraGroups = [ cfg.group ]; })
+    ];
 
     systemd.services.printerfacts = {
       description = "printerfacts: random printer facts over HTTP on a Unix socket";
@@ -153,8 +160,7 @@ in
       };
     };
 
-    # nginx must be able to connect: put its user in the socket's group.
-    users.users.${nginxUser}.extraGroups = mkIf (cfg.domain != null) [ cfg.group ];
+    # Also the group on nginx's unit: what counts when nginx's master runs unprivileged.
     systemd.services.nginx = mkIf (cfg.domain != null) {
       after = [ "printerfacts.service" ];
       serviceConfig.SupplementaryGroups = [ cfg.group ];
