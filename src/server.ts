@@ -38,6 +38,10 @@ export async function startServer(config: Config, handler: Handler, log: Logger)
     listener = bound.listener;
     owned = { path: target.path, identity: bound.identity };
     log.info(`listening on unix:${target.path} (mode ${config.socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`}) with ${adapter.runtime}`);
+  } else if (target.kind === "systemd") {
+    // systemd made the socket and keeps it: no stale checks, no permissions to set, no unlink on exit.
+    listener = await adapter.listen({ target, handler });
+    log.info(`listening on the socket systemd passed (fd ${target.fd}, ${listener.address}) with ${adapter.runtime}`);
   } else {
     listener = await adapter.listen({ target, handler });
     log.info(`listening on ${listener.address} with ${adapter.runtime}`);
