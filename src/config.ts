@@ -5,7 +5,7 @@ import * as v from "valibot";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
 export const MAX_SOCKPATH_BYTES = 107;
-/** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts), so DIR must leave room for that. */
+/** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
 export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
 export type ListenTarget =
