@@ -104,7 +104,8 @@ export function resolveGroup(group: string): number {
     // getent asks NSS, so groups from LDAP or systemd-userdb resolve as well as /etc/group.
     let entry: string;
     try {
-      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      // No environment: getent needs none, and Deno would otherwise need --allow-env for all of it.
+      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} });
     } catch {
       throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
     }

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist/printerfacts");
-const BUN = process.execPath;
+export const BUN = process.execPath;
 
 /** Every way the service is started; later runtimes add theirs here. */
 export const ENTRIES = {
