@@ -21,6 +21,15 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
     },
   }) as Server;
 
+  // close() alone lets a keep-alive connection linger for its 5 s timeout once idle. While
+  // closing, each connection is closed as soon as its last request ends.
+  let closing = false;
+  server.on("request", (_req, res) => {
+    res.once("finish", () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const listening = () => {
@@ -38,11 +47,9 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
     address: describeAddress(target, bound),
     port: transport === "tcp" ? port : undefined,
     async close(timeoutMs) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // close() alone waits for keep-alive connections to time out; idle ones can go now. One
-      // that finishes its request later is idle then, so close those as they come.
       server.closeIdleConnections();
-      server.on("request", (_req, res) => res.on("finish", () => setImmediate(() => server.closeIdleConnections())));
       const forced = await raceTimeout(closed, timeoutMs);
       if (forced) server.closeAllConnections();
       return { forced };
