@@ -136,6 +136,18 @@ describe.each(Object.keys(SLOW) as (keyof typeof SLOW)[])("%s drain", (runtime) 
     expect(server.proc.stderr()).toContain("all requests finished");
     expect(server.proc.stderr()).not.toContain("drain timed out");
   });
+
+  test("SHUTDOWN_TIMEOUT cuts a request that runs too long, then exits 0", async () => {
+    const server = await serve(SLOW[runtime], "unix", { SHUTDOWN_TIMEOUT: "1" });
+    const conn = keepAliveRequest(server.connect(), "/slow?ms=60000", "slow done\n");
+    conn.response.catch(() => {});
+    await waitForLog(server.proc, "slow request started");
+    server.proc.kill("SIGTERM");
+    await conn.closed;
+    expect(await server.proc.exited).toBe(0);
+    expect(server.proc.stderr()).toContain("drain timed out after 1s; cut the remaining connections");
+    await expect(conn.response).rejects.toThrow("connection closed before the whole answer");
+  });
 });
 
 describe("bad configuration and arguments: the same line and exit code on every runtime", () => {
