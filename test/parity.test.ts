@@ -2,10 +2,11 @@
 // on TCP, must answer exactly as the app itself does, refuse bad configuration with the same line
 // and exit code, and drain the same way on SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { createApp } from "../src/app.ts";
+import { ENV_VARS } from "../src/config.ts";
 import { facts } from "../src/facts.ts";
 import { stylesheet } from "../src/static.ts";
 import { BUN, curl, denoRun, ENTRIES, type Entry, freePort, NODE_BUNDLE, ROOT, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
@@ -188,6 +189,12 @@ describe("bad configuration and arguments: the same line and exit code on every 
     const runtime = entry === "binary" ? "bun" : entry.split(" ")[0];
     expect(proc.stdout()).toMatch(new RegExp(`^printerfacts \\d+\\.\\d+\\.\\d+ \\(${runtime} \\d+\\.\\d+\\.\\d+\\)\\n$`));
   });
+});
+
+test("scripts/deno-run lets Deno read every variable config.ts reads (a new one must be added there)", () => {
+  const script = readFileSync(join(ROOT, "scripts/deno-run"), "utf8");
+  const allowed = script.match(/--allow-env=(\S+)/)?.[1].split(",") ?? [];
+  expect(ENV_VARS.filter((name) => !allowed.includes(name))).toEqual([]);
 });
 
 /** One keep-alive HTTP/1.1 request on a raw connection, which stays open after the answer. */
