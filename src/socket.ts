@@ -175,7 +175,9 @@ async function makePrivateDir(dir: string, path: string, log: Logger): Promise<v
  * directory (nobody else can reach it there), set group and mode, then hard-link it into place.
  * link(2), unlike rename(2), fails rather than replace anything that appeared at `path` meanwhile.
  * The runtime only ever knows the private name, so its own cleanup on stop (Bun, Node and Deno
- * unlink the path they bound) can never remove a successor's socket at `path`.
+ * unlink the path they bound) can never remove a successor's socket at `path`. It can remove a
+ * successor's private name, if that successor is between bind and link at that very moment: the
+ * successor then fails to start (chmod or link: ENOENT) rather than serve anywhere unintended.
  */
 export async function bindSocket<L extends { abort(): void }>(
   path: string,
