@@ -5,12 +5,17 @@ import * as v from "valibot";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
 export const MAX_SOCKPATH_BYTES = 107;
-/** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts), so DIR must leave room for that. */
+/** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
 export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
 export type ListenTarget =
   | { kind: "unix"; path: string }
-  | { kind: "tcp"; host: string; port: number };
+  | { kind: "tcp"; host: string; port: number }
+  /** A listening socket systemd opened and passed in (socket activation); systemd owns it. */
+  | { kind: "systemd"; fd: number };
+
+/** sd_listen_fds(3): passed sockets start at fd 3. */
+export const SD_LISTEN_FDS_START = 3;
 
 export interface SocketOptions {
   /** Exact permission bits the socket gets (SOCKMODE). */
@@ -78,6 +83,9 @@ const Env = v.object({
   SOCKMODE: v.optional(SockMode, "0660"),
   SOCKGROUP: v.optional(SockGroup),
   SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), "10"),
+  // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
+  LISTEN_FDS: v.optional(v.pipe(v.string(), v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"))),
+  LISTEN_PID: v.optional(wholeNumber(1, 2 ** 22)),
 });
 
 export const DEFAULT_PORT = 3000;
@@ -85,7 +93,8 @@ export const DEFAULT_PORT = 3000;
 /** Every variable this module reads, for --help and for error messages. */
 export const ENV_VARS = Object.keys(Env.entries);
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** `pid` is this process's id, which LISTEN_PID must name. */
+export function loadConfig(env: Record<string, string | undefined>, pid = process.pid): Config {
   const given: Record<string, string> = {};
   for (const name of ENV_VARS) {
     const value = env[name];
@@ -102,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`${name}=${JSON.stringify(given[name])} ${issue.message}`);
   }
   const cfg = result.output;
+  const activated = activation(cfg, given, pid);
 
   if (cfg.SOCKPATH !== undefined && cfg.PORT !== undefined) {
     throw new ConfigError(
@@ -116,11 +126,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   return {
-    listen:
-      cfg.SOCKPATH !== undefined
+    listen: activated
+      ? { kind: "systemd", fd: SD_LISTEN_FDS_START }
+      : cfg.SOCKPATH !== undefined
         ? { kind: "unix", path: cfg.SOCKPATH }
         : { kind: "tcp", host: cfg.HOST, port: cfg.PORT ?? DEFAULT_PORT },
     socket: { mode: cfg.SOCKMODE, group: cfg.SOCKGROUP },
     shutdownTimeoutMs: cfg.SHUTDOWN_TIMEOUT * 1000,
   };
+}
+
+/**
+ * Whether systemd passed us a socket. Unlike sd_listen_fds(3), a LISTEN_PID naming another process
+ * is an error rather than "no socket": it means a wrapper (npm, a shell without exec) got the
+ * socket, and serving on a default address instead would not be what was asked.
+ */
+function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string>, pid: number): boolean {
+  if (cfg.LISTEN_FDS === undefined && cfg.LISTEN_PID === undefined) return false;
+  if (cfg.LISTEN_FDS === undefined || cfg.LISTEN_PID === undefined) {
+    throw new ConfigError("LISTEN_FDS and LISTEN_PID come together from systemd socket activation; set both or neither");
+  }
+  if (cfg.LISTEN_PID !== pid) {
+    throw new ConfigError(
+      `LISTEN_PID=${cfg.LISTEN_PID} is not this process (${pid}): the socket systemd passed went to another process; start printerfacts directly (no npm run, no shell without exec)`,
+    );
+  }
+  const conflicting = ["SOCKPATH", "PORT", "HOST", "SOCKMODE", "SOCKGROUP"].filter((name) => given[name] !== undefined);
+  if (conflicting.length > 0) {
+    throw new ConfigError(`${conflicting.join(" and ")} cannot be used with socket activation (LISTEN_FDS): systemd's .socket unit decides where to listen; unset ${conflicting.length > 1 ? "them" : "it"}`);
+  }
+  return true;
 }

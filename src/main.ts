@@ -1,4 +1,3 @@
-#!/usr/bin/env bun
 // Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start,
 // 64 bad usage, 78 bad configuration (EX_USAGE and EX_CONFIG from sysexits.h).
 import pkg from "../package.json" with { type: "json" };
@@ -6,6 +5,8 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { facts } from "./facts.ts";
 import { log } from "./log.ts";
+import { runtimeName } from "./serve/index.ts";
+import { UnsupportedError } from "./serve/types.ts";
 import { exitOnSignals, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
@@ -23,11 +24,6 @@ Configured by environment variables:
 SOCKPATH and PORT are exclusive: set one.
 
 Routes: GET /fact, /facts/{id}, /, /healthz`;
-
-function runtimeName(): string {
-  if (typeof globalThis.Bun !== "undefined") return `bun ${Bun.version}`;
-  return `node ${process.versions.node}`;
-}
 
 export async function main(args: string[]): Promise<void> {
   for (const arg of args) {
@@ -53,7 +49,7 @@ export async function main(args: string[]): Promise<void> {
       log.error(`config: ${err.message}`);
       process.exit(78);
     }
-    if (err instanceof SocketError) {
+    if (err instanceof SocketError || err instanceof UnsupportedError) {
       log.error(err.message);
       process.exit(1);
     }

@@ -23,12 +23,13 @@ export async function startServer(config: Config, handler: Handler, log: Logger)
   const target = config.listen;
 
   let listener: Listener;
+  let listening: string;
   let owned: { path: string; identity: SocketIdentity } | undefined;
   if (target.kind === "unix") {
     const gid = config.socket.group === undefined ? undefined : resolveGroup(config.socket.group);
+    const state = await inspectSocketPath(target.path);
     const warning = worldWritableWarning(target.path);
     if (warning) log.warn(warning);
-    const state = await inspectSocketPath(target.path);
     const bound = await bindSocket(
       target.path,
       { ...config.socket, gid, replaceStale: state === "stale" },
@@ -37,11 +38,19 @@ export async function startServer(config: Config, handler: Handler, log: Logger)
     );
     listener = bound.listener;
     owned = { path: target.path, identity: bound.identity };
-    log.info(`listening on unix:${target.path} (mode ${config.socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`}) with ${adapter.runtime}`);
+    listening = `listening on unix:${target.path} (mode ${config.socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`}) with ${adapter.runtime}`;
+  } else if (target.kind === "systemd") {
+    // systemd made the socket and keeps it: no stale checks, no permissions to set, no unlink on exit.
+    listener = await adapter.listen({ target, handler });
+    listening = `listening on the socket systemd passed (fd ${target.fd}, ${listener.address}) with ${adapter.runtime}`;
   } else {
     listener = await adapter.listen({ target, handler });
-    log.info(`listening on ${listener.address} with ${adapter.runtime}`);
+    listening = `listening on ${listener.address} with ${adapter.runtime}`;
   }
+  // Announce on the next turn of the event loop, after the caller has installed its signal
+  // handlers (exitOnSignals, as soon as this resolves): whoever waits for this line may send
+  // SIGTERM at once, and without a handler that signal would kill the process undrained.
+  setImmediate(() => log.info(listening));
 
   return {
     listener,
