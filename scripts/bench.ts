@@ -3,7 +3,7 @@
 // them round by round (A B C … then … C B A) so drift on a shared machine cancels; prints the
 // table with ratios to the raw Bun.serve baseline and writes it to BENCHMARKS.md.
 //
-// Settings (environment): BENCH_SECONDS per measurement (5), BENCH_ROUNDS (5), BENCH_CONNECTIONS
+// Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (8), BENCH_CONNECTIONS
 // (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
 // memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
 // on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BUILD (1:
@@ -26,8 +26,8 @@ const num = (name: string, fallback: number) => {
   return value;
 };
 const settings = {
-  seconds: num("BENCH_SECONDS", 5),
-  rounds: Math.max(1, Math.round(num("BENCH_ROUNDS", 5))),
+  seconds: num("BENCH_SECONDS", 3),
+  rounds: Math.max(1, Math.round(num("BENCH_ROUNDS", 8))),
   connections: Math.max(1, Math.round(num("BENCH_CONNECTIONS", 50))),
   warmup: num("BENCH_WARMUP", 2),
   startupRuns: Math.max(1, Math.round(num("BENCH_STARTUP_RUNS", 11))),
@@ -242,21 +242,31 @@ if (wanted("bun-src")) {
   const i = await start({ name: "bun-src", cmd: [bun, join(ROOT, "src", "main.ts")], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
   addVariant("bun-src", "bun src/main.ts, unix", unix(path), [i]);
 }
+// Node and Deno run the way package.json runs them (start:node, start:deno), exec'd so the pid we
+// measure is the runtime's own.
+const viaScript = (script: string): string[] => ["sh", "-c", `exec ${script}`];
 if (wanted("node")) {
   const bundle = join(ROOT, "dist", "node", "printerfacts.mjs");
-  if (existsSync(bundle)) {
+  const script = env.BENCH_NODE_CMD ?? scripts["start:node"] ?? (existsSync(bundle) ? `node ${bundle}` : undefined);
+  if (script && existsSync(bundle)) {
     const path = sock("node");
-    const i = await start({ name: "node", cmd: [process.env.NODE ?? "node", bundle], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-    addVariant("node", `node dist/node/printerfacts.mjs, unix`, unix(path), [i]);
-  } else skip("node", "node dist/node/printerfacts.mjs, unix", "dist/node/printerfacts.mjs does not exist (no build:node script yet)");
+    const i = await start({ name: "node", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    addVariant("node", "Node (npm run start:node), unix", unix(path), [i]);
+  } else skip("node", "Node, unix", "dist/node/printerfacts.mjs does not exist (no build:node script yet)");
 }
 if (wanted("deno")) {
   const script = env.BENCH_DENO_CMD ?? scripts["start:deno"];
   if (script) {
     const path = sock("deno");
-    const i = await start({ name: "deno", cmd: ["sh", "-c", `exec ${script}`], env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-    addVariant("deno", `deno (npm run start:deno), unix`, unix(path), [i]);
-  } else skip("deno", "deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
+    const i = await start({ name: "deno", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    addVariant("deno", "Deno (npm run start:deno), unix", unix(path), [i]);
+  } else skip("deno", "Deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
+}
+// BENCH_COMPARE=path/to/another/printerfacts: that build too, same settings (e.g. before a change).
+if (env.BENCH_COMPARE) {
+  const path = sock("compare");
+  const i = await start({ name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  addVariant("compare", `${env.BENCH_COMPARE}, unix`, unix(path), [i]);
 }
 const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
 const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
@@ -330,6 +340,7 @@ for (let r = 0; r < settings.rounds; r++) {
       p99: result.p99_us / 1000,
       errors: result.errors,
       serverCpu,
+      serverUsPerRequest: (serverCpu * wall * 1e6) / Math.max(1, result.requests),
       clientCpu: result.cpu_share,
       otherCpu: Math.max(0, machineCpu - serverCpu - result.cpu_share),
       rssLoad,
@@ -385,11 +396,11 @@ const versions = {
   deno: existsSync(join(BIN, "deno")) ? run([join(BIN, "deno"), "--version"], "deno --version").split("\n")[0] : "",
   nginx: nginx ? spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "") : "",
 };
-const defaults: Record<string, string> = { BENCH_SECONDS: "5", BENCH_ROUNDS: "5", BENCH_CONNECTIONS: "50" };
+const defaults: Record<string, string> = { BENCH_SECONDS: "3", BENCH_ROUNDS: "8", BENCH_CONNECTIONS: "50" };
 const changed = Object.entries(defaults)
   .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
   .map(([k]) => `${k}=${env[k]}`);
-for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY"]) if (env[k] !== undefined) changed.push(`${k}=${env[k]}`);
+for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE"]) if (env[k] !== undefined) changed.push(`${k}=${env[k]}`);
 const report = renderReport({
   command: [...changed, "npm run bench"].join(" "),
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),

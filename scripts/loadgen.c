@@ -353,10 +353,12 @@ static int run_startup(char **cmd) {
   pid_t pid = fork();
   if (pid < 0) die("fork failed");
   if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY); // the server's stdout (access log) is not ours
-    if (devnull >= 0) dup2(devnull, 1);
+    // The server's output (access log, lifecycle lines) is not ours: keep our stdout one JSON line.
+    int saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 1), dup2(devnull, 2);
     execvp(cmd[0], cmd);
-    fprintf(stderr, "loadgen: cannot run %s: %s\n", cmd[0], strerror(errno));
+    dprintf(saved_stderr, "loadgen: cannot run %s: %s\n", cmd[0], strerror(errno));
     _exit(127);
   }
   int status = -1;

@@ -14,6 +14,8 @@ export interface Sample {
   errors: number;
   /** CPU in cores (1.00 = one core busy) over the measurement. */
   serverCpu: number;
+  /** Server CPU time per request, in µs: less disturbed by other work on the machine than req/s. */
+  serverUsPerRequest: number;
   clientCpu: number;
   /** Busy CPU on the machine that was neither the servers nor the load client. */
   otherCpu: number;
@@ -31,6 +33,9 @@ export interface Summary extends VariantInfo {
   p99: number;
   errors: number;
   serverCpu: number;
+  serverUsPerRequest: number;
+  /** Median over rounds of the baseline's server µs per request over this variant's. */
+  cpuRatio: number;
   clientCpu: number;
   otherCpu: number;
   rssIdle: number;
@@ -74,6 +79,14 @@ export function summarise(
       p99: pick((s) => s.p99),
       errors: samples.reduce((sum, s) => sum + s.errors, 0),
       serverCpu: pick((s) => s.serverCpu),
+      serverUsPerRequest: pick((s) => s.serverUsPerRequest),
+      cpuRatio: median(
+        rounds.flatMap((r) => {
+          const own = r.get(key);
+          const base = r.get("baseline");
+          return own && base ? [base.serverUsPerRequest / own.serverUsPerRequest] : [];
+        }),
+      ),
       clientCpu: pick((s) => s.clientCpu),
       otherCpu: pick((s) => s.otherCpu),
       rssIdle: memory.idle.get(key) ?? Number.NaN,
@@ -149,7 +162,7 @@ function targets(input: ReportInput): Target[] {
 export function renderReport(input: ReportInput): string {
   const { settings: s, machine: m } = input;
   const lines: string[] = [];
-  const quick = s.seconds < 5 || s.rounds < 5;
+  const quick = s.seconds < 3 || s.rounds < 8;
   lines.push("# Benchmarks", "");
   lines.push(
     `Written by \`npm run bench\` (scripts/bench.ts); ${quick ? "**a quick run**, fewer or shorter rounds than the default" : "a full run with the default settings"}.`,
@@ -178,14 +191,14 @@ export function renderReport(input: ReportInput): string {
   }
 
   lines.push("## Throughput and latency", "");
-  lines.push(row(["variant", "req/s (median)", "× baseline", "p50 ms", "p99 ms", "errors", "server CPU", "client CPU", "others", "RSS idle MB", "RSS load MB", "RSS end MB", "requests served"]));
-  lines.push(row(Array(13).fill("---")));
+  lines.push(row(["variant", "req/s (median)", "× baseline", "p50 ms", "p99 ms", "errors", "server CPU", "server µs/req", "× baseline by CPU", "client CPU", "others", "RSS idle MB", "RSS load MB", "RSS end MB", "requests served"]));
+  lines.push(row(Array(15).fill("---")));
   for (const v of input.summaries) {
-    lines.push(row([v.label, f0(v.rps), f2(v.ratio), f2(v.p50), f2(v.p99), v.errors, f2(v.serverCpu), f2(v.clientCpu), f2(v.otherCpu), f1(v.rssIdle), f1(v.rssLoad), f1(v.rssEnd), count(v.served)]));
+    lines.push(row([v.label, f0(v.rps), f2(v.ratio), f2(v.p50), f2(v.p99), v.errors, f2(v.serverCpu), f1(v.serverUsPerRequest), f2(v.cpuRatio), f2(v.clientCpu), f2(v.otherCpu), f1(v.rssIdle), f1(v.rssLoad), f1(v.rssEnd), count(v.served)]));
   }
   lines.push("");
   lines.push(
-    "CPU is in cores (1.00 = one core busy for the whole measurement). *server CPU* counts every process that answered: for the nginx rows, nginx and printerfacts together. RSS is the process that holds the connections (for nginx rows, nginx's worker); *RSS end* is after all the rounds, with *requests served* requests behind it. A client CPU well under 1.00 means the client was not the bottleneck.",
+    "CPU is in cores (1.00 = one core busy for the whole measurement). *server CPU* counts every process that answered: for the nginx rows, nginx and printerfacts together. *server µs/req* is that CPU time per request, and *× baseline by CPU* the baseline's µs/req over the variant's (paired per round): a second view of the ratio that other work on the machine disturbs less than req/s does. RSS is the process that holds the connections (for nginx rows, nginx's worker); *RSS end* is after all the rounds, with *requests served* requests behind it. A client CPU well under 1.00 means the client was not the bottleneck.",
     "",
   );
 

@@ -15,6 +15,7 @@ export interface InstanceSpec {
   withChildren?: boolean;
   /** Where its stdout goes: the access log is written but not kept. */
   stdout?: string;
+  cwd?: string;
 }
 
 /** Variables a parent shell may have set that would change what a server binds or logs. */
@@ -35,6 +36,7 @@ export class Instance {
   ) {
     this.proc = Bun.spawn([...pin, ...spec.cmd], {
       env: cleanEnv(spec.env),
+      cwd: spec.cwd,
       stdin: "ignore",
       stdout: spec.stdout ? Bun.file(spec.stdout) : "ignore",
       stderr: Bun.file(logPath),
