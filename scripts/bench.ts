@@ -262,11 +262,12 @@ if (wanted("deno")) {
     addVariant("deno", "Deno (npm run start:deno), unix", unix(path), [i]);
   } else skip("deno", "Deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
 }
-// BENCH_COMPARE=path/to/another/printerfacts: that build too, same settings (e.g. before a change).
+// BENCH_COMPARE=path/to/another/printerfacts: that build too, same settings (e.g. before a change),
+// named in the table by BENCH_COMPARE_LABEL.
 if (env.BENCH_COMPARE) {
   const path = sock("compare");
   const i = await start({ name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-  addVariant("compare", `${env.BENCH_COMPARE}, unix`, unix(path), [i]);
+  addVariant("compare", `${env.BENCH_COMPARE_LABEL ?? env.BENCH_COMPARE}, unix`, unix(path), [i]);
 }
 const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
 const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
@@ -397,10 +398,13 @@ const versions = {
   nginx: nginx ? spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "") : "",
 };
 const defaults: Record<string, string> = { BENCH_SECONDS: "3", BENCH_ROUNDS: "8", BENCH_CONNECTIONS: "50" };
+const shellWord = (text: string) => (/^[\w./,:=-]*$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
 const changed = Object.entries(defaults)
   .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
-  .map(([k]) => `${k}=${env[k]}`);
-for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE"]) if (env[k] !== undefined) changed.push(`${k}=${env[k]}`);
+  .map(([k]) => `${k}=${shellWord(env[k] ?? "")}`);
+for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL"]) {
+  if (env[k] !== undefined) changed.push(`${k}=${shellWord(env[k])}`);
+}
 const report = renderReport({
   command: [...changed, "npm run bench"].join(" "),
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),

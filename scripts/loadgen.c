@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #define BUF_SIZE 65536
+// A run with no response and no new connection for this long gives up (the server is gone).
+#define STALL_NS (5ull * 1000000000ull)
 // Latency histogram: 1 us bins up to 100 ms, then 1 ms bins up to 60 s. Exact enough for p99.
 #define FINE_BINS 100000
 #define COARSE_BINS 60000
@@ -255,10 +257,16 @@ static int run_load(int nconns, double seconds, uint64_t max_requests) {
   }
 
   struct epoll_event events[256];
+  uint64_t last_progress = t0, seen = 0;
   for (;;) {
     uint64_t t = now_ns();
     if (t >= deadline) break;
     if (max_requests && completed >= max_requests) break;
+    if (completed != seen) seen = completed, last_progress = t;
+    else if (t - last_progress > STALL_NS) {
+      fprintf(stderr, "loadgen: no response for %llu s; giving up\n", STALL_NS / 1000000000ull);
+      break;
+    }
     int timeout_ms = deadline == UINT64_MAX ? 100 : (int)((deadline - t) / 1000000) + 1;
     if (timeout_ms > 100) timeout_ms = 100;
     int n = epoll_wait(epfd, events, 256, timeout_ms);
