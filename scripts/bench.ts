@@ -197,6 +197,17 @@ const skip = (key: string, label: string, why: string) => {
   console.log(`skipping ${key}: ${why}`);
 };
 const logsOut = "/dev/null";
+/** An optional variant that fails to start is skipped with the reason, not the whole run. */
+async function tryStart(key: string, label: string, spec: InstanceSpec): Promise<Instance | undefined> {
+  try {
+    return await start(spec);
+  } catch (err) {
+    const instance = running.pop();
+    await instance?.stop();
+    skip(key, label, `did not start: ${String((err as Error).message).replace(/\s+/g, " ").slice(0, 300)}`);
+    return undefined;
+  }
+}
 const groupEnv: Record<string, string> = nginxGroup ? { SOCKGROUP: nginxGroup } : {};
 
 console.log(`starting servers in ${runDir} …`);
@@ -209,8 +220,9 @@ const baseline = await start({
 addVariant("baseline", "raw Bun.serve, unix (baseline)", unix(sock("baseline")), [baseline]);
 if (wanted("baseline-headers")) {
   const path = sock("baseline-headers");
-  const i = await start({ name: "baseline-headers", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_HEADERS: "app" }, ready: { target: unix(path), path: "/" } });
-  addVariant("baseline-headers", "raw Bun.serve, unix, with /fact's 15 headers", unix(path), [i]);
+  const label = "raw Bun.serve, unix, with /fact's headers";
+  const i = await tryStart("baseline-headers", label, { name: "baseline-headers", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_HEADERS: "app" }, ready: { target: unix(path), path: "/" } });
+  if (i) addVariant("baseline-headers", label, unix(path), [i]);
 }
 
 let binaryUnix: Instance | undefined;
@@ -226,8 +238,9 @@ if (wanted("binary-unix") || wanted("nginx-unix")) {
 if (wanted("binary-unix-nolog")) {
   if (nologEnv) {
     const path = sock("binary-nolog");
-    const i = await start({ name: "binary-unix-nolog", cmd: [binary], env: { ...nologEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-    addVariant("binary-unix-nolog", "dist/printerfacts, unix, access log off", unix(path), [i]);
+    const label = "dist/printerfacts, unix, access log off";
+    const i = await tryStart("binary-unix-nolog", label, { name: "binary-unix-nolog", cmd: [binary], env: { ...nologEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    if (i) addVariant("binary-unix-nolog", label, unix(path), [i]);
   } else {
     skip("binary-unix-nolog", "dist/printerfacts, unix, access log off", accessLog ? "no setting found that turns the access log off (set BENCH_NOLOG_ENV)" : "this build writes no access log");
   }
@@ -239,8 +252,8 @@ if (wanted("binary-tcp") || wanted("nginx-tcp")) {
 }
 if (wanted("bun-src")) {
   const path = sock("bun-src");
-  const i = await start({ name: "bun-src", cmd: [bun, join(ROOT, "src", "main.ts")], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-  addVariant("bun-src", "bun src/main.ts, unix", unix(path), [i]);
+  const i = await tryStart("bun-src", "bun src/main.ts, unix", { name: "bun-src", cmd: [bun, join(ROOT, "src", "main.ts")], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  if (i) addVariant("bun-src", "bun src/main.ts, unix", unix(path), [i]);
 }
 // Node and Deno run the way package.json runs them (start:node, start:deno), exec'd so the pid we
 // measure is the runtime's own.
@@ -250,24 +263,27 @@ if (wanted("node")) {
   const script = env.BENCH_NODE_CMD ?? scripts["start:node"] ?? (existsSync(bundle) ? `node ${bundle}` : undefined);
   if (script && existsSync(bundle)) {
     const path = sock("node");
-    const i = await start({ name: "node", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-    addVariant("node", "Node (npm run start:node), unix", unix(path), [i]);
+    const label = "Node (npm run start:node), unix";
+    const i = await tryStart("node", label, { name: "node", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    if (i) addVariant("node", label, unix(path), [i]);
   } else skip("node", "Node, unix", "dist/node/printerfacts.mjs does not exist (no build:node script yet)");
 }
 if (wanted("deno")) {
   const script = env.BENCH_DENO_CMD ?? scripts["start:deno"];
   if (script) {
     const path = sock("deno");
-    const i = await start({ name: "deno", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-    addVariant("deno", "Deno (npm run start:deno), unix", unix(path), [i]);
+    const label = "Deno (npm run start:deno), unix";
+    const i = await tryStart("deno", label, { name: "deno", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    if (i) addVariant("deno", label, unix(path), [i]);
   } else skip("deno", "Deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
 }
 // BENCH_COMPARE=path/to/another/printerfacts: that build too, same settings (e.g. before a change),
 // named in the table by BENCH_COMPARE_LABEL.
 if (env.BENCH_COMPARE) {
   const path = sock("compare");
-  const i = await start({ name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
-  addVariant("compare", `${env.BENCH_COMPARE_LABEL ?? env.BENCH_COMPARE}, unix`, unix(path), [i]);
+  const label = `${env.BENCH_COMPARE_LABEL ?? env.BENCH_COMPARE}, unix`;
+  const i = await tryStart("compare", label, { name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  if (i) addVariant("compare", label, unix(path), [i]);
 }
 const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
 const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
@@ -290,16 +306,17 @@ if (nginxKeys.length > 0) {
     writeFileSync(join(runDir, "nginx.conf"), conf);
     writeFileSync(join(runDir, "proxy.conf"), readFileSync(join(ROOT, "scripts", "bench", "proxy.conf")));
     mkdirSync(join(runDir, "nginx-tmp"));
-    const ngx = await start({
+    const ngx = await tryStart("nginx", "nginx", {
       name: "nginx",
       cmd: [nginx, "-p", runDir, "-c", join(runDir, "nginx.conf"), "-e", join(runDir, "nginx-error.log")],
       ready: { target: { kind: "tcp", port: ports.return }, path: "/" },
       withChildren: true,
     });
     const tcp = (port: number): Target => ({ kind: "tcp", port });
-    if (wanted("nginx-return")) addVariant("nginx-return", "nginx return 200 (native ceiling)", tcp(ports.return), [ngx]);
-    if (wanted("nginx-unix")) addVariant("nginx-unix", "nginx → dist/printerfacts, unix", tcp(ports.unix), [ngx, binaryUnix]);
-    if (wanted("nginx-tcp")) addVariant("nginx-tcp", "nginx → dist/printerfacts, TCP keepalive", tcp(ports.tcp), [ngx, binaryTcp]);
+    if (!ngx) for (const key of nginxKeys.slice(1)) skip(key, key, "nginx did not start (see above)");
+    else if (wanted("nginx-return")) addVariant("nginx-return", "nginx return 200 (native ceiling)", tcp(ports.return), [ngx]);
+    if (ngx && wanted("nginx-unix")) addVariant("nginx-unix", "nginx → dist/printerfacts, unix", tcp(ports.unix), [ngx, binaryUnix]);
+    if (ngx && wanted("nginx-tcp")) addVariant("nginx-tcp", "nginx → dist/printerfacts, TCP keepalive", tcp(ports.tcp), [ngx, binaryTcp]);
   } else {
     for (const key of nginxKeys) skip(key, key, nginx ? "needs the binary-unix and binary-tcp variants" : "nginx is not installed (apt-get install nginx-light)");
   }
