@@ -2,10 +2,9 @@
 // route can be exercised with app.request() and every runtime adapter serves the same thing.
 import { type Context, Hono } from "hono";
 import { accepts } from "hono/accepts";
-import { requestId } from "hono/request-id";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
-import { headerSet, prebuiltResponse, secureHeadersOnEveryResponse } from "./headers.ts";
+import { headerSet, prebuiltResponse, requestIdAndSecureHeaders } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
 
@@ -59,10 +58,8 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
   const app = new Hono<AppEnv>();
 
   // Honours an incoming X-Request-Id (nginx can pass $request_id) so one id follows a request
-  // through both logs; otherwise makes one.
-  app.use(requestId());
-  // The secure headers (src/headers.ts), prebuilt: the fact routes copy a whole set.
-  app.use(secureHeadersOnEveryResponse());
+  // through both logs; otherwise makes one. The secure headers come prebuilt (src/headers.ts).
+  app.use(requestIdAndSecureHeaders());
 
   // The fact routes are the hot path: their headers are built once, per body type and cache policy.
   const factHeaders = (cache: string) => ({

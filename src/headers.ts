@@ -46,11 +46,24 @@ export function prebuiltResponse(body: string, headers: Headers, requestId: stri
   return res;
 }
 
-/** Gives every response that was not built from a header set the secure headers. */
-export function secureHeadersOnEveryResponse(): MiddlewareHandler {
-  return async function prebuiltSecureHeaders(c, next) {
+/** Hono's requestId rules: an incoming id is kept if it is short and plain, else a new UUID. */
+function requestIdFor(incoming: string | undefined): string {
+  return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/**
+ * X-Request-Id and the secure headers on every response, as Hono's requestId and secureHeaders
+ * would set them, in one middleware: a response built from a header set already has the secure
+ * headers and its id, so nothing is done after it.
+ */
+export function requestIdAndSecureHeaders(): MiddlewareHandler<{ Variables: { requestId: string } }> {
+  return async function requestIdAndSecureHeaders(c, next) {
+    const id = requestIdFor(c.req.header("X-Request-Id"));
+    c.set("requestId", id);
     await next();
     if (complete.has(c.res)) return;
-    for (const [name, value] of secureHeaderSet) c.res.headers.set(name, value);
+    const headers = c.res.headers;
+    headers.set("X-Request-Id", id);
+    for (const [name, value] of secureHeaderSet) headers.set(name, value);
   };
 }
