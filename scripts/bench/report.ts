@@ -159,6 +159,28 @@ function targets(input: ReportInput): Target[] {
   return list;
 }
 
+/** Observations computed from this run's figures, so they stay true when it is run again. */
+function reading(input: ReportInput): string[] {
+  const find = (key: string) => input.summaries.find((v) => v.key === key);
+  const out: string[] = ["What the figures say:", ""];
+  const headers = find("baseline-headers");
+  const binary = find("binary-unix");
+  if (headers && binary) {
+    out.push(
+      `- The response headers alone: a raw Bun.serve that sends /fact's headers (the secure headers and a request id) reaches ${f2(headers.ratio)}× the baseline (${f2(headers.cpuRatio)}× by CPU). dist/printerfacts reaches ${f2(binary.ratio)}× the baseline, ${f2(pairedRatio(input.rounds, "binary-unix", "baseline-headers"))}× that same-headers ceiling; the rest is Hono (routing, context, the async middleware chain) and reading the request's headers.`,
+    );
+  }
+  const busy = input.summaries.filter((v) => v.clientCpu > 0.8);
+  out.push(
+    busy.length === 0
+      ? `- The load client never used more than ${f2(Math.max(...input.summaries.map((v) => v.clientCpu)))} of its core: it was not the bottleneck.`
+      : `- The load client was near a full core for ${busy.map((v) => v.label).join(", ")}: those rows are lower bounds.`,
+  );
+  const noisy = input.summaries.filter((v) => v.otherCpu > 0.3);
+  if (noisy.length > 0) out.push(`- Other work on the machine took more than 0.3 of a core, in the median round, while measuring ${noisy.length} of ${input.summaries.length} variants: compare ratios, not absolute req/s.`);
+  return out;
+}
+
 export function renderReport(input: ReportInput): string {
   const { settings: s, machine: m } = input;
   const lines: string[] = [];
@@ -207,6 +229,8 @@ export function renderReport(input: ReportInput): string {
   lines.push(row(["---", "---", "---", "---"]));
   for (const t of targets(input)) lines.push(row([t.what, t.goal, t.measured, t.met === undefined ? "not measured" : t.met ? "yes" : "**no**"]));
   lines.push("");
+
+  lines.push(...reading(input), "");
 
   if (input.growth) {
     const g = input.growth;
