@@ -23,11 +23,19 @@ export interface Config {
   listen: ListenTarget;
   socket: SocketOptions;
   shutdownTimeoutMs: number;
+  /** Largest request body accepted, in bytes (MAX_BODY); larger ones get 413. */
+  maxBodyBytes: number;
+  /** Seconds a connection may sit without traffic before it is closed (IDLE_TIMEOUT); 0 = never. */
+  idleTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+export const DEFAULT_MAX_BODY = 1024;
+const MAX_BODY_LIMIT = 1024 * 1024 * 1024;
+export const DEFAULT_IDLE_TIMEOUT = 75;
 
 const wholeNumber = (min: number, max: number, unit = "") =>
   v.pipe(
@@ -78,6 +86,10 @@ const Env = v.object({
   SOCKMODE: v.optional(SockMode, "0660"),
   SOCKGROUP: v.optional(SockGroup),
   SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), "10"),
+  // No route takes a body: 1 KiB leaves room for a stray empty JSON or form, no more.
+  MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), String(DEFAULT_MAX_BODY)),
+  // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
+  IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), String(DEFAULT_IDLE_TIMEOUT)),
 });
 
 export const DEFAULT_PORT = 3000;
@@ -122,5 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         : { kind: "tcp", host: cfg.HOST, port: cfg.PORT ?? DEFAULT_PORT },
     socket: { mode: cfg.SOCKMODE, group: cfg.SOCKGROUP },
     shutdownTimeoutMs: cfg.SHUTDOWN_TIMEOUT * 1000,
+    maxBodyBytes: cfg.MAX_BODY,
+    idleTimeoutSeconds: cfg.IDLE_TIMEOUT,
   };
 }

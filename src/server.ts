@@ -21,6 +21,7 @@ export interface RunningServer {
 export async function startServer(config: Config, handler: Handler, log: Logger): Promise<RunningServer> {
   const adapter = await loadAdapter();
   const target = config.listen;
+  const limits = { idleTimeoutSeconds: config.idleTimeoutSeconds };
 
   let listener: Listener;
   let owned: { path: string; identity: SocketIdentity } | undefined;
@@ -32,14 +33,14 @@ export async function startServer(config: Config, handler: Handler, log: Logger)
     const bound = await bindSocket(
       target.path,
       { ...config.socket, gid, replaceStale: state === "stale" },
-      (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler }),
+      (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler, ...limits }),
       log,
     );
     listener = bound.listener;
     owned = { path: target.path, identity: bound.identity };
     log.info(`listening on unix:${target.path} (mode ${config.socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`}) with ${adapter.runtime}`);
   } else {
-    listener = await adapter.listen({ target, handler });
+    listener = await adapter.listen({ target, handler, ...limits });
     log.info(`listening on ${listener.address} with ${adapter.runtime}`);
   }
 

@@ -21,6 +21,8 @@ describe("defaults", () => {
       listen: { kind: "tcp", host: "::", port: 3000 },
       socket: { mode: 0o660, group: undefined },
       shutdownTimeoutMs: 10_000,
+      maxBodyBytes: 1024,
+      idleTimeoutSeconds: 75,
     });
   });
 
