@@ -2,6 +2,7 @@
 // route can be exercised with app.request() and every runtime adapter serves the same thing.
 import { type Context, Hono } from "hono";
 import { accepts } from "hono/accepts";
+import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import * as v from "valibot";
@@ -22,6 +23,8 @@ export interface AppOptions {
   facts: readonly Fact[];
   /** Uniform in [0, 1); injectable so tests can pick the fact. */
   random?: () => number;
+  /** Request bodies over this many bytes get 413 (MAX_BODY); no route reads a body. */
+  maxBodyBytes?: number;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -51,7 +54,7 @@ function wantsHtml(c: Context): boolean {
   return accepts(c, { header: "Accept", supports: ["text/plain", "text/html"], default: "text/plain" }) === "text/html";
 }
 
-export function createApp({ facts, random = Math.random }: AppOptions) {
+export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOptions) {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
@@ -78,6 +81,18 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
       xFrameOptions: "DENY",
     }),
   );
+  if (maxBodyBytes !== undefined) {
+    // Here, not in the runtime: Bun refuses a long Content-Length itself but drains an unread
+    // chunked body of any length, and its limit on a read one surfaces as a handler error. This
+    // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
+    // closes the connection with the 413 so the rest is never read.
+    app.use(
+      bodyLimit({
+        maxSize: maxBodyBytes,
+        onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
+      }),
+    );
+  }
 
   const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, cache: string) =>
     wantsJson(c)

@@ -6,6 +6,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { facts } from "./facts.ts";
 import { log } from "./log.ts";
+import { exitOnFatalErrors } from "./fatal.ts";
 import { exitOnSignals, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
@@ -20,6 +21,8 @@ Configured by environment variables:
   PORT              serve on TCP instead (default 3000 when SOCKPATH is unset)
   HOST              TCP address to bind (default ::, all interfaces, IPv4 and IPv6)
   SHUTDOWN_TIMEOUT  seconds to let requests finish after SIGTERM (default 10)
+  MAX_BODY          largest request body in bytes; larger ones get 413 (default 1024)
+  IDLE_TIMEOUT      seconds before an idle connection is closed, 0 = never (default 75)
 SOCKPATH and PORT are exclusive: set one.
 
 Routes: GET /fact, /facts/{id}, /, /healthz`;
@@ -30,6 +33,7 @@ function runtimeName(): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  exitOnFatalErrors(log);
   for (const arg of args) {
     if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
@@ -45,7 +49,7 @@ export async function main(args: string[]): Promise<void> {
 
   try {
     const config = loadConfig(process.env);
-    const app = createApp({ facts });
+    const app = createApp({ facts, maxBodyBytes: config.maxBodyBytes });
     const server = await startServer(config, (request, conn) => app.fetch(request, conn), log);
     exitOnSignals(server, log);
   } catch (err) {
