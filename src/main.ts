@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { facts } from "./facts.ts";
 import { log } from "./log.ts";
 import { exitOnFatalErrors } from "./fatal.ts";
+import { watchFileDescriptors } from "./fdwatch.ts";
 import { exitOnSignals, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
@@ -52,6 +53,7 @@ export async function main(args: string[]): Promise<void> {
     const app = createApp({ facts, maxBodyBytes: config.maxBodyBytes });
     const server = await startServer(config, (request, conn) => app.fetch(request, conn), log);
     exitOnSignals(server, log);
+    watchFileDescriptors(log);
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(`config: ${err.message}`);
