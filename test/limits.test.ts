@@ -1,0 +1,108 @@
+// Limits: clients that stall, a thousand idle connections, running out of file descriptors, and
+// the variables that set them. The service keeps serving everyone else throughout.
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { fdLimit } from "../src/fdwatch.ts";
+import { openRaw, type RawConnection, rawExchange } from "./helpers/raw.ts";
+import { BINARY, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+const HEALTHZ = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+async function healthz(sock: string): Promise<number | undefined> {
+  return (await rawExchange(sock, HEALTHZ)).responses[0]?.status;
+}
+
+describe("MAX_BODY and IDLE_TIMEOUT", () => {
+  test("default to 1 KiB and 75 s; take whole numbers in range", () => {
+    expect(loadConfig({})).toMatchObject({ maxBodyBytes: 1024, idleTimeoutSeconds: 75 });
+    expect(loadConfig({ MAX_BODY: "0", IDLE_TIMEOUT: "0" })).toMatchObject({ maxBodyBytes: 0, idleTimeoutSeconds: 0 });
+  });
+
+  test.each([
+    ["MAX_BODY=1k", { MAX_BODY: "1k" }, 'MAX_BODY="1k" must be a whole number from 0 to 1073741824 bytes'],
+    ["IDLE_TIMEOUT=256", { IDLE_TIMEOUT: "256" }, 'IDLE_TIMEOUT="256" must be a whole number from 0 to 255 seconds'],
+    ["IDLE_TIMEOUT=-1", { IDLE_TIMEOUT: "-1" }, 'IDLE_TIMEOUT="-1" must be a whole number from 0 to 255 seconds'],
+  ])("%s is refused", (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+});
+
+describe("stalled clients", () => {
+  test("are cut off by the server while other clients are served", async () => {
+    const sock = join(dir.path, "stall.sock");
+    const proc = await startListening([BINARY], { SOCKPATH: sock, IDLE_TIMEOUT: "4" });
+    const stalls: Record<string, { send: string; drip?: string }> = {
+      "sends nothing": { send: "" },
+      "stops inside the request line": { send: "GET /fa" },
+      "stops before the blank line": { send: "GET /fact HTTP/1.1\r\nHost: x\r\n" },
+      "drips a header byte at a time": { send: "GET /fact HTTP/1.1\r\nHost: x\r\nX-Slow: ", drip: "a" },
+      "sends 10 of 100 body bytes": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789" },
+      "keeps an idle keep-alive connection": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
+    };
+    const conns: RawConnection[] = [];
+    for (const { send, drip } of Object.values(stalls)) {
+      const conn = await openRaw(sock);
+      if (send) await conn.write(send);
+      if (drip) {
+        const timer = setInterval(() => conn.write(drip).catch(() => {}), 250);
+        conn.closed.then(() => clearInterval(timer));
+      }
+      conns.push(conn);
+    }
+    // While they hang on, everyone else is served.
+    for (let i = 0; i < 20; i++) expect(await healthz(sock)).toBe(200);
+    expect(conns.every((c) => !c.isClosed())).toBe(true);
+
+    // The server closes every one of them (measured: 4-12 s; see README "Reliability").
+    const closed = await Promise.race([
+      Promise.all(conns.map((c) => c.closed)).then(() => true),
+      Bun.sleep(40_000).then(() => false),
+    ]);
+    const open = Object.keys(stalls).filter((_, i) => !conns[i].isClosed());
+    for (const c of conns) c.destroy();
+    expect(open).toEqual([]);
+    expect(closed).toBe(true);
+    expect(await healthz(sock)).toBe(200);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  }, 60_000);
+});
+
+describe("many connections", () => {
+  test("a thousand idle connections do not stop new requests being served", async () => {
+    raiseOwnFdLimit(4096);
+    const sock = join(dir.path, "idle.sock");
+    const proc = await startListening(["prlimit", "--nofile=4096:4096", BINARY], { SOCKPATH: sock });
+    const idle: RawConnection[] = [];
+    for (let i = 0; i < 1000; i++) idle.push(await openRaw(sock));
+    for (let i = 0; i < 20; i++) expect(await healthz(sock)).toBe(200);
+    expect(idle.filter((c) => c.isClosed()).length).toBe(0);
+    for (const c of idle) c.destroy();
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+
+  test("running out of file descriptors is logged, survived, and its end logged too", async () => {
+    const sock = join(dir.path, "fds.sock");
+    const proc = await startListening(["prlimit", "--nofile=64:64", BINARY], { SOCKPATH: sock });
+    const held: RawConnection[] = [];
+    for (let i = 0; i < 100; i++) held.push(await openRaw(sock)); // the kernel queues what the server cannot accept
+    await waitForLog(proc, /printerfacts error: file descriptors nearly exhausted: \d+ of 64 open/);
+    for (const c of held) c.destroy();
+    await waitForLog(proc, /printerfacts info: file descriptors recovered: \d+ of 64 open/);
+    expect(await healthz(sock)).toBe(200);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+});
+
+/** Lift this test process's soft descriptor limit (not the hard one) so it can hold the connections. */
+function raiseOwnFdLimit(wanted: number) {
+  if ((fdLimit() ?? 0) >= wanted) return;
+  const result = spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${wanted}:`], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`cannot raise this process's descriptor limit to ${wanted}: ${result.stderr}`);
+}
