@@ -19,7 +19,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-const req = (line: string, headers = "Host: x\r\n") => `${line}\r\n${headers}\r\n`;
+const req = (line: string, headers = "Host: x\r\n", body = "") => `${line}\r\n${headers}\r\n${body}`;
 
 async function expectStillServing() {
   const { responses } = await rawExchange(sock, req("GET /healthz HTTP/1.1", "Host: x\r\nConnection: close\r\n"));
@@ -42,8 +42,8 @@ const cases: [string, string, number, boolean][] = [
   ["a 16 KiB URL", req(`GET /facts/${"1".repeat(16 * 1024)} HTTP/1.1`), 431, true],
   ["64 KiB of headers", req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`), 431, true],
   ["2000 headers", req("GET /fact HTTP/1.1", `Host: x\r\n${"X-H: v\r\n".repeat(2000)}`), 431, true],
-  ["Content-Length with Transfer-Encoding", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n", 400, true],
-  ["two different Content-Lengths", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n") + "hello!", 400, true],
+  ["Content-Length with Transfer-Encoding", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), 400, true],
+  ["two different Content-Lengths", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n", "hello!"), 400, true],
   ["a Content-Length that is not a number", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5x\r\n"), 400, true],
   ["an unknown Transfer-Encoding", req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: gzip\r\n"), 400, true],
   ["invalid percent-encoding in an id", req("GET /facts/%zz HTTP/1.1"), 400, false],
@@ -55,7 +55,7 @@ const cases: [string, string, number, boolean][] = [
 
 describe("each gets its 4xx, and the next connection is served", () => {
   test.each(cases)("%s", async (_what, bytes, status, closes) => {
-    const { responses, closedByServer } = await rawExchange(sock, bytes);
+    const { responses, closedByServer } = await rawExchange(sock, bytes, { untilClosed: closes });
     expect(responses[0]?.status).toBe(status);
     if (closes) expect(closedByServer).toBe(true);
     await expectStillServing();
@@ -64,7 +64,7 @@ describe("each gets its 4xx, and the next connection is served", () => {
 
 describe("request bodies (MAX_BODY=1024; no route takes one)", () => {
   test("a Content-Length over MAX_BODY gets 413 before the body is sent, and the connection closes", async () => {
-    const { responses, closedByServer } = await rawExchange(sock, req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 1000000\r\n"));
+    const { responses, closedByServer } = await rawExchange(sock, req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 1000000\r\n"), { untilClosed: true });
     expect(responses[0].status).toBe(413);
     expect(responses[0].headers["x-request-id"]).toBeTruthy();
     expect(closedByServer).toBe(true);
@@ -73,14 +73,14 @@ describe("request bodies (MAX_BODY=1024; no route takes one)", () => {
 
   test("a chunked body over MAX_BODY gets 413 after at most MAX_BODY is read, and the connection closes", async () => {
     const chunk = `800\r\n${"a".repeat(2048)}\r\n`; // 2 KiB, and no last chunk: the rest never comes
-    const { responses, closedByServer } = await rawExchange(sock, req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n") + chunk);
+    const { responses, closedByServer } = await rawExchange(sock, req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n", chunk), { untilClosed: true });
     expect(responses[0].status).toBe(413);
     expect(closedByServer).toBe(true);
     await expectStillServing();
   });
 
   test("a small body on GET is ignored: the request is answered and the next one on the connection too", async () => {
-    const bytes = req("GET /healthz HTTP/1.1", "Host: x\r\nContent-Length: 5\r\n") + "hello" + req("GET /facts/1 HTTP/1.1", "Host: x\r\nConnection: close\r\n");
+    const bytes = req("GET /healthz HTTP/1.1", "Host: x\r\nContent-Length: 5\r\n", "hello") + req("GET /facts/1 HTTP/1.1", "Host: x\r\nConnection: close\r\n");
     const { responses } = await rawExchange(sock, bytes, { responses: 2 });
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     expect(responses[0].body).toBe("ok\n");
@@ -89,7 +89,7 @@ describe("request bodies (MAX_BODY=1024; no route takes one)", () => {
 
 describe("valid but unusual", () => {
   test("HTTP/1.0 without Host is served, and closed after the response", async () => {
-    const { responses, closedByServer } = await rawExchange(sock, "GET /facts/1 HTTP/1.0\r\n\r\n");
+    const { responses, closedByServer } = await rawExchange(sock, "GET /facts/1 HTTP/1.0\r\n\r\n", { untilClosed: true });
     expect(responses[0].status).toBe(200);
     expect(responses[0].body).toMatch(/^.+\n$/);
     expect(closedByServer).toBe(true);

@@ -109,12 +109,18 @@ async function until(condition: () => boolean, timeoutMs = 10_000) {
   }
 }
 
+/** The binary on a fresh socket, with 8 clients, once 300 requests have been answered. */
+async function serveUnderLoad(name: string) {
+  const sock = join(dir.path, name);
+  const proc = await startListening([BINARY], { SOCKPATH: sock });
+  const traffic = load(sock, 8);
+  await until(() => traffic.counts.answered >= 300);
+  return { sock, proc, traffic };
+}
+
 describe("under load", () => {
   test("SIGTERM: every request that was accepted gets its complete response", async () => {
-    const sock = join(dir.path, "term.sock");
-    const proc = await startListening([BINARY], { SOCKPATH: sock });
-    const traffic = load(sock, 8);
-    await until(() => traffic.counts.answered >= 300);
+    const { sock, proc, traffic } = await serveUnderLoad("term.sock");
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     await until(() => traffic.counts.refused >= 20);
@@ -126,10 +132,7 @@ describe("under load", () => {
   });
 
   test("SIGKILL: the socket is left behind, and a new start recovers it and serves", async () => {
-    const sock = join(dir.path, "kill.sock");
-    const proc = await startListening([BINARY], { SOCKPATH: sock });
-    const traffic = load(sock, 8);
-    await until(() => traffic.counts.answered >= 300);
+    const { sock, proc, traffic } = await serveUnderLoad("kill.sock");
     proc.kill("SIGKILL");
     expect(await proc.exited).toBe(137);
     await until(() => traffic.counts.refused >= 20); // connect now fails: nobody is there

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { fdLimit } from "../src/fdwatch.ts";
-import { openRaw, type RawConnection, rawExchange } from "./helpers/raw.ts";
+import { openRaw, type RawConnection, rawExchange, STALLS } from "./helpers/raw.ts";
 import { BINARY, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -35,16 +35,8 @@ describe("stalled clients", () => {
   test("are cut off by the server while other clients are served", async () => {
     const sock = join(dir.path, "stall.sock");
     const proc = await startListening([BINARY], { SOCKPATH: sock, IDLE_TIMEOUT: "4" });
-    const stalls: Record<string, { send: string; drip?: string }> = {
-      "sends nothing": { send: "" },
-      "stops inside the request line": { send: "GET /fa" },
-      "stops before the blank line": { send: "GET /fact HTTP/1.1\r\nHost: x\r\n" },
-      "drips a header byte at a time": { send: "GET /fact HTTP/1.1\r\nHost: x\r\nX-Slow: ", drip: "a" },
-      "sends 10 of 100 body bytes": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789" },
-      "keeps an idle keep-alive connection": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
-    };
     const conns: RawConnection[] = [];
-    for (const { send, drip } of Object.values(stalls)) {
+    for (const { send, drip } of Object.values(STALLS)) {
       const conn = await openRaw(sock);
       if (send) await conn.write(send);
       if (drip) {
@@ -62,7 +54,7 @@ describe("stalled clients", () => {
       Promise.all(conns.map((c) => c.closed)).then(() => true),
       Bun.sleep(40_000).then(() => false),
     ]);
-    const open = Object.keys(stalls).filter((_, i) => !conns[i].isClosed());
+    const open = Object.keys(STALLS).filter((_, i) => !conns[i].isClosed());
     for (const c of conns) c.destroy();
     expect(open).toEqual([]);
     expect(closed).toBe(true);
@@ -78,7 +70,13 @@ describe("many connections", () => {
     const sock = join(dir.path, "idle.sock");
     const proc = await startListening(["prlimit", "--nofile=4096:4096", BINARY], { SOCKPATH: sock });
     const idle: RawConnection[] = [];
-    for (let i = 0; i < 1000; i++) idle.push(await openRaw(sock));
+    for (let i = 0; i < 1000; i++) {
+      idle.push(
+        await openRaw(sock).catch((err) => {
+          throw new Error(`idle connection ${i} failed: ${err.code ?? err.message}`);
+        }),
+      );
+    }
     for (let i = 0; i < 20; i++) expect(await healthz(sock)).toBe(200);
     expect(idle.filter((c) => c.isClosed()).length).toBe(0);
     for (const c of idle) c.destroy();

@@ -65,18 +65,20 @@ export function openRaw(target: Target): Promise<RawConnection> {
 
 /**
  * Send `data` on a fresh connection and wait until `responses` complete responses have arrived
- * or the server closes the connection (or timeoutMs passes). The connection is then closed.
+ * (and, with untilClosed, the server has closed the connection), or the server closes it, or
+ * timeoutMs passes. The connection is then closed.
  */
 export async function rawExchange(
   target: Target,
   data: string | Uint8Array,
-  { responses = 1, timeoutMs = 5000 } = {},
+  { responses = 1, untilClosed = false, timeoutMs = 5000 } = {},
 ): Promise<{ responses: RawResponse[]; received: string; closedByServer: boolean }> {
   const conn = await openRaw(target);
   // The server may answer and close before all is written (a 413 or 431): that is not an error.
   conn.write(data).catch(() => {});
   const deadline = Date.now() + timeoutMs;
-  while (!conn.isClosed() && conn.responses().length < responses && Date.now() < deadline) await Bun.sleep(5);
+  const done = () => conn.isClosed() || (!untilClosed && conn.responses().length >= responses);
+  while (!done() && Date.now() < deadline) await Bun.sleep(5);
   const result = { responses: conn.responses(), received: conn.received(), closedByServer: conn.isClosed() };
   conn.destroy();
   return result;
@@ -111,3 +113,17 @@ export function parseResponses(raw: string): RawResponse[] {
     out.push({ status, headers, body });
   }
 }
+
+/**
+ * Ways a client leaves a connection hanging: what it sends, then what it drips (if anything).
+ * Shared by test/limits.test.ts and scripts/timeouts.ts.
+ */
+export const STALLS: Record<string, { send: string; drip?: string }> = {
+  "connects, sends nothing": { send: "" },
+  "half a request line": { send: "GET /fa" },
+  "headers without the blank line": { send: "GET /fact HTTP/1.1\r\nHost: x\r\n" },
+  "headers, dripped a byte at a time": { send: "GET /fact HTTP/1.1\r\nHost: x\r\nX-Slow: ", drip: "a" },
+  "10 of 100 body bytes": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789" },
+  "body, dripped a byte at a time": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", drip: "b" },
+  "idle keep-alive after a response": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
+};
