@@ -113,9 +113,9 @@ describe.each(entries)("%s", (entry) => {
 
 /** The drain test needs a request truly in flight: the app plus GET /slow, on each runtime. */
 const SLOW = {
-  bun: [BUN, join(ROOT, "test/fixtures/slow-parity.ts")],
-  node: ["node", join(NODE_BUNDLE, "../slow-parity.mjs")],
-  deno: denoRun(join(ROOT, "test/fixtures/slow-parity.ts")),
+  bun: [BUN, join(ROOT, "test/fixtures/slow-server.ts")],
+  node: ["node", join(NODE_BUNDLE, "../slow-server.mjs")],
+  deno: denoRun(join(ROOT, "test/fixtures/slow-server.ts")),
 };
 
 describe.each(Object.keys(SLOW) as (keyof typeof SLOW)[])("%s drain", (runtime) => {
