@@ -16,11 +16,14 @@ const errorOf = (env: Record<string, string>) => {
 };
 
 describe("defaults", () => {
-  test("TCP on [::]:3000, socket mode 0660, 10 s drain", () => {
+  test("TCP on [::]:3000, socket mode 0660, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
     expect(loadConfig({})).toEqual({
       listen: { kind: "tcp", host: "::", port: 3000 },
       socket: { mode: 0o660, group: undefined },
       shutdownTimeoutMs: 10_000,
+      log: { format: "text", level: "info" },
+      trustProxy: [],
+      metrics: undefined,
     });
   });
 
