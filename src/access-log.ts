@@ -74,6 +74,8 @@ async function bodyBytes(c: Context<AppEnv>): Promise<number> {
   const length = res.headers.get("content-length");
   if (length !== null) return Number(length);
   const body = await res.arrayBuffer();
+  // Hono's setter would copy every header onto a second new Response; it need not merge here.
+  c.res = undefined;
   c.res = new Response(body, res);
   return body.byteLength;
 }
