@@ -1,16 +1,7 @@
 // Configuration of the access log, TRUST_PROXY and the metrics listener: each variable's rule.
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig } from "../src/config.ts";
-
-const errorOf = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-};
+import { loadConfig } from "../src/config.ts";
+import { errorOf } from "./helpers/config.ts";
 
 describe("good values", () => {
   test("LOG_FORMAT and LOG_LEVEL", () => {

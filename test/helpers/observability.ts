@@ -1,20 +1,10 @@
 // Reading what a real printerfacts process says about its requests: access-log lines on stdout
 // and the Prometheus text on /metrics.
+import type { AccessRecord } from "../../src/access-log.ts";
 import type { Running } from "./server.ts";
 
-export interface AccessLine {
-  time: string;
-  method: string;
-  path: string;
-  status: number;
-  bytes: number;
-  duration_ms: number;
-  request_id: string;
-  client: string | null;
-}
-
 /** The JSON access-log lines written so far (LOG_FORMAT=json). */
-export function jsonLines(proc: Running): AccessLine[] {
+export function jsonLines(proc: Running): AccessRecord[] {
   return proc
     .stdout()
     .split("\n")
