@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsonLines, stop, waitForLines } from "./helpers/observability.ts";
-import { BINARY, curl, freePort, start, startListening, tempDir } from "./helpers/server.ts";
+import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -72,6 +72,20 @@ describe("shutdown", () => {
     expect(await stop(proc)).toBe(0);
     const ids = jsonLines(proc).map((line) => line.request_id).sort();
     expect(ids).toEqual(Array.from({ length: count }, (_, i) => `burst-${i}`).sort());
+  });
+});
+
+describe("a second signal", () => {
+  test("exits at once, and still writes the lines queued so far", async () => {
+    const sock = socketPath();
+    const proc = await startListening([BINARY], { SOCKPATH: sock, LOG_FORMAT: "json" });
+    for (let i = 0; i < 20; i++) await fetchUnix(sock, "/fact", { headers: { "X-Request-Id": `twice-${i}` } }).then((r) => r.text());
+    proc.kill("SIGTERM");
+    await waitForLog(proc, "shutting down"); // within the drain's first 100 ms (socket removed, accept queue grace)
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(143);
+    expect(proc.stderr()).toContain("SIGTERM again: exiting now");
+    expect(jsonLines(proc).map((line) => line.request_id)).toEqual(Array.from({ length: 20 }, (_, i) => `twice-${i}`));
   });
 });
 
