@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
+import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
 
@@ -135,7 +136,7 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
 
   app.onError((err, c) => {
     const id = c.get("requestId");
-    console.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
     return c.text(`internal error; request id ${id}\n`, 500);
   });
 
