@@ -7,6 +7,7 @@
 // so any method a runtime's parser lets through becomes a new series.
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { readFileSync } from "node:fs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AppEnv } from "./app.ts";
 
@@ -15,6 +16,21 @@ import type { AppEnv } from "./app.ts";
  * fill in (they read Node's private handle lists and are always 0 there).
  */
 const UNFIT_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
+/**
+ * prom-client reads these from /proc/self. Deno denies /proc/self short of --allow-all, and
+ * prom-client then reports 0, which is worse than no series.
+ */
+const PROC_DEFAULTS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_heap_bytes", "process_open_fds", "process_max_fds"];
+
+function procSelfReadable(): boolean {
+  try {
+    readFileSync("/proc/self/status");
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Seconds. The service answers in well under a millisecond; the top buckets catch stalls. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -32,6 +48,18 @@ export function createMetrics(build: BuildInfo) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   for (const name of UNFIT_DEFAULTS) registry.removeSingleMetric(name);
+  if (!procSelfReadable()) {
+    for (const name of PROC_DEFAULTS) registry.removeSingleMetric(name);
+    // Resident memory can still be had without /proc; open fds cannot.
+    new Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes.",
+      registers: [registry],
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+  }
 
   new Gauge({
     name: "printerfacts_build_info",
