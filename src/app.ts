@@ -1,12 +1,13 @@
 // The HTTP application: routes and headers only. No runtime or socket code lives here, so every
 // route can be exercised with app.request() and every runtime adapter serves the same thing.
-import { type Context, Hono } from "hono";
+import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
+import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
 
@@ -25,6 +26,12 @@ export interface AppOptions {
   random?: () => number;
   /** Request bodies over this many bytes get 413 (MAX_BODY); no route reads a body. */
   maxBodyBytes?: number;
+  /** Middleware around every request once it has its id: the access log, the request metrics. */
+  observers?: MiddlewareHandler<AppEnv>[];
+  /** Serves GET /metrics here; left out when metrics have a listener of their own (or none). */
+  metrics?: Handler<AppEnv>;
+  /** Called for each fact sent in a response body. */
+  onFactServed?: () => void;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -54,16 +61,20 @@ function wantsHtml(c: Context): boolean {
   return accepts(c, { header: "Accept", supports: ["text/plain", "text/html"], default: "text/plain" }) === "text/html";
 }
 
-export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOptions) {
+export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes }: AppOptions) {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
+  const served = (c: Context<AppEnv>) => {
+    if (c.req.method !== "HEAD") onFactServed?.();
+  };
 
   const app = new Hono<AppEnv>();
 
   // Honours an incoming X-Request-Id (nginx can pass $request_id) so one id follows a request
   // through both logs; otherwise makes one.
   app.use(requestId());
+  for (const observer of observers) app.use(observer);
   app.use(
     secureHeaders({
       // TLS ends at nginx: only it knows whether the client used HTTPS, so HSTS is set there
@@ -94,10 +105,12 @@ export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOpti
     );
   }
 
-  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, cache: string) =>
-    wantsJson(c)
+  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, cache: string) => {
+    served(c);
+    return wantsJson(c)
       ? c.body(body.json, 200, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" })
       : c.body(body.text, 200, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" });
+  };
 
   // Hono answers HEAD with the GET handler and drops the body.
   app.get("/fact", (c) => factResponse(c, pick(), "no-store"));
@@ -111,11 +124,13 @@ export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOpti
   });
 
   app.get("/", (c) => {
+    served(c);
     c.header("Cache-Control", "no-store");
     return c.html(indexPage(pick().fact));
   });
 
   app.get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
+  if (metrics) app.get("/metrics", metrics);
 
   const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
     c.body(asset.body, 200, {
@@ -126,7 +141,7 @@ export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOpti
   for (const asset of assets) app.get(asset.path, serveAsset(asset));
 
   // A known path with a method it does not take: 405 with Allow, not a misleading 404.
-  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...assets.map((a) => a.path)]) {
+  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...(metrics ? ["/metrics"] : []), ...assets.map((a) => a.path)]) {
     app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: ALLOW }));
   }
 
@@ -136,7 +151,7 @@ export function createApp({ facts, random = Math.random, maxBodyBytes }: AppOpti
 
   app.onError((err, c) => {
     const id = c.get("requestId");
-    console.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
     return c.text(`internal error; request id ${id}\n`, 500);
   });
 

@@ -2,14 +2,14 @@
 // in a state nobody planned for. Log it and exit non-zero, so systemd (Restart=on-failure) starts
 // a clean one; the stale socket it leaves is recovered on that start (socket.ts). Errors inside
 // a request never come here: Hono's onError turns them into a 500 (app.ts).
-import type { Logger } from "./log.ts";
 
 /** EX_SOFTWARE from sysexits.h: an internal software error. */
 export const EXIT_FATAL = 70;
 
-export function exitOnFatalErrors(log: Logger): void {
+/** `report` writes one line whatever LOG_LEVEL says (log.ts's fatal). */
+export function exitOnFatalErrors(report: (message: string) => void): void {
   const die = (what: string) => (err: unknown) => {
-    log.error(`${what}, exiting: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    report(`${what}, exiting: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(EXIT_FATAL);
   };
   process.on("uncaughtException", die("uncaught exception"));

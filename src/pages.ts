@@ -19,7 +19,7 @@ function layout(title: string, body: HtmlEscapedString | Promise<HtmlEscapedStri
 <main>
 ${body}
 </main>
-<footer>Also as plain text: <code>curl /fact</code> · <a href="/fact">/fact</a></footer>
+<footer class="site-footer">Also as plain text: <code>curl /fact</code> · <a href="/fact">/fact</a></footer>
 </body>
 </html>
 `;

@@ -1,9 +1,10 @@
 // Socket safety, shared by every runtime adapter: what may be replaced at SOCKPATH, how the socket
 // is bound so that it is never more open than SOCKMODE, and which socket we may remove on exit.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { createConnection } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ConfigError, type SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
 
@@ -94,8 +95,8 @@ export async function inspectSocketPath(path: string): Promise<"free" | "stale">
   }
 }
 
-/** SOCKGROUP as a gid, checked before anything is bound. */
-export function resolveGroup(group: string): number {
+/** SOCKGROUP (or METRICS_SOCKGROUP, named by `variable`) as a gid, checked before anything is bound. */
+export function resolveGroup(group: string, variable = "SOCKGROUP"): number {
   let gid: number;
   if (/^\d+$/.test(group)) {
     gid = Number(group);
@@ -103,15 +104,16 @@ export function resolveGroup(group: string): number {
     // getent asks NSS, so groups from LDAP or systemd-userdb resolve as well as /etc/group.
     let entry: string;
     try {
-      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      // No environment: getent needs none, and Deno would otherwise need --allow-env for all of it.
+      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} });
     } catch {
-      throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
+      throw new ConfigError(`${variable}=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
     }
     gid = Number(entry.split(":")[2]);
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
-    throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
+    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
   }
   return gid;
 }
@@ -124,11 +126,58 @@ export function worldWritableWarning(path: string): string | undefined {
 }
 
 /**
- * Bind a socket at `path` that is never more open than `mode`: bind it inside a fresh 0700
+ * The directory the socket is first bound in: beside SOCKPATH and named after it, so that every
+ * start uses the same path (Deno's --allow-net=unix:PATH takes exact paths only) and two sockets in
+ * one directory never share it. Always 10 bytes long, which config.ts counts on.
+ */
+export function privateDirFor(path: string): string {
+  const tag = createHash("sha256").update(basename(path)).digest("hex").slice(0, 6);
+  return join(dirname(path), `.pf-${tag}`);
+}
+
+function tryMkdir(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+}
+
+/**
+ * Create the private 0700 directory. One already there was left by a start that crashed, or
+ * belongs to another process starting on the same SOCKPATH right now: it is removed only if it is
+ * this user's, private, and holds nothing but a socket nobody answers on.
+ */
+async function makePrivateDir(dir: string, path: string, log: Logger): Promise<void> {
+  if (tryMkdir(dir)) return;
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) {
+    throw new SocketError(`${dir}, where the socket for ${path} is bound first, exists and is not a private directory of this user; refusing to use it: remove it`);
+  }
+  const entries = fs.readdirSync(dir);
+  const inside = join(dir, "s");
+  if (entries.some((name) => name !== "s") || (entries.length === 1 && !fs.lstatSync(inside).isSocket())) {
+    throw new SocketError(`${dir} holds files printerfacts did not put there; refusing to touch it: look inside, then remove it`);
+  }
+  if (entries.length === 1) {
+    if ((await probe(inside)) === "live") throw new SocketError(`another process is starting on ${path} (its socket in ${dir} answers); stop it first`);
+    fs.rmSync(inside, { force: true });
+  }
+  fs.rmdirSync(dir);
+  log.info(`removed ${dir}, left by an earlier start that did not finish`);
+  if (!tryMkdir(dir)) throw new SocketError(`another process is starting on ${path} (it created ${dir} just now)`);
+}
+
+/**
+ * Bind a socket at `path` that is never more open than `mode`: bind it inside a private 0700
  * directory (nobody else can reach it there), set group and mode, then hard-link it into place.
  * link(2), unlike rename(2), fails rather than replace anything that appeared at `path` meanwhile.
- * The runtime only ever knows the private name, so its own cleanup on stop (Bun unlinks the path
- * it bound) can never remove a successor's socket at `path`.
+ * The runtime only ever knows the private name, so its own cleanup on stop (Bun, Node and Deno
+ * unlink the path they bound) can never remove a successor's socket at `path`. It can remove a
+ * successor's private name, if that successor is between bind and link at that very moment: the
+ * successor then fails to start (chmod or link: ENOENT) rather than serve anywhere unintended.
  */
 export async function bindSocket<L extends { abort(): void }>(
   path: string,
@@ -136,11 +185,16 @@ export async function bindSocket<L extends { abort(): void }>(
   bind: (privatePath: string) => Promise<L>,
   log: Logger,
 ): Promise<{ listener: L; identity: SocketIdentity }> {
-  const privateDir = fs.mkdtempSync(join(dirname(path), ".pf-"));
+  const privateDir = privateDirFor(path);
   const privatePath = join(privateDir, "s");
   let listener: L | undefined;
+  let madeDir = false;
+  let privateSocket: SocketIdentity | undefined;
   try {
+    await makePrivateDir(privateDir, path, log);
+    madeDir = true;
     listener = await bind(privatePath);
+    privateSocket = fs.lstatSync(privatePath);
     if (options.gid !== undefined) fs.chownSync(privatePath, -1, options.gid);
     fs.chmodSync(privatePath, options.mode);
     if (options.replaceStale) {
@@ -163,8 +217,15 @@ export async function bindSocket<L extends { abort(): void }>(
     const e = err as NodeJS.ErrnoException;
     throw new SocketError(`cannot bind ${path}: ${e.code ? `${e.syscall ?? ""} ${e.code}`.trim() : e.message}`);
   } finally {
-    fs.rmSync(privatePath, { force: true });
-    fs.rmdirSync(privateDir);
+    // Remove only what this start made: a racing start may own the directory's contents by now.
+    if (privateSocket) unlinkIfOurs(privatePath, privateSocket);
+    if (madeDir) {
+      try {
+        fs.rmdirSync(privateDir);
+      } catch {
+        // Not empty or already gone: another start is using it.
+      }
+    }
   }
 }
 

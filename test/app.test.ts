@@ -37,6 +37,16 @@ describe("GET /fact", () => {
     expect(await (await last.request("/fact")).text()).toBe(`${facts[facts.length - 1].text}\n`);
   });
 
+  test("the choice is uniform: each fact owns an equal slice of [0, 1)", async () => {
+    const n = facts.length;
+    for (const i of [0, 1, Math.floor(n / 2), n - 1]) {
+      for (const r of [i / n, (i + 0.5) / n, (i + 1) / n - 1e-9]) {
+        const picked = createApp({ facts, random: () => r });
+        expect(await (await picked.request("/fact")).text()).toBe(`${facts[i].text}\n`);
+      }
+    }
+  });
+
   test("HEAD has the headers and no body", async () => {
     const res = await get("/fact", {}, "HEAD");
     expect(res.status).toBe(200);

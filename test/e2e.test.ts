@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, curl, ENTRIES, type Entry, fetchUnix, loggedPort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import { BINARY, curl, ENTRIES, type Entry, fetchUnix, freePort, loggedPort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -67,11 +67,3 @@ describe("the compiled binary", () => {
     expect(await proc.exited).toBe(0);
   });
 });
-
-/** A port that was free a moment ago (asked of the kernel, then released). */
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port ?? 0;
-  await server.stop(true);
-  return port;
-}

@@ -1,6 +1,7 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
 import { log } from "../log.ts";
-import type { Adapter, Listener, ListenOptions } from "./types.ts";
+import { formatHost, raceTimeout } from "./shared.ts";
+import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
 
 /** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
 function withAbsoluteUrl(request: Request): Request {
@@ -10,6 +11,12 @@ function withAbsoluteUrl(request: Request): Request {
 export const bunAdapter: Adapter = {
   runtime: "bun",
   async listen({ target, handler, idleTimeoutSeconds }: ListenOptions): Promise<Listener> {
+    if (target.kind === "systemd") {
+      // Bun.serve({ fd }) and node:http listen({ fd }) in Bun ignore the fd and bind elsewhere.
+      throw new UnsupportedError(
+        "Bun cannot serve on a socket passed by systemd (LISTEN_FDS): it would ignore the socket and listen somewhere else. Run printerfacts under Node or Deno for socket activation, or drop the .socket unit and set SOCKPATH",
+      );
+    }
     const transport = target.kind;
     const where = target.kind === "unix" ? { unix: target.path } : { hostname: target.host, port: target.port };
     // maxRequestBodySize stays Bun's: MAX_BODY is the app's bodyLimit, the same on every runtime.
@@ -37,9 +44,7 @@ export const bunAdapter: Adapter = {
       port: target.kind === "tcp" ? server.port : undefined,
       async close(timeoutMs) {
         // stop() without force closes idle connections and resolves when in-flight ones end.
-        const drained = server.stop(false).then(() => false);
-        const timedOut = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, true).unref());
-        const forced = await Promise.race([drained, timedOut]);
+        const forced = await raceTimeout(server.stop(false), timeoutMs);
         if (forced) await server.stop(true);
         return { forced };
       },
@@ -50,6 +55,3 @@ export const bunAdapter: Adapter = {
   },
 };
 
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
-}

@@ -27,6 +27,11 @@ export interface Listener {
   abort(): void;
 }
 
+/** The runtime cannot serve what was asked: refuse loudly rather than serve somewhere else. */
+export class UnsupportedError extends Error {
+  override name = "UnsupportedError";
+}
+
 export interface Adapter {
   readonly runtime: "bun" | "node" | "deno";
   listen(options: ListenOptions): Promise<Listener>;

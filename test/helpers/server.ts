@@ -2,17 +2,29 @@
 // on a real socket or TCP port, observed through their own log lines.
 import { spawn as spawnProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist/printerfacts");
-const BUN = process.execPath;
+export const BUN = process.execPath;
 
-/** Every way the service is started; later runtimes add theirs here. */
+export const NODE_BUNDLE = join(ROOT, "dist/node/printerfacts.mjs");
+/**
+ * The native deno executable. node_modules/.bin/deno may be npm's node wrapper, which would sit
+ * between us and deno: signals would stop at it, and LISTEN_PID would name it.
+ */
+export const DENO: string = createRequire(import.meta.url)("deno/install_api.cjs").runInstall();
+/** scripts/deno-run, with the native deno, as the README says to run it. */
+export const denoRun = (...args: string[]) => ["env", `DENO=${DENO}`, join(ROOT, "scripts/deno-run"), ...args];
+
+/** Every way the service is started: each runtime, and Bun's compiled binary. */
 export const ENTRIES = {
   binary: [BINARY],
   "bun src/main.ts": [BUN, join(ROOT, "src/main.ts")],
+  "node dist/node/printerfacts.mjs": ["node", NODE_BUNDLE],
+  "deno (scripts/deno-run)": denoRun(),
 } as const satisfies Record<string, readonly string[]>;
 
 export type Entry = keyof typeof ENTRIES;
@@ -83,6 +95,14 @@ export async function startListening(command: readonly string[], env: Record<str
   const proc = start(command, env);
   await waitForLog(proc, "listening on");
   return proc;
+}
+
+/** A port that was free a moment ago (asked of the kernel, then released). */
+export async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = server.port ?? 0;
+  await server.stop(true);
+  return port;
 }
 
 /** The TCP port a server logged that it bound (PORT=0 lets the kernel pick). */

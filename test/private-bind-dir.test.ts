@@ -1,0 +1,85 @@
+// The private directory the socket is first bound in has a fixed name per SOCKPATH (so Deno can be
+// given exact permissions): what a crashed start leaves there is cleared, anything else is refused.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { privateDirFor } from "../src/socket.ts";
+import { BINARY, curl, start, startListening, tempDir } from "./helpers/server.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+let n = 0;
+const sockPath = () => join(dir.path, `b${++n}.sock`);
+
+describe("the private bind directory", () => {
+  test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", () => {
+    expect(privateDirFor("/run/printerfacts/a.sock")).toMatch(/^\/run\/printerfacts\/\.pf-[0-9a-f]{6}$/);
+    expect(privateDirFor("/run/printerfacts/a.sock")).toBe(privateDirFor("/run/printerfacts/a.sock"));
+    expect(privateDirFor("/run/printerfacts/a.sock")).not.toBe(privateDirFor("/run/printerfacts/b.sock"));
+  });
+
+  test("left empty by a crashed start: removed, logged, and the service starts", async () => {
+    const sock = sockPath();
+    mkdirSync(privateDirFor(sock), { mode: 0o700 });
+    const proc = await startListening([BINARY], { SOCKPATH: sock });
+    expect(proc.stderr()).toContain(`removed ${privateDirFor(sock)}, left by an earlier start that did not finish`);
+    expect((await curl("http://x/healthz", { socket: sock })).status).toBe(200);
+    expect(existsSync(privateDirFor(sock))).toBe(false);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+
+  test("holding a stale socket (a start killed between bind and link): cleared, and the service starts", async () => {
+    const sock = sockPath();
+    const other = join(dir.path, "crashed");
+    mkdirSync(other);
+    const crashed = await startListening([BINARY], { SOCKPATH: join(other, "c.sock") });
+    mkdirSync(privateDirFor(sock), { mode: 0o700 });
+    linkSync(join(other, "c.sock"), join(privateDirFor(sock), "s"));
+    crashed.kill("SIGKILL");
+    await crashed.exited;
+    const proc = await startListening([BINARY], { SOCKPATH: sock });
+    expect(proc.stderr()).toContain(`removed ${privateDirFor(sock)}, left by an earlier start`);
+    expect((await curl("http://x/healthz", { socket: sock })).status).toBe(200);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+
+  test("holding a live socket (another start in progress): refused, and that start keeps serving", async () => {
+    const sock = sockPath();
+    const other = join(dir.path, "other");
+    mkdirSync(other);
+    // Stand in for a start caught between bind and link: a live server on the private name.
+    mkdirSync(privateDirFor(sock), { mode: 0o700 });
+    const racer = await startListening([BINARY], { SOCKPATH: join(other, "r.sock") });
+    try {
+      linkSync(join(other, "r.sock"), join(privateDirFor(sock), "s"));
+      const proc = start([BINARY], { SOCKPATH: sock });
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toContain(`another process is starting on ${sock}`);
+      expect(readdirSync(privateDirFor(sock))).toEqual(["s"]);
+      expect((await curl("http://x/healthz", { socket: join(privateDirFor(sock), "s") })).status).toBe(200);
+    } finally {
+      racer.kill();
+      await racer.exited;
+    }
+  });
+
+  test.each([
+    ["open to others (mode 0755)", (d: string) => mkdirSync(d, { mode: 0o755 }), "is not a private directory of this user"],
+    ["a regular file", (d: string) => writeFileSync(d, "x"), "is not a private directory of this user"],
+    ["holding a file we did not put there", (d: string) => {
+      mkdirSync(d, { mode: 0o700 });
+      writeFileSync(join(d, "notes.txt"), "keep me");
+    }, "holds files printerfacts did not put there"],
+  ])("%s: refused and left as it was", async (_name, make, message) => {
+    const sock = sockPath();
+    const priv = privateDirFor(sock);
+    make(priv);
+    const proc = start([BINARY], { SOCKPATH: sock });
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toContain(message);
+    expect(existsSync(priv)).toBe(true);
+    expect(existsSync(sock)).toBe(false);
+  });
+});

@@ -1,0 +1,102 @@
+// systemd socket activation: Node and Deno serve on the socket systemd passes as fd 3, and leave it
+// to systemd; Bun refuses loudly. systemd-socket-activate passes the socket as a .socket unit would.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { BUN, curl, denoRun, freePort, NODE_BUNDLE, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+let n = 0;
+
+/** Listen on `address` like a .socket unit, and start `command` with it on the first connection. */
+function activate(address: string, command: readonly string[]) {
+  return start(["systemd-socket-activate", `--listen=${address}`, "--setenv=SHUTDOWN_TIMEOUT=4", ...command]);
+}
+
+async function where(transport: "unix" | "tcp") {
+  if (transport === "unix") {
+    const socket = join(dir.path, `a${++n}.sock`);
+    return { address: socket, socket, base: "http://x" };
+  }
+  const port = await freePort();
+  return { address: `127.0.0.1:${port}`, socket: undefined, base: `http://127.0.0.1:${port}` };
+}
+
+const ADOPTERS = {
+  "node dist/node/printerfacts.mjs": ["node", NODE_BUNDLE],
+  "deno (scripts/deno-run)": denoRun(),
+};
+
+describe.each(Object.keys(ADOPTERS) as (keyof typeof ADOPTERS)[])("%s", (entry) => {
+  test.each(["unix", "tcp"] as const)("serves on the %s socket systemd passed, and leaves it in place on exit", async (transport) => {
+    const at = await where(transport);
+    const proc = activate(at.address, ADOPTERS[entry]);
+    await waitForLog(proc, `Listening on ${at.address} as 3.`);
+    // The first connection starts the service; it is answered once the service accepts it.
+    const first = await curl(`${at.base}/healthz`, { socket: at.socket });
+    expect([first.status, first.body]).toEqual([200, "ok\n"]);
+    const json = await curl(`${at.base}/facts/1`, { socket: at.socket, args: ["-H", "Accept: application/json"] });
+    expect(JSON.parse(json.body)).toMatchObject({ id: 1 });
+    expect(proc.stderr()).toContain("listening on the socket systemd passed (fd 3");
+
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr()).toContain("all requests finished");
+    // The socket is systemd's: not unlinked, whatever it is.
+    if (at.socket) expect(statSync(at.socket).isSocket()).toBe(true);
+    expect(proc.stderr()).not.toContain("removed socket");
+  });
+});
+
+describe.each([
+  ["binary", [join(ROOT, "dist/printerfacts")]],
+  ["bun src/main.ts", [BUN, join(ROOT, "src/main.ts")]],
+])("%s", (_entry, command) => {
+  test("refuses a passed socket with a clear message and exit 1, serving nowhere else", async () => {
+    const at = await where("unix");
+    const proc = activate(at.address, command);
+    await waitForLog(proc, `Listening on ${at.address} as 3.`);
+    const res = await curl(`${at.base}/healthz`, { socket: at.socket });
+    expect(res.status).toBe(0);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toContain(
+      "printerfacts error: Bun cannot serve on a socket passed by systemd (LISTEN_FDS): it would ignore the socket and listen somewhere else. Run printerfacts under Node or Deno",
+    );
+    expect(proc.stderr()).not.toContain("listening on");
+    expect(existsSync(at.address)).toBe(true);
+  });
+});
+
+describe("LISTEN_FDS and LISTEN_PID", () => {
+  const errorOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, 4242);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  test("for this process: serve on fd 3 and nothing else", () => {
+    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).listen).toEqual({ kind: "systemd", fd: 3 });
+    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(3000);
+  });
+
+  test.each([
+    [{ LISTEN_FDS: "1", LISTEN_PID: "17" }, "LISTEN_PID=17 is not this process (4242): the socket systemd passed went to another process"],
+    [{ LISTEN_FDS: "2", LISTEN_PID: "4242" }, 'LISTEN_FDS="2" must be 1: printerfacts serves one socket'],
+    [{ LISTEN_FDS: "1" }, "LISTEN_FDS and LISTEN_PID come together"],
+    [{ LISTEN_PID: "4242" }, "LISTEN_FDS and LISTEN_PID come together"],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "x" }, 'LISTEN_PID="x" must be a whole number'],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKPATH: "/run/x.sock" }, "SOCKPATH cannot be used with socket activation (LISTEN_FDS)"],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "80", HOST: "::1" }, "PORT and HOST cannot be used with socket activation"],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKMODE: "0600" }, "SOCKMODE cannot be used with socket activation"],
+  ])("%p", (env, message) => {
+    const got = errorOf(env as Record<string, string>);
+    expect(got).toStartWith(message);
+    expect(got).not.toContain("\n");
+  });
+});
