@@ -55,7 +55,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export const DEFAULT_MAX_BODY = 1024;
+export const DEFAULT_MAX_BODY = 16 * 1024;
 const MAX_BODY_LIMIT = 1024 * 1024 * 1024;
 export const DEFAULT_IDLE_TIMEOUT = 75;
 
@@ -133,7 +133,8 @@ const Env = v.object({
   SOCKMODE: v.optional(SockMode, "0660"),
   SOCKGROUP: v.optional(SockGroup),
   SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), "10"),
-  // No route takes a body: 1 KiB leaves room for a stray empty JSON or form, no more.
+  // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
+  // answers the 413 first; this is the second line, for whatever else reaches the socket.
   MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), String(DEFAULT_MAX_BODY)),
   // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
   IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), String(DEFAULT_IDLE_TIMEOUT)),

@@ -27,7 +27,7 @@ Configured by environment variables:
   PORT              serve on TCP instead (default 3000 when SOCKPATH is unset)
   HOST              TCP address to bind (default ::, all interfaces, IPv4 and IPv6)
   SHUTDOWN_TIMEOUT  seconds to let requests finish after SIGTERM (default 10)
-  MAX_BODY          largest request body in bytes; larger ones get 413 (default 1024)
+  MAX_BODY          largest request body in bytes; larger ones get 413 (default 16384)
   IDLE_TIMEOUT      seconds before an idle connection is closed, 0 = never (default 75)
   LOG_FORMAT        access log on stdout: text (default) or json
   LOG_LEVEL         info (default), warn, error or off

@@ -12,7 +12,7 @@ describe("defaults", () => {
       listen: { kind: "tcp", host: "::", port: 3000 },
       socket: { mode: 0o660, group: undefined },
       shutdownTimeoutMs: 10_000,
-      maxBodyBytes: 1024,
+      maxBodyBytes: 16_384,
       idleTimeoutSeconds: 75,
       log: { format: "text", level: "info" },
       trustProxy: [],

@@ -17,8 +17,8 @@ async function healthz(sock: string): Promise<number | undefined> {
 }
 
 describe("MAX_BODY and IDLE_TIMEOUT", () => {
-  test("default to 1 KiB and 75 s; take whole numbers in range", () => {
-    expect(loadConfig({})).toMatchObject({ maxBodyBytes: 1024, idleTimeoutSeconds: 75 });
+  test("default to 16 KiB and 75 s; take whole numbers in range", () => {
+    expect(loadConfig({})).toMatchObject({ maxBodyBytes: 16_384, idleTimeoutSeconds: 75 });
     expect(loadConfig({ MAX_BODY: "0", IDLE_TIMEOUT: "0" })).toMatchObject({ maxBodyBytes: 0, idleTimeoutSeconds: 0 });
   });
 
