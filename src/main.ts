@@ -1,5 +1,6 @@
 // Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start,
-// 64 bad usage, 78 bad configuration (EX_USAGE and EX_CONFIG from sysexits.h).
+// 64 bad usage, 70 an error outside any request (fatal.ts), 78 bad configuration (EX_USAGE,
+// EX_SOFTWARE and EX_CONFIG from sysexits.h).
 import pkg from "../package.json" with { type: "json" };
 import { accessLog } from "./access-log.ts";
 import { createApp } from "./app.ts";
