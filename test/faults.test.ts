@@ -60,7 +60,7 @@ describe("errors", () => {
 });
 
 /** Clients that each send one request per connection, as nginx does, and count what happened. */
-function load(target: string, clients: number) {
+function load(target: string, clients: number, path: string) {
   const counts = { sent: 0, answered: 0, refused: 0, lost: 0 };
   const lostDetails: string[] = [];
   let running = true;
@@ -76,7 +76,7 @@ function load(target: string, clients: number) {
       return;
     }
     counts.sent++;
-    conn.write(GET("/fact")).catch(() => {});
+    conn.write(GET(path)).catch(() => {});
     const closed = await conn.closed;
     const [response] = conn.responses();
     if (response?.status === 200 && response.body.endsWith("\n")) counts.answered++;
@@ -109,18 +109,20 @@ async function until(condition: () => boolean, timeoutMs = 10_000) {
   }
 }
 
-/** The binary on a fresh socket, with 8 clients, once 300 requests have been answered. */
-async function serveUnderLoad(name: string) {
+/** A server on a fresh socket with 8 clients, once `warmup` requests have been answered. */
+async function serveUnderLoad(name: string, command: readonly string[], path: string, warmup: number) {
   const sock = join(dir.path, name);
-  const proc = await startListening([BINARY], { SOCKPATH: sock });
-  const traffic = load(sock, 8);
-  await until(() => traffic.counts.answered >= 300);
+  const proc = await startListening(command, { SOCKPATH: sock });
+  const traffic = load(sock, 8, path);
+  await until(() => traffic.counts.answered >= warmup);
   return { sock, proc, traffic };
 }
 
 describe("under load", () => {
   test("SIGTERM: every request that was accepted gets its complete response", async () => {
-    const { sock, proc, traffic } = await serveUnderLoad("term.sock");
+    // Each request takes 250 ms, longer than the pause after the socket is removed, so about 8
+    // are in flight when the listener is closed.
+    const { sock, proc, traffic } = await serveUnderLoad("term.sock", FIXTURE, "/slow?ms=250", 24);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     await until(() => traffic.counts.refused >= 20);
@@ -132,7 +134,7 @@ describe("under load", () => {
   });
 
   test("SIGKILL: the socket is left behind, and a new start recovers it and serves", async () => {
-    const { sock, proc, traffic } = await serveUnderLoad("kill.sock");
+    const { sock, proc, traffic } = await serveUnderLoad("kill.sock", [BINARY], "/fact", 300);
     proc.kill("SIGKILL");
     expect(await proc.exited).toBe(137);
     await until(() => traffic.counts.refused >= 20); // connect now fails: nobody is there
