@@ -1,10 +1,12 @@
 // The HTTP application: routes and headers only. No runtime or socket code lives here, so every
 // route can be exercised with app.request() and every runtime adapter serves the same thing.
-import { type Context, Hono } from "hono";
+import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { accepts } from "hono/accepts";
+import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
-import { headerSet, prebuiltResponse, requestIdAndSecureHeaders } from "./headers.ts";
+import { headerSet, prebuiltResponse, requestIds, secureHeadersOnEveryResponse } from "./headers.ts";
+import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
 
@@ -21,6 +23,14 @@ export interface AppOptions {
   facts: readonly Fact[];
   /** Uniform in [0, 1); injectable so tests can pick the fact. */
   random?: () => number;
+  /** Request bodies over this many bytes get 413 (MAX_BODY); no route reads a body. */
+  maxBodyBytes?: number;
+  /** Middleware around every request once it has its id: the access log, the request metrics. */
+  observers?: MiddlewareHandler<AppEnv>[];
+  /** Serves GET /metrics here; left out when metrics have a listener of their own (or none). */
+  metrics?: Handler<AppEnv>;
+  /** Called for each fact sent in a response body. */
+  onFactServed?: () => void;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -50,16 +60,34 @@ function wantsHtml(c: Context): boolean {
   return accepts(c, { header: "Accept", supports: ["text/plain", "text/html"], default: "text/plain" }) === "text/html";
 }
 
-export function createApp({ facts, random = Math.random }: AppOptions) {
+export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes }: AppOptions) {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
+  const served = (c: Context<AppEnv>) => {
+    if (c.req.method !== "HEAD") onFactServed?.();
+  };
 
   const app = new Hono<AppEnv>();
 
   // Honours an incoming X-Request-Id (nginx can pass $request_id) so one id follows a request
-  // through both logs; otherwise makes one. The secure headers come prebuilt (src/headers.ts).
-  app.use(requestIdAndSecureHeaders());
+  // through both logs; otherwise makes one (Hono's requestId rules, src/headers.ts).
+  app.use(requestIds());
+  for (const observer of observers) app.use(observer);
+  // The secure headers (src/headers.ts), and the id on every response not built with it.
+  app.use(secureHeadersOnEveryResponse());
+  if (maxBodyBytes !== undefined) {
+    // Here, not in the runtime: Bun refuses a long Content-Length itself but drains an unread
+    // chunked body of any length, and its limit on a read one surfaces as a handler error. This
+    // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
+    // closes the connection with the 413 so the rest is never read.
+    app.use(
+      bodyLimit({
+        maxSize: maxBodyBytes,
+        onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
+      }),
+    );
+  }
 
   // The fact routes are the hot path: their headers are built once, per body type and cache policy.
   const factHeaders = (cache: string) => ({
@@ -68,10 +96,12 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
   });
   const randomFact = factHeaders("no-store");
   const factById = factHeaders("public, max-age=3600");
-  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, headers: ReturnType<typeof factHeaders>) =>
-    wantsJson(c)
+  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, headers: ReturnType<typeof factHeaders>) => {
+    served(c);
+    return wantsJson(c)
       ? prebuiltResponse(body.json, headers.json, c.get("requestId"))
       : prebuiltResponse(body.text, headers.text, c.get("requestId"));
+  };
 
   // Hono answers HEAD with the GET handler and drops the body.
   app.get("/fact", (c) => factResponse(c, pick(), randomFact));
@@ -85,11 +115,13 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
   });
 
   app.get("/", (c) => {
+    served(c);
     c.header("Cache-Control", "no-store");
     return c.html(indexPage(pick().fact));
   });
 
   app.get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
+  if (metrics) app.get("/metrics", metrics);
 
   const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
     c.body(asset.body, 200, {
@@ -100,7 +132,7 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
   for (const asset of assets) app.get(asset.path, serveAsset(asset));
 
   // A known path with a method it does not take: 405 with Allow, not a misleading 404.
-  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...assets.map((a) => a.path)]) {
+  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...(metrics ? ["/metrics"] : []), ...assets.map((a) => a.path)]) {
     app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: ALLOW }));
   }
 
@@ -110,7 +142,7 @@ export function createApp({ facts, random = Math.random }: AppOptions) {
 
   app.onError((err, c) => {
     const id = c.get("requestId");
-    console.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
     return c.text(`internal error; request id ${id}\n`, 500);
   });
 

@@ -1,5 +1,6 @@
 // All configuration comes from the environment and is validated here, once, before anything is
 // bound. A bad value becomes one ConfigError line naming the variable, the value and what is allowed.
+import { isIP } from "node:net";
 import { dirname } from "node:path";
 import * as v from "valibot";
 
@@ -24,15 +25,39 @@ export interface SocketOptions {
   group?: string;
 }
 
+export type LogFormat = "text" | "json";
+/** The least severe line that is written; "off" writes none. */
+export type LogLevel = "info" | "warn" | "error" | "off";
+
+/** An IP address or CIDR block from TRUST_PROXY, as node:net's BlockList takes it. */
+export interface TrustedNet {
+  address: string;
+  prefix: number;
+  family: "ipv4" | "ipv6";
+}
+
 export interface Config {
   listen: ListenTarget;
   socket: SocketOptions;
   shutdownTimeoutMs: number;
+  /** Largest request body accepted, in bytes (MAX_BODY); larger ones get 413. */
+  maxBodyBytes: number;
+  /** Seconds a connection may sit without traffic before it is closed (IDLE_TIMEOUT); 0 = never. */
+  idleTimeoutSeconds: number;
+  log: { format: LogFormat; level: LogLevel };
+  /** TCP peers whose X-Real-IP / X-Forwarded-For are believed (TRUST_PROXY). */
+  trustProxy: TrustedNet[];
+  /** A second, metrics-only listener (METRICS_SOCKPATH or METRICS_PORT); unset: /metrics on the main one. */
+  metrics?: { listen: ListenTarget; socket: SocketOptions };
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+export const DEFAULT_MAX_BODY = 16 * 1024;
+const MAX_BODY_LIMIT = 1024 * 1024 * 1024;
+export const DEFAULT_IDLE_TIMEOUT = 75;
 
 const wholeNumber = (min: number, max: number, unit = "") =>
   v.pipe(
@@ -76,6 +101,31 @@ const SockGroup = v.pipe(
   v.regex(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, "must be a group name or a numeric gid"),
 );
 
+/** "10.0.0.0/8", "::1" or "192.0.2.7" (a single address is a /32 or /128). */
+function parseTrustedNet(entry: string): TrustedNet | undefined {
+  const [address, prefix, ...rest] = entry.split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;
+  const bits = prefix === undefined ? max : Number(prefix);
+  if (bits > max) return undefined;
+  return { address, prefix: bits, family: version === 4 ? "ipv4" : "ipv6" };
+}
+
+const TrustProxy = v.pipe(
+  v.string(),
+  v.transform((s) => s.split(",").map((entry) => entry.trim())),
+  v.check(
+    (entries) => entries.every((entry) => parseTrustedNet(entry) !== undefined),
+    (issue) => {
+      const bad = (issue.input as string[]).find((entry) => parseTrustedNet(entry) === undefined);
+      return `has ${JSON.stringify(bad)}, which is not an IP address or CIDR block; give a comma-separated list such as 127.0.0.1,10.0.0.0/8,::1`;
+    },
+  ),
+  v.transform((entries) => entries.map((entry) => parseTrustedNet(entry) as TrustedNet)),
+);
+
 const Env = v.object({
   SOCKPATH: v.optional(SockPath),
   PORT: v.optional(wholeNumber(1, 65535)),
@@ -83,9 +133,22 @@ const Env = v.object({
   SOCKMODE: v.optional(SockMode, "0660"),
   SOCKGROUP: v.optional(SockGroup),
   SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), "10"),
+  // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
+  // answers the 413 first; this is the second line, for whatever else reaches the socket.
+  MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), String(DEFAULT_MAX_BODY)),
+  // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
+  IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), String(DEFAULT_IDLE_TIMEOUT)),
   // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
   LISTEN_FDS: v.optional(v.pipe(v.string(), v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"))),
   LISTEN_PID: v.optional(wholeNumber(1, 2 ** 22)),
+  LOG_FORMAT: v.optional(v.picklist(["text", "json"], "must be text or json"), "text"),
+  LOG_LEVEL: v.optional(v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"), "info"),
+  TRUST_PROXY: v.optional(TrustProxy),
+  METRICS_SOCKPATH: v.optional(SockPath),
+  METRICS_SOCKMODE: v.optional(SockMode, "0660"),
+  METRICS_SOCKGROUP: v.optional(SockGroup),
+  METRICS_PORT: v.optional(wholeNumber(1, 65535)),
+  METRICS_HOST: v.optional(Host, "127.0.0.1"),
 });
 
 export const DEFAULT_PORT = 3000;
@@ -124,6 +187,10 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
   if (cfg.SOCKPATH === undefined && (given.SOCKMODE !== undefined || given.SOCKGROUP !== undefined)) {
     throw new ConfigError("SOCKMODE and SOCKGROUP apply only to a Unix socket; set SOCKPATH too, or unset them");
   }
+  if (cfg.SOCKPATH !== undefined && cfg.TRUST_PROXY !== undefined) {
+    throw new ConfigError("TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY");
+  }
+  checkMetricsListener(cfg, given);
 
   return {
     listen: activated
@@ -133,6 +200,16 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
         : { kind: "tcp", host: cfg.HOST, port: cfg.PORT ?? DEFAULT_PORT },
     socket: { mode: cfg.SOCKMODE, group: cfg.SOCKGROUP },
     shutdownTimeoutMs: cfg.SHUTDOWN_TIMEOUT * 1000,
+    maxBodyBytes: cfg.MAX_BODY,
+    idleTimeoutSeconds: cfg.IDLE_TIMEOUT,
+    log: { format: cfg.LOG_FORMAT, level: cfg.LOG_LEVEL },
+    trustProxy: cfg.TRUST_PROXY ?? [],
+    metrics:
+      cfg.METRICS_SOCKPATH !== undefined
+        ? { listen: { kind: "unix", path: cfg.METRICS_SOCKPATH }, socket: { mode: cfg.METRICS_SOCKMODE, group: cfg.METRICS_SOCKGROUP } }
+        : cfg.METRICS_PORT !== undefined
+          ? { listen: { kind: "tcp", host: cfg.METRICS_HOST, port: cfg.METRICS_PORT }, socket: { mode: cfg.METRICS_SOCKMODE } }
+          : undefined,
   };
 }
 
@@ -156,4 +233,23 @@ function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string
     throw new ConfigError(`${conflicting.join(" and ")} cannot be used with socket activation (LISTEN_FDS): systemd's .socket unit decides where to listen; unset ${conflicting.length > 1 ? "them" : "it"}`);
   }
   return true;
+}
+
+/** The metrics listener's variables: the same exclusions as the main listener's, and never the same address. */
+function checkMetricsListener(cfg: v.InferOutput<typeof Env>, given: Record<string, string>) {
+  if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_PORT !== undefined) {
+    throw new ConfigError("METRICS_SOCKPATH and METRICS_PORT are both set; set one of them for a separate metrics listener, or neither to serve /metrics on the main one");
+  }
+  if (cfg.METRICS_PORT === undefined && given.METRICS_HOST !== undefined) {
+    throw new ConfigError("METRICS_HOST applies only with METRICS_PORT; set METRICS_PORT too, or unset METRICS_HOST");
+  }
+  if (cfg.METRICS_SOCKPATH === undefined && (given.METRICS_SOCKMODE !== undefined || given.METRICS_SOCKGROUP !== undefined)) {
+    throw new ConfigError("METRICS_SOCKMODE and METRICS_SOCKGROUP apply only with METRICS_SOCKPATH; set it too, or unset them");
+  }
+  if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_SOCKPATH === cfg.SOCKPATH) {
+    throw new ConfigError("METRICS_SOCKPATH is the same path as SOCKPATH; give the metrics listener a socket of its own");
+  }
+  if (cfg.METRICS_PORT !== undefined && cfg.SOCKPATH === undefined && cfg.METRICS_PORT === (cfg.PORT ?? DEFAULT_PORT)) {
+    throw new ConfigError(`METRICS_PORT=${cfg.METRICS_PORT} is the port the service itself listens on; give the metrics listener a port of its own`);
+  }
 }

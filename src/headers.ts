@@ -52,18 +52,27 @@ function requestIdFor(incoming: string | undefined): string {
 }
 
 /**
- * X-Request-Id and the secure headers on every response, as Hono's requestId and secureHeaders
- * would set them, in one middleware: a response built from a header set already has the secure
- * headers and its id, so nothing is done after it.
+ * Sets c.get("requestId") by Hono's requestId rules. Unlike Hono's middleware it puts nothing in
+ * the context's prepared headers (a new Headers per request that prebuilt responses never use):
+ * the id goes on the response with the secure headers, below.
  */
-export function requestIdAndSecureHeaders(): MiddlewareHandler<{ Variables: { requestId: string } }> {
-  return async function requestIdAndSecureHeaders(c, next) {
-    const id = requestIdFor(c.req.header("X-Request-Id"));
-    c.set("requestId", id);
+export function requestIds(): MiddlewareHandler<{ Variables: { requestId: string } }> {
+  return function requestIds(c, next) {
+    c.set("requestId", requestIdFor(c.req.header("X-Request-Id")));
+    return next();
+  };
+}
+
+/**
+ * X-Request-Id and the secure headers on every response, as Hono's requestId and secureHeaders
+ * set them; a response built from a header set already has both, so nothing is done to it.
+ */
+export function secureHeadersOnEveryResponse(): MiddlewareHandler<{ Variables: { requestId: string } }> {
+  return async function secureHeadersOnEveryResponse(c, next) {
     await next();
     if (complete.has(c.res)) return;
     const headers = c.res.headers;
-    headers.set("X-Request-Id", id);
+    headers.set("X-Request-Id", c.get("requestId"));
     for (const [name, value] of secureHeaderSet) headers.set(name, value);
   };
 }

@@ -1,12 +1,19 @@
 // Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start,
-// 64 bad usage, 78 bad configuration (EX_USAGE and EX_CONFIG from sysexits.h).
+// 64 bad usage, 70 an error outside any request (fatal.ts), 78 bad configuration (EX_USAGE,
+// EX_SOFTWARE and EX_CONFIG from sysexits.h).
 import pkg from "../package.json" with { type: "json" };
+import { accessLog } from "./access-log.ts";
 import { createApp } from "./app.ts";
+import { clientAddress } from "./client-address.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { facts } from "./facts.ts";
-import { log } from "./log.ts";
+import { exitOnFatalErrors } from "./fatal.ts";
+import { watchFileDescriptors } from "./fdwatch.ts";
 import { runtimeName } from "./serve/index.ts";
 import { UnsupportedError } from "./serve/types.ts";
+import { lineWriter } from "./line-writer.ts";
+import { fatal, isEnabled, log, setLogLevel } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
 import { exitOnSignals, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
@@ -21,11 +28,19 @@ Configured by environment variables:
   PORT              serve on TCP instead (default 3000 when SOCKPATH is unset)
   HOST              TCP address to bind (default ::, all interfaces, IPv4 and IPv6)
   SHUTDOWN_TIMEOUT  seconds to let requests finish after SIGTERM (default 10)
-SOCKPATH and PORT are exclusive: set one.
+  MAX_BODY          largest request body in bytes; larger ones get 413 (default 16384)
+  IDLE_TIMEOUT      seconds before an idle connection is closed, 0 = never (default 75)
+  LOG_FORMAT        access log on stdout: text (default) or json
+  LOG_LEVEL         info (default), warn, error or off
+  TRUST_PROXY       TCP peers (IPs, CIDRs, comma-separated) whose X-Real-IP is believed
+  METRICS_SOCKPATH  serve /metrics only, on this Unix socket (METRICS_SOCKMODE, METRICS_SOCKGROUP)
+  METRICS_PORT      serve /metrics only, on this TCP port (METRICS_HOST, default 127.0.0.1)
+SOCKPATH and PORT are exclusive: set one. Without METRICS_*, /metrics is on the main listener.
 
-Routes: GET /fact, /facts/{id}, /, /healthz`;
+Routes: GET /fact, /facts/{id}, /, /healthz, /metrics`;
 
 export async function main(args: string[]): Promise<void> {
+  exitOnFatalErrors(fatal);
   for (const arg of args) {
     if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
@@ -41,16 +56,33 @@ export async function main(args: string[]): Promise<void> {
 
   try {
     const config = loadConfig(process.env);
-    const app = createApp({ facts });
-    const server = await startServer(config, (request, conn) => app.fetch(request, conn), log);
+    setLogLevel(config.log.level);
+    const metrics = createMetrics({ version: pkg.version, runtime: runtimeName() });
+    const stdout = lineWriter(1, (err) => log.error(`access log: writing to stdout failed (${err.message}); no more access lines`));
+    const app = createApp({
+      facts,
+      observers: [
+        accessLog({ format: config.log.format, clientAddress: clientAddress(config.trustProxy), writer: stdout, isEnabled }),
+        metrics.middleware,
+      ],
+      metrics: config.metrics ? undefined : metrics.serve,
+      onFactServed: metrics.factServed,
+      maxBodyBytes: config.maxBodyBytes,
+    });
+    const metricsApp = metrics.app();
+    const server = await startServer(config, (request, conn) => app.fetch(request, conn), log, {
+      metricsHandler: (request, conn) => metricsApp.fetch(request, conn),
+      onClosed: stdout.flush,
+    });
     exitOnSignals(server, log);
+    watchFileDescriptors(log);
   } catch (err) {
     if (err instanceof ConfigError) {
-      log.error(`config: ${err.message}`);
+      fatal(`config: ${err.message}`);
       process.exit(78);
     }
     if (err instanceof SocketError || err instanceof UnsupportedError) {
-      log.error(err.message);
+      fatal(err.message);
       process.exit(1);
     }
     throw err;

@@ -1,9 +1,10 @@
-// Wires the app to a listener: socket safety for SOCKPATH, then graceful shutdown on signals.
+// Wires the app to its listeners (the main one and, if asked for, a metrics-only one): socket
+// safety for SOCKPATH and METRICS_SOCKPATH alike, then graceful shutdown on signals.
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
-import type { Config } from "./config.ts";
+import type { Config, ListenTarget, SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { loadAdapter } from "./serve/index.ts";
-import type { Handler, Listener } from "./serve/types.ts";
+import type { Adapter, Handler, Listener } from "./serve/types.ts";
 import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlinkIfOurs, worldWritableWarning } from "./socket.ts";
 
 /**
@@ -13,61 +14,111 @@ import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlin
 const ACCEPT_QUEUE_GRACE_MS = 100;
 
 export interface RunningServer {
+  /** The main listener. */
   listener: Listener;
-  /** Drain and close; resolves to true if the drain had to be cut short. */
+  /** Drain and close every listener; resolves to true if the drain had to be cut short. */
   shutdown(reason: string): Promise<boolean>;
+  /** Cut every connection of every listener now. */
+  abort(): void;
 }
 
-export async function startServer(config: Config, handler: Handler, log: Logger): Promise<RunningServer> {
-  const adapter = await loadAdapter();
-  const target = config.listen;
+export interface ServerExtras {
+  /** Serves a second, metrics-only listener at config.metrics. */
+  metricsHandler?: Handler;
+  /** Runs once the listeners are closed, before shutdown resolves: write out buffered log lines. */
+  onClosed?: () => void | Promise<void>;
+}
 
-  let listener: Listener;
-  let listening: string;
-  let owned: { path: string; identity: SocketIdentity } | undefined;
-  if (target.kind === "unix") {
-    const gid = config.socket.group === undefined ? undefined : resolveGroup(config.socket.group);
-    const state = await inspectSocketPath(target.path);
-    const warning = worldWritableWarning(target.path);
-    if (warning) log.warn(warning);
-    const bound = await bindSocket(
-      target.path,
-      { ...config.socket, gid, replaceStale: state === "stale" },
-      (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler }),
-      log,
-    );
-    listener = bound.listener;
-    owned = { path: target.path, identity: bound.identity };
-    listening = `listening on unix:${target.path} (mode ${config.socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`}) with ${adapter.runtime}`;
-  } else if (target.kind === "systemd") {
+interface Bound {
+  listener: Listener;
+  /** Our socket at its public path, removed on shutdown if it is still ours. */
+  owned?: { path: string; identity: SocketIdentity };
+  /** For the log: where and how it listens. */
+  description: string;
+}
+
+/** One listener, main or metrics, with the same socket safety (socket.ts) for either. */
+async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOptions, handler: Handler, log: Logger, groupVariable: string): Promise<Bound> {
+  if (target.kind === "tcp") {
+    const listener = await adapter.listen({ target, handler });
+    return { listener, description: listener.address };
+  }
+  if (target.kind === "systemd") {
     // systemd made the socket and keeps it: no stale checks, no permissions to set, no unlink on exit.
-    listener = await adapter.listen({ target, handler });
-    listening = `listening on the socket systemd passed (fd ${target.fd}, ${listener.address}) with ${adapter.runtime}`;
-  } else {
-    listener = await adapter.listen({ target, handler });
-    listening = `listening on ${listener.address} with ${adapter.runtime}`;
+    const listener = await adapter.listen({ target, handler });
+    return { listener, description: `the socket systemd passed (fd ${target.fd}, ${listener.address})` };
+  }
+  const gid = socket.group === undefined ? undefined : resolveGroup(socket.group, groupVariable);
+  const state = await inspectSocketPath(target.path);
+  const warning = worldWritableWarning(target.path);
+  if (warning) log.warn(warning);
+  const bound = await bindSocket(
+    target.path,
+    { ...socket, gid, replaceStale: state === "stale" },
+    (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler }),
+    log,
+  );
+  return {
+    listener: bound.listener,
+    owned: { path: target.path, identity: bound.identity },
+    description: `unix:${target.path} (mode ${socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`})`,
+  };
+}
+
+export async function startServer(config: Config, handler: Handler, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
+  const runtime = await loadAdapter();
+  // Every listener gets the connection limits from the config (IDLE_TIMEOUT).
+  const adapter: Adapter = {
+    runtime: runtime.runtime,
+    listen: (options) => runtime.listen({ ...options, idleTimeoutSeconds: config.idleTimeoutSeconds }),
+  };
+
+  // The metrics listener comes up first, so that "listening on" means everything is up.
+  let metrics: Bound | undefined;
+  if (config.metrics && extras.metricsHandler) {
+    metrics = await bind(adapter, config.metrics.listen, config.metrics.socket, extras.metricsHandler, log, "METRICS_SOCKGROUP");
+    log.info(`serving /metrics only on ${metrics.description}`);
+  }
+  let main: Bound;
+  try {
+    main = await bind(adapter, config.listen, config.socket, handler, log, "SOCKGROUP");
+  } catch (err) {
+    if (metrics) await closeAll([metrics], 0);
+    throw err;
   }
   // Announce on the next turn of the event loop, after the caller has installed its signal
   // handlers (exitOnSignals, as soon as this resolves): whoever waits for this line may send
   // SIGTERM at once, and without a handler that signal would kill the process undrained.
-  setImmediate(() => log.info(listening));
+  setImmediate(() => log.info(`listening on ${main.description} with ${adapter.runtime}`));
+  const all = metrics ? [main, metrics] : [main];
 
   return {
-    listener,
+    listener: main.listener,
     async shutdown(reason) {
       log.info(`${reason}: shutting down, draining for up to ${config.shutdownTimeoutMs / 1000}s`);
-      if (owned) {
-        // Take the path out of view first: new clients fail fast instead of queueing.
-        if (unlinkIfOurs(owned.path, owned.identity)) log.info(`removed socket ${owned.path}`);
-        else log.warn(`${owned.path} is no longer the socket we bound; left it in place`);
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
-      }
-      const { forced } = await listener.close(config.shutdownTimeoutMs);
+      const forced = await closeAll(all, config.shutdownTimeoutMs, log);
       if (forced) log.warn(`drain timed out after ${config.shutdownTimeoutMs / 1000}s; cut the remaining connections`);
       else log.info("all requests finished");
+      await extras.onClosed?.();
       return forced;
     },
+    abort() {
+      for (const b of all) b.listener.abort();
+    },
   };
+}
+
+/** Remove our sockets first, then drain every listener at once; true if a drain was cut short. */
+async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Promise<boolean> {
+  const owned = listeners.flatMap((b) => (b.owned ? [b.owned] : []));
+  for (const { path, identity } of owned) {
+    // Take the path out of view first: new clients fail fast instead of queueing.
+    if (unlinkIfOurs(path, identity)) log?.info(`removed socket ${path}`);
+    else log?.warn(`${path} is no longer the socket we bound; left it in place`);
+  }
+  if (owned.length > 0) await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
+  const results = await Promise.all(listeners.map((b) => b.listener.close(timeoutMs)));
+  return results.some((r) => r.forced);
 }
 
 /**
@@ -79,7 +130,7 @@ export function exitOnSignals(server: RunningServer, log: Logger) {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn(`${signal} again: exiting now without waiting for requests`);
-      server.listener.abort();
+      server.abort();
       process.exit(signal === "SIGINT" ? 130 : 143);
     }
     stopping = true;

@@ -96,8 +96,8 @@ export async function inspectSocketPath(path: string): Promise<"free" | "stale">
   }
 }
 
-/** SOCKGROUP as a gid, checked before anything is bound. */
-export function resolveGroup(group: string): number {
+/** SOCKGROUP (or METRICS_SOCKGROUP, named by `variable`) as a gid, checked before anything is bound. */
+export function resolveGroup(group: string, variable = "SOCKGROUP"): number {
   let gid: number;
   if (/^\d+$/.test(group)) {
     gid = Number(group);
@@ -108,13 +108,13 @@ export function resolveGroup(group: string): number {
       // No environment: getent needs none, and Deno would otherwise need --allow-env for all of it.
       entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} });
     } catch {
-      throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
+      throw new ConfigError(`${variable}=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
     }
     gid = Number(entry.split(":")[2]);
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
-    throw new ConfigError(`SOCKGROUP=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
+    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
   }
   return gid;
 }

@@ -2,25 +2,21 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/config.ts";
+import { errorOf } from "./helpers/config.ts";
 import { BINARY, start, tempDir } from "./helpers/server.ts";
 
-const errorOf = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-};
-
 describe("defaults", () => {
-  test("TCP on [::]:3000, socket mode 0660, 10 s drain", () => {
+  test("TCP on [::]:3000, socket mode 0660, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
     expect(loadConfig({})).toEqual({
       listen: { kind: "tcp", host: "::", port: 3000 },
       socket: { mode: 0o660, group: undefined },
       shutdownTimeoutMs: 10_000,
+      maxBodyBytes: 16_384,
+      idleTimeoutSeconds: 75,
+      log: { format: "text", level: "info" },
+      trustProxy: [],
+      metrics: undefined,
     });
   });
 

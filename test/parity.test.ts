@@ -94,6 +94,20 @@ describe.each(entries)("%s", (entry) => {
     });
   });
 
+  test("/metrics reports the process's real resident memory, never a 0 it could not read", async () => {
+    const server = await serve(ENTRIES[entry], "unix");
+    try {
+      const metrics = (await curl("http://x/metrics", { socket: server.socket })).body;
+      const rss = Number(metrics.match(/^process_resident_memory_bytes (\S+)$/m)?.[1]);
+      expect(rss).toBeGreaterThan(1_000_000);
+      // Where a process metric cannot be read (open fds under Deno), it is absent rather than 0.
+      expect(metrics).not.toMatch(/^process_open_fds 0$/m);
+    } finally {
+      server.proc.kill();
+      await server.proc.exited;
+    }
+  });
+
   describe.each(["unix", "tcp"] as Transport[])("SIGTERM on %s", (transport) => {
     test("an idle keep-alive connection does not hold up the drain: closed at once, exit 0", async () => {
       // Shorter than Node's 5 s keep-alive timeout: a drain that waited for the idle connection to
@@ -113,9 +127,9 @@ describe.each(entries)("%s", (entry) => {
 
 /** The drain test needs a request truly in flight: the app plus GET /slow, on each runtime. */
 const SLOW = {
-  bun: [BUN, join(ROOT, "test/fixtures/slow-parity.ts")],
-  node: ["node", join(NODE_BUNDLE, "../slow-parity.mjs")],
-  deno: denoRun(join(ROOT, "test/fixtures/slow-parity.ts")),
+  bun: [BUN, join(ROOT, "test/fixtures/slow-server.ts")],
+  node: ["node", join(NODE_BUNDLE, "../slow-server.mjs")],
+  deno: denoRun(join(ROOT, "test/fixtures/slow-server.ts")),
 };
 
 describe.each(Object.keys(SLOW) as (keyof typeof SLOW)[])("%s drain", (runtime) => {

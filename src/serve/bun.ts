@@ -1,10 +1,16 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
+import { log } from "../log.ts";
 import { formatHost, raceTimeout } from "./shared.ts";
 import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
 
+/** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
+function withAbsoluteUrl(request: Request): Request {
+  return request.url.startsWith("/") ? new Request(new URL(request.url, "http://localhost"), request) : request;
+}
+
 export const bunAdapter: Adapter = {
   runtime: "bun",
-  async listen({ target, handler }: ListenOptions): Promise<Listener> {
+  async listen({ target, handler, idleTimeoutSeconds }: ListenOptions): Promise<Listener> {
     if (target.kind === "systemd") {
       // Bun.serve({ fd }) and node:http listen({ fd }) in Bun ignore the fd and bind elsewhere.
       throw new UnsupportedError(
@@ -12,10 +18,22 @@ export const bunAdapter: Adapter = {
       );
     }
     const transport = target.kind;
+    const where = target.kind === "unix" ? { unix: target.path } : { hostname: target.host, port: target.port };
+    // maxRequestBodySize stays Bun's: MAX_BODY is the app's bodyLimit, the same on every runtime.
     const server = Bun.serve({
-      ...(target.kind === "unix" ? { unix: target.path } : { hostname: target.host, port: target.port }),
+      // Typed as TCP because bun-types allow idleTimeout only there; Bun applies it on Unix
+      // sockets too (measured by scripts/timeouts.ts).
+      ...(where as { hostname: string; port: number }),
+      idleTimeout: idleTimeoutSeconds,
+      // Never Bun's development error page, which shows source code, whatever NODE_ENV says.
+      development: false,
+      // The app answers its own errors (a 500 with the request id); this catches what escapes it.
+      error(err) {
+        log.error(`request failed outside the app: ${err.stack ?? err}`);
+        return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      },
       fetch(request, srv) {
-        return handler(request, {
+        return handler(withAbsoluteUrl(request), {
           transport,
           remoteAddress: transport === "tcp" ? srv.requestIP(request)?.address : undefined,
         });

@@ -14,8 +14,9 @@ declare const Deno: {
 
 export const denoAdapter: Adapter = {
   runtime: "deno",
-  async listen({ target, handler }): Promise<Listener> {
-    if (target.kind === "systemd") return listenNodeHttp(target, handler);
+  // Deno.serve takes no timeouts: IDLE_TIMEOUT applies only to a systemd socket (node:http).
+  async listen({ target, handler, idleTimeoutSeconds }): Promise<Listener> {
+    if (target.kind === "systemd") return listenNodeHttp(target, handler, idleTimeoutSeconds);
     const server = Deno.serve(
       {
         ...(target.kind === "unix" ? { path: target.path, transport: "unix" as const } : { hostname: target.host, port: target.port }),

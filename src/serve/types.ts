@@ -9,6 +9,8 @@ export interface ListenOptions {
   /** For a Unix socket this is the private path socket.ts binds under, not SOCKPATH itself. */
   target: ListenTarget;
   handler: Handler;
+  /** Close a connection after this many seconds without traffic, where the runtime can (IDLE_TIMEOUT). */
+  idleTimeoutSeconds?: number;
 }
 
 export interface Listener {

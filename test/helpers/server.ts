@@ -97,6 +97,14 @@ export async function startListening(command: readonly string[], env: Record<str
   return proc;
 }
 
+/** A port that was free a moment ago (asked of the kernel, then released). */
+export async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = server.port ?? 0;
+  await server.stop(true);
+  return port;
+}
+
 /** The TCP port a server logged that it bound (PORT=0 lets the kernel pick). */
 export function loggedPort(proc: Running): number {
   const m = proc.stderr().match(/listening on http:\/\/\S+:(\d+)/);
@@ -135,12 +143,4 @@ export async function curl(
 /** fetch over a Unix socket (Bun's fetch takes `unix`). */
 export function fetchUnix(socket: string, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`http://localhost${path}`, { ...init, unix: socket } as RequestInit);
-}
-
-/** A port that was free a moment ago (asked of the kernel, then released). */
-export async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port ?? 0;
-  await server.stop(true);
-  return port;
 }

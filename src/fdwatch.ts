@@ -1,0 +1,49 @@
+// Running out of file descriptors is otherwise silent: Bun leaves new connections waiting in the
+// accept queue (and spins retrying accept) without a word. This compares the open descriptors
+// with the soft limit once a second and logs when they near it and when they recover.
+// Linux only (/proc); elsewhere it does nothing.
+import { readdirSync, readFileSync } from "node:fs";
+import type { Logger } from "./log.ts";
+
+/** Warn at 90% of the limit; report recovery below 80%, so a level near 90% is not logged twice a second. */
+const WARN_AT = 0.9;
+const RECOVERED_BELOW = 0.8;
+
+/** The soft RLIMIT_NOFILE, or undefined if unlimited or unknown. */
+export function fdLimit(): number | undefined {
+  try {
+    const m = readFileSync("/proc/self/limits", "utf8").match(/^Max open files\s+(\d+)/m);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open descriptors; at the limit itself even listing them fails, which says the same. */
+function openFds(limit: number): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EMFILE" || code === "ENFILE") return limit;
+    throw err;
+  }
+}
+
+export function watchFileDescriptors(log: Logger, intervalMs = 1000): () => void {
+  const limit = fdLimit();
+  if (limit === undefined) return () => {};
+  let exhausted = false;
+  const timer = setInterval(() => {
+    const open = openFds(limit);
+    if (!exhausted && open >= limit * WARN_AT) {
+      exhausted = true;
+      log.error(`file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait until some close (raise LimitNOFILE)`);
+    } else if (exhausted && open < limit * RECOVERED_BELOW) {
+      exhausted = false;
+      log.info(`file descriptors recovered: ${open} of ${limit} open`);
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
