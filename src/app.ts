@@ -5,7 +5,7 @@ import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
-import { headerSet, prebuiltResponse, requestIds, secureHeadersOnEveryResponse } from "./headers.ts";
+import { headerSet, prebuiltBody, prebuiltResponse, requestIds, secureHeadersOnEveryResponse } from "./headers.ts";
 import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
@@ -45,7 +45,7 @@ const FactId = v.pipe(
 
 /** Bodies are built once at start: serving a fact allocates no new strings. */
 function prebuild(fact: Fact) {
-  return { fact, text: `${fact.text}\n`, json: `${JSON.stringify({ id: fact.id, fact: fact.text })}\n` };
+  return { fact, text: prebuiltBody(`${fact.text}\n`), json: prebuiltBody(`${JSON.stringify({ id: fact.id, fact: fact.text })}\n`) };
 }
 
 function wantsJson(c: Context): boolean {
