@@ -70,9 +70,11 @@ function rawPath(url: string): string {
 async function bodyBytes(c: Context<AppEnv>): Promise<number> {
   if (c.req.method === "HEAD") return 0; // Hono answers HEAD with the GET response, minus its body
   const res = c.res;
-  if (res.body === null) return 0;
+  // The header first: reading res.body makes Bun build a stream for a string body (about 0.6 us
+  // a request, measured), which the fact routes avoid by stating their length.
   const length = res.headers.get("content-length");
   if (length !== null) return Number(length);
+  if (res.body === null) return 0;
   const body = await res.arrayBuffer();
   // Hono's setter would copy every header onto a second new Response; it need not merge here.
   c.res = undefined;
