@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { createConnection } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { ConfigError, type SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -23,9 +24,7 @@ export interface SocketIdentity {
 
 type Probe = "live" | "refused" | "gone";
 
-async function probe(path: string): Promise<Probe> {
-  // Loaded only when there is a socket to probe: node:net costs Bun about 5 MB of idle memory.
-  const { createConnection } = await import("node:net");
+function probe(path: string): Promise<Probe> {
   return new Promise((resolve, reject) => {
     const conn = createConnection({ path });
     const done = (result: Probe) => {
