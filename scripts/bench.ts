@@ -425,6 +425,7 @@ for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BE
 const report = renderReport({
   command: [...changed, "npm run bench"].join(" "),
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  commit: spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim() || "unknown",
   machine: {
     host: hostname(),
     cpu: cpus()[0]?.model ?? "unknown",

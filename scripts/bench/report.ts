@@ -100,6 +100,7 @@ export function summarise(
 export interface ReportInput {
   command: string;
   date: string;
+  commit: string;
   machine: { host: string; cpu: string; cores: number; memoryGiB: number; kernel: string; load: string };
   versions: Record<string, string>;
   settings: { seconds: number; rounds: number; connections: number; warmup: number; pinned: boolean; rssRequests: number; startupRuns: number };
@@ -192,7 +193,7 @@ export function renderReport(input: ReportInput): string {
     "",
   );
   lines.push(`- **Command:** \`${input.command}\``);
-  lines.push(`- **Date:** ${input.date}`);
+  lines.push(`- **Date:** ${input.date}; **commit** ${input.commit}`);
   lines.push(`- **Machine:** ${m.cpu}, ${m.cores} cores, ${f0(m.memoryGiB)} GiB, ${m.kernel}; load average at the end ${m.load}`);
   lines.push(`- **Software:** ${Object.entries(input.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v.replace(/^v/, "")}`).join(", ")}`);
   lines.push(
