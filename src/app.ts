@@ -81,11 +81,15 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     // chunked body of any length, and its limit on a read one surfaces as a handler error. This
     // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
     // closes the connection with the 413 so the rest is never read.
-    app.use(
-      bodyLimit({
-        maxSize: maxBodyBytes,
-        onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
-      }),
+    const limitBody = bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
+    });
+    // bodyLimit reads c.req.raw.body, which makes @hono/node-server build a whole Request (with an
+    // AbortController) for every request. A request with neither Content-Length nor
+    // Transfer-Encoding has no body (RFC 9112, 6.3), so only the others are looked at.
+    app.use((c, next) =>
+      c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined ? next() : limitBody(c, next),
     );
   }
 
