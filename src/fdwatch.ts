@@ -19,14 +19,16 @@ export function fdLimit(): number | undefined {
   }
 }
 
-/** Open descriptors; at the limit itself even listing them fails, which says the same. */
-function openFds(limit: number): number {
+/**
+ * Open descriptors; at the limit itself even listing them fails, which says the same. Any other
+ * failure gives undefined: a watcher must never be what takes the service down.
+ */
+function openFds(limit: number): number | undefined {
   try {
     return readdirSync("/proc/self/fd").length;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EMFILE" || code === "ENFILE") return limit;
-    throw err;
+    return code === "EMFILE" || code === "ENFILE" ? limit : undefined;
   }
 }
 
@@ -36,6 +38,7 @@ export function watchFileDescriptors(log: Logger, intervalMs = 1000): () => void
   let exhausted = false;
   const timer = setInterval(() => {
     const open = openFds(limit);
+    if (open === undefined) return;
     if (!exhausted && open >= limit * WARN_AT) {
       exhausted = true;
       log.error(`file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait until some close (raise LimitNOFILE)`);
