@@ -48,16 +48,12 @@ function prebuild(fact: Fact) {
   return { fact, text: prebuiltBody(`${fact.text}\n`), json: prebuiltBody(`${JSON.stringify({ id: fact.id, fact: fact.text })}\n`) };
 }
 
-function wantsJson(c: Context): boolean {
+/** Whether Accept prefers `type` to text/plain, which is what everything else gets. */
+function prefers(c: Context, type: "application/json" | "text/html"): boolean {
   const accept = c.req.header("accept");
-  if (accept === undefined || !accept.includes("json")) return false; // the common case, parsed for free
-  return accepts(c, { header: "Accept", supports: ["text/plain", "application/json"], default: "text/plain" }) === "application/json";
-}
-
-function wantsHtml(c: Context): boolean {
-  const accept = c.req.header("accept");
-  if (accept === undefined || !accept.includes("html")) return false;
-  return accepts(c, { header: "Accept", supports: ["text/plain", "text/html"], default: "text/plain" }) === "text/html";
+  // The common case (no mention of the subtype at all) is answered without parsing the header.
+  if (accept === undefined || !accept.includes(type.slice(type.indexOf("/") + 1))) return false;
+  return accepts(c, { header: "Accept", supports: ["text/plain", type], default: "text/plain" }) === type;
 }
 
 export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes }: AppOptions) {
@@ -102,7 +98,7 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   const factById = factHeaders("public, max-age=3600");
   const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, headers: ReturnType<typeof factHeaders>) => {
     served(c);
-    return wantsJson(c)
+    return prefers(c, "application/json")
       ? prebuiltResponse(body.json, headers.json, c.get("requestId"))
       : prebuiltResponse(body.text, headers.text, c.get("requestId"));
   };
@@ -141,7 +137,7 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   }
 
   app.notFound((c) =>
-    wantsHtml(c) ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404),
+    prefers(c, "text/html") ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404),
   );
 
   app.onError((err, c) => {
