@@ -1,11 +1,14 @@
-// The HTTP application: routes and headers only. No runtime or socket code lives here, so every
-// route can be exercised with app.request() and every runtime adapter serves the same thing.
+// The HTTP application: routes, headers and the observers' hook. No runtime or socket code lives
+// here, so every route can be exercised with app.request() and every runtime adapter serves the
+// same thing. Hono routes; what every request needs (an id, the secure headers, the access log and
+// metrics) is done around Hono rather than as middleware, because any middleware at all puts every
+// request through Hono's async compose() (measured in BENCHMARKS.md).
 import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import type { Fact } from "./facts.ts";
-import { headerSet, prebuiltBody, prebuiltResponse, requestIds, secureHeadersOnEveryResponse } from "./headers.ts";
+import { completeHeaders, isComplete, prebuilt, prebuiltResponse, requestIdFor, withContentLength } from "./headers.ts";
 import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { type Asset, assets } from "./static.ts";
@@ -17,7 +20,24 @@ export interface ConnInfo {
   remoteAddress?: string;
 }
 
-export type AppEnv = { Bindings: ConnInfo; Variables: { requestId: string } };
+/** One request on its way through the app: begun by fetch(), its route named by the handler. */
+export interface Exchange {
+  conn: ConnInfo;
+  /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
+  requestId: string;
+  /** The pattern of the route that answered (/facts/:id), "/*" when none did: a metrics label. */
+  route: string;
+}
+
+export type AppEnv = { Bindings: Exchange };
+
+/**
+ * Told about every answered request once its response is complete: the access log and the request
+ * metrics. Called synchronously and outside Hono's middleware chain, so an answer that needs no
+ * await (GET /fact) never waits for a promise. `started` and `duration` are performance.now()
+ * milliseconds; the response states its Content-Length unless it has no body.
+ */
+export type Observer = (request: Request, exchange: Exchange, response: Response, started: number, duration: number) => void;
 
 export interface AppOptions {
   facts: readonly Fact[];
@@ -25,12 +45,21 @@ export interface AppOptions {
   random?: () => number;
   /** Request bodies over this many bytes get 413 (MAX_BODY); no route reads a body. */
   maxBodyBytes?: number;
-  /** Middleware around every request once it has its id: the access log, the request metrics. */
-  observers?: MiddlewareHandler<AppEnv>[];
+  /** The access log, the request metrics. */
+  observers?: Observer[];
   /** Serves GET /metrics here; left out when metrics have a listener of their own (or none). */
   metrics?: Handler<AppEnv>;
   /** Called for each fact sent in a response body. */
   onFactServed?: () => void;
+  /** More routes, added after ours (test fixtures add routes that fail on purpose). */
+  extend?: (app: Hono<AppEnv>) => void;
+}
+
+export interface App {
+  /** Answers one request: what a runtime adapter calls. */
+  fetch(request: Request, conn: ConnInfo): Response | Promise<Response>;
+  /** For tests: a path or URL (http://localhost is assumed), as Hono's app.request() takes it. */
+  request(input: string | Request, init?: RequestInit, conn?: ConnInfo): Promise<Response>;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -43,9 +72,15 @@ const FactId = v.pipe(
   v.transform(Number),
 );
 
-/** Bodies are built once at start: serving a fact allocates no new strings. */
+/** Bodies and headers are built once at start: serving a fact copies one header set, adds the id. */
 function prebuild(fact: Fact) {
-  return { fact, text: prebuiltBody(`${fact.text}\n`), json: prebuiltBody(`${JSON.stringify({ id: fact.id, fact: fact.text })}\n`) };
+  const text = `${fact.text}\n`;
+  const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
+  const variants = (cache: string) => ({
+    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }),
+    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }),
+  });
+  return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
 }
 
 /** Whether Accept prefers `type` to text/plain, which is what everything else gets. */
@@ -56,7 +91,7 @@ function prefers(c: Context, type: "application/json" | "text/html"): boolean {
   return accepts(c, { header: "Accept", supports: ["text/plain", type], default: "text/plain" }) === type;
 }
 
-export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes }: AppOptions) {
+export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
@@ -64,89 +99,121 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     if (c.req.method !== "HEAD") onFactServed?.();
   };
 
-  const app = new Hono<AppEnv>();
-
-  // Honours an incoming X-Request-Id (nginx can pass $request_id) so one id follows a request
-  // through both logs; otherwise makes one (Hono's requestId rules, src/headers.ts).
-  app.use(requestIds());
-  for (const observer of observers) app.use(observer);
-  // The secure headers (src/headers.ts), and the id on every response not built with it.
-  app.use(secureHeadersOnEveryResponse());
-  if (maxBodyBytes !== undefined) {
-    // Here, not in the runtime: Bun refuses a long Content-Length itself but drains an unread
-    // chunked body of any length, and its limit on a read one surfaces as a handler error. This
-    // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
-    // closes the connection with the 413 so the rest is never read.
-    const limitBody = bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
-    });
-    // bodyLimit reads c.req.raw.body, which makes @hono/node-server build a whole Request (with an
-    // AbortController) for every request. A request with neither Content-Length nor
-    // Transfer-Encoding has no body (RFC 9112, 6.3), so only the others are looked at.
-    app.use((c, next) =>
-      c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined ? next() : limitBody(c, next),
-    );
-  }
-
-  // The fact routes are the hot path: their headers are built once, per body type and cache policy.
-  const factHeaders = (cache: string) => ({
-    text: headerSet({ "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }),
-    json: headerSet({ "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }),
-  });
-  const randomFact = factHeaders("no-store");
-  const factById = factHeaders("public, max-age=3600");
-  const factResponse = (c: Context<AppEnv>, body: ReturnType<typeof prebuild>, headers: ReturnType<typeof factHeaders>) => {
+  const factResponse = (c: Context<AppEnv>, bodies: ReturnType<typeof prebuild>["random"]) => {
     served(c);
-    return prefers(c, "application/json")
-      ? prebuiltResponse(body.json, headers.json, c.get("requestId"))
-      : prebuiltResponse(body.text, headers.text, c.get("requestId"));
+    return prebuiltResponse(prefers(c, "application/json") ? bodies.json : bodies.text, c.env.requestId);
   };
 
-  // Hono answers HEAD with the GET handler and drops the body.
-  app.get("/fact", (c) => factResponse(c, pick(), randomFact));
+  /**
+   * The routes, on a Hono app with no middleware: a request that matches one handler is answered
+   * straight from it, with no compose() and no promise when the handler returns a Response.
+   * `bodyLimit` is the one middleware, on a second copy that only requests with a body go through.
+   */
+  const routes = (bodyLimit?: MiddlewareHandler<AppEnv>) => {
+    const app = new Hono<AppEnv>();
+    if (bodyLimit) app.use(bodyLimit);
+    // Each handler names its route for the metrics, so the label is the pattern, never the path.
+    const get = (path: string, handler: Handler<AppEnv>) =>
+      app.get(path, (c, next) => {
+        c.env.route = path;
+        return handler(c, next);
+      });
 
-  app.get("/facts/:id", (c) => {
-    const parsed = v.safeParse(FactId, c.req.param("id"));
-    if (!parsed.success) return c.text(`${parsed.issues[0].message}\n`, 400);
-    const body = bodies[parsed.output - 1];
-    if (body === undefined) return c.text(`no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404);
-    return factResponse(c, body, factById);
-  });
+    // Hono answers HEAD with the GET handler and drops the body.
+    get("/fact", (c) => factResponse(c, pick().random));
 
-  app.get("/", (c) => {
-    served(c);
-    c.header("Cache-Control", "no-store");
-    return c.html(indexPage(pick().fact));
-  });
-
-  app.get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
-  if (metrics) app.get("/metrics", metrics);
-
-  const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
-    c.body(asset.body, 200, {
-      "Content-Type": asset.contentType,
-      // The name carries the content hash: a changed file gets a new name.
-      "Cache-Control": "public, max-age=31536000, immutable",
+    get("/facts/:id", (c) => {
+      const parsed = v.safeParse(FactId, c.req.param("id"));
+      if (!parsed.success) return c.text(`${parsed.issues[0].message}\n`, 400);
+      const body = bodies[parsed.output - 1];
+      if (body === undefined) return c.text(`no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404);
+      return factResponse(c, body.byId);
     });
-  for (const asset of assets) app.get(asset.path, serveAsset(asset));
 
-  // A known path with a method it does not take: 405 with Allow, not a misleading 404.
-  for (const path of ["/", "/fact", "/facts/:id", "/healthz", ...(metrics ? ["/metrics"] : []), ...assets.map((a) => a.path)]) {
-    app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: ALLOW }));
-  }
+    get("/", (c) => {
+      served(c);
+      c.header("Cache-Control", "no-store");
+      return c.html(indexPage(pick().fact));
+    });
 
-  app.notFound((c) =>
-    prefers(c, "text/html") ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404),
-  );
+    get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
+    if (metrics) get("/metrics", metrics);
 
-  app.onError((err, c) => {
-    const id = c.get("requestId");
-    log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
-    return c.text(`internal error; request id ${id}\n`, 500);
-  });
+    const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
+      c.body(asset.body, 200, {
+        "Content-Type": asset.contentType,
+        // The name carries the content hash: a changed file gets a new name.
+        "Cache-Control": "public, max-age=31536000, immutable",
+      });
+    for (const asset of assets) get(asset.path, serveAsset(asset));
+    extend?.(app);
 
-  return app;
+    app.notFound((c) => {
+      // A known path with a method it does not take: 405 with Allow, not a misleading 404. The
+      // router's match for GET holds [handler, RouterRoute] pairs; the route's path is the pattern.
+      const getRoute = c.req.method === "GET" ? undefined : app.router.match("GET", c.req.path)[0][0];
+      if (getRoute !== undefined) {
+        c.env.route = getRoute[0][1].path;
+        return c.text("method not allowed\n", 405, { Allow: ALLOW });
+      }
+      return prefers(c, "text/html") ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404);
+    });
+
+    app.onError((err, c) => {
+      const id = c.env.requestId;
+      log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+      return c.text(`internal error; request id ${id}\n`, 500);
+    });
+    return app;
+  };
+
+  const plain = routes();
+  // Here, not in the runtime: Bun refuses a long Content-Length itself but drains an unread
+  // chunked body of any length, and its limit on a read one surfaces as a handler error. This
+  // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
+  // closes the connection with the 413 so the rest is never read.
+  const limited =
+    maxBodyBytes === undefined
+      ? plain
+      : routes(
+          bodyLimit({
+            maxSize: maxBodyBytes,
+            onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
+          }),
+        );
+
+  /** Secure headers and the id on what the handler did not build whole; then the observers. */
+  const finish = (request: Request, exchange: Exchange, response: Response, started: number): Response | Promise<Response> => {
+    const duration = performance.now() - started;
+    if (isComplete(response)) {
+      for (const observe of observers) observe(request, exchange, response, started, duration);
+      return response;
+    }
+    completeHeaders(response.headers, exchange.requestId);
+    return withContentLength(response).then((res) => {
+      for (const observe of observers) observe(request, exchange, res, started, duration);
+      return res;
+    });
+  };
+
+  const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
+    const started = performance.now();
+    const headers = request.headers;
+    const exchange: Exchange = { conn, requestId: requestIdFor(headers.get("x-request-id")), route: "/*" };
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3).
+    const mayHaveBody = headers.has("content-length") || headers.has("transfer-encoding");
+    const response = (mayHaveBody ? limited : plain).fetch(request, exchange);
+    return response instanceof Promise
+      ? response.then((res) => finish(request, exchange, res, started))
+      : finish(request, exchange, response, started);
+  };
+
+  return {
+    fetch,
+    request: async (input, init, conn = { transport: "unix" }) => {
+      const request =
+        typeof input === "string" ? new Request(/^https?:\/\//.test(input) ? input : `http://localhost${input}`, init) : new Request(input, init);
+      return fetch(request, conn);
+    },
+  };
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -2,7 +2,7 @@
 // by one on every response after the handler; on GET /fact that cost more than the rest of the
 // request (see BENCHMARKS.md). Here the same headers, taken from that middleware itself so the
 // values stay the library's, are prebuilt into Headers sets: the hot routes copy a complete set
-// and add only the request id, and every other response still gets the headers from middleware.
+// and add only the request id, and every other response gets them set one by one (app.ts).
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
@@ -36,57 +36,51 @@ export function headerSet(extra: Record<string, string>): Headers {
   return new Headers([...secureHeaderSet, ...Object.entries(extra)]);
 }
 
-/** Responses built whole from a header set; the middleware below leaves them as they are. */
+/** A body and all its headers but the request id, Content-Length included, built once at start. */
+export interface Prebuilt {
+  body: string;
+  headers: Headers;
+}
+
+export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
+  return { body, headers: headerSet({ ...headers, "Content-Length": String(Buffer.byteLength(body)) }) };
+}
+
+/** Responses built whole from a prebuilt set: nothing is added to them after the handler. */
 const complete = new WeakSet<Response>();
 
-/**
- * A body built once, with its length: a response that states Content-Length lets the access log
- * count bytes without reading the body back and copying the response.
- */
-export interface PrebuiltBody {
-  text: string;
-  length: string;
-}
-
-export function prebuiltBody(text: string): PrebuiltBody {
-  return { text, length: String(new TextEncoder().encode(text).byteLength) };
-}
-
-export function prebuiltResponse(body: PrebuiltBody, headers: Headers, requestId: string): Response {
-  const res = new Response(body.text, { headers }); // copying a Headers is far cheaper than setting each header
+export function prebuiltResponse({ body, headers }: Prebuilt, requestId: string): Response {
+  // Copying a Headers is far cheaper than setting each header (measured in BENCHMARKS.md).
+  const res = new Response(body, { headers });
   res.headers.set("X-Request-Id", requestId);
-  res.headers.set("Content-Length", body.length);
   complete.add(res);
   return res;
 }
 
+export function isComplete(res: Response): boolean {
+  return complete.has(res);
+}
+
 /** Hono's requestId rules: an incoming id is kept if it is short and plain, else a new UUID. */
-function requestIdFor(incoming: string | undefined): string {
+export function requestIdFor(incoming: string | null): string {
   return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming) ? incoming : crypto.randomUUID();
 }
 
-/**
- * Sets c.get("requestId") by Hono's requestId rules. Unlike Hono's middleware it puts nothing in
- * the context's prepared headers (a new Headers per request that prebuilt responses never use):
- * the id goes on the response with the secure headers, below.
- */
-export function requestIds(): MiddlewareHandler<{ Variables: { requestId: string } }> {
-  return function requestIds(c, next) {
-    c.set("requestId", requestIdFor(c.req.header("X-Request-Id")));
-    return next();
-  };
+/** X-Request-Id and the secure headers, as Hono's requestId and secureHeaders middleware set them. */
+export function completeHeaders(headers: Headers, requestId: string): void {
+  headers.set("X-Request-Id", requestId);
+  for (const [name, value] of secureHeaderSet) headers.set(name, value);
 }
 
 /**
- * X-Request-Id and the secure headers on every response, as Hono's requestId and secureHeaders
- * set them; a response built from a header set already has both, so nothing is done to it.
+ * The response with Content-Length stated, so the access log can count bytes without reading the
+ * body. Only responses built from prebuilt sets have it already; the others (pages, errors,
+ * /metrics) are read once and rebuilt.
  */
-export function secureHeadersOnEveryResponse(): MiddlewareHandler<{ Variables: { requestId: string } }> {
-  return async function secureHeadersOnEveryResponse(c, next) {
-    await next();
-    if (complete.has(c.res)) return;
-    const headers = c.res.headers;
-    headers.set("X-Request-Id", c.get("requestId"));
-    for (const [name, value] of secureHeaderSet) headers.set(name, value);
-  };
+export async function withContentLength(res: Response): Promise<Response> {
+  if (res.body === null || res.headers.has("content-length")) return res;
+  const body = await res.arrayBuffer();
+  const rebuilt = new Response(body, res);
+  rebuilt.headers.set("Content-Length", String(body.byteLength));
+  return rebuilt;
 }

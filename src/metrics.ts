@@ -109,12 +109,19 @@ export function createMetrics(build: BuildInfo) {
     s.time.observe(seconds);
   };
 
+  const observe = (method: string, route: string, status: number, seconds: number) => {
+    const s = seriesFor(METHODS.has(method) ? method : "other", route, status);
+    s.count.inc();
+    s.time.observe(seconds);
+  };
+
   const serve = async (c: Context) => c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType, "Cache-Control": "no-store" });
 
   return {
     registry,
     /** Middleware that counts and times every request the app answers. */
     middleware,
+    observe,
     factServed: () => factsServed.inc(),
     /** The GET /metrics handler, for the main app when there is no separate listener. */
     serve,
