@@ -4,7 +4,7 @@
 // ROUNDS rounds is printed.   bun scripts/observability-cost-inprocess.ts  (ROUNDS=5 N=100000)
 import { openSync } from "node:fs";
 import { accessLog } from "../src/access-log.ts";
-import { type AppOptions, createApp, type Observer } from "../src/app.ts";
+import { type AppOptions, createApp } from "../src/app.ts";
 import { clientAddress } from "../src/client-address.ts";
 import { facts } from "../src/facts.ts";
 import { lineWriter } from "../src/line-writer.ts";
@@ -20,16 +20,13 @@ const devNull = lineWriter(openSync("/dev/null", "w"), (err) => {
 const log = (format: "text" | "json", on: boolean) =>
   accessLog({ format, clientAddress: clientAddress([]), writer: devNull, isEnabled: () => on });
 
-const metricsObserver: Observer = (request, exchange, response, _started, duration) =>
-  metrics.observe(request.method, exchange.route, response.status, duration / 1000);
-
 const variants: Record<string, AppOptions["observers"]> = {
   "no observers": [],
   "access log, LOG_LEVEL=off": [log("text", false)],
   "access log, text": [log("text", true)],
   "access log, json": [log("json", true)],
-  metrics: [metricsObserver],
-  "metrics + json log": [log("json", true), metricsObserver],
+  metrics: [metrics.observer],
+  "metrics + json log": [log("json", true), metrics.observer],
 };
 
 const conn = { transport: "tcp" as const, remoteAddress: "127.0.0.1" };

@@ -63,7 +63,7 @@ export async function main(args: string[]): Promise<void> {
       facts,
       observers: [
         accessLog({ format: config.log.format, clientAddress: clientAddress(config.trustProxy), writer: stdout, isEnabled }),
-        (request, exchange, response, _started, duration) => metrics.observe(request.method, exchange.route, response.status, duration / 1000),
+        metrics.observer,
       ],
       metrics: config.metrics ? undefined : metrics.serve,
       onFactServed: metrics.factServed,

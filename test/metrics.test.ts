@@ -1,16 +1,119 @@
-// Prometheus metrics of the real binary: valid exposition text (promtool), counters that follow
-// the requests, and where /metrics is served: on the main listener, or only on its own.
+// Prometheus metrics: the text itself (histograms, escaping, methods), valid exposition text
+// (promtool) from every runtime, counters that follow the requests, and where /metrics is served:
+// on the main listener, or only on its own.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { createMetrics } from "../src/metrics.ts";
 import { promtoolCheck, sample, stop } from "./helpers/observability.ts";
-import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir } from "./helpers/server.ts";
+import { BINARY, curl, ENTRIES, type Entry, fetchUnix, freePort, start, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 let n = 0;
 const socketPath = (name: string) => join(dir.path, `${name}${++n}.sock`);
+
+/** Every `name_bucket` sample of one series: [le, cumulative count], in the order written. */
+function buckets(text: string, name: string, route: string): [string, number][] {
+  const lines = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`) && l.includes(`route="${route}"`));
+  return lines.map((l) => [l.match(/le="([^"]+)"/)?.[1] ?? "", Number(l.slice(l.lastIndexOf(" ") + 1))]);
+}
+
+describe("the exposition text", () => {
+  test("a histogram's buckets are cumulative, and _count and _sum match what was observed", async () => {
+    const metrics = createMetrics({ version: "1", runtime: "test" });
+    // 0.001 is a bound itself (le means <=); 2 and 30 are past the highest bound, 1 s.
+    const seconds = [0.00005, 0.0001, 0.0003, 0.001, 0.001, 0.004, 0.2, 2, 30];
+    for (const s of seconds) metrics.observe("GET", "/fact", 200, s);
+    metrics.observe("GET", "/healthz", 200, 0.5);
+    const text = metrics.render();
+
+    const fact = buckets(text, "http_request_duration_seconds", "/fact");
+    expect(fact.map(([le]) => le)).toEqual(["0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "1", "+Inf"]);
+    for (const [le, count] of fact) {
+      expect(count).toBe(seconds.filter((s) => le === "+Inf" || s <= Number(le)).length);
+    }
+    const labels = { method: "GET", route: "/fact", status: "200" };
+    expect(sample(text, "http_request_duration_seconds_count", labels)).toBe(seconds.length);
+    expect(sample(text, "http_requests_total", labels)).toBe(seconds.length);
+    expect(sample(text, "http_request_duration_seconds_sum", labels)).toBeCloseTo(seconds.reduce((a, b) => a + b), 9);
+    // The other series counts only its own.
+    expect(buckets(text, "http_request_duration_seconds", "/healthz").map(([, n]) => n)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+    expect((await promtoolCheck(text)).output).toBe("");
+  });
+
+  test("label values are escaped: backslash, double quote and newline (the version comes from package.json)", async () => {
+    const metrics = createMetrics({ version: 'x"y\\z\nw', runtime: "bun 1.4.5" });
+    const text = metrics.render();
+    expect(text).toContain('printerfacts_build_info{version="x\\"y\\\\z\\nw",runtime="bun 1.4.5"} 1\n');
+    const check = await promtoolCheck(text);
+    expect(check.output).toBe("");
+    expect(check.exitCode).toBe(0);
+  });
+
+  test("a method outside the known ones is counted as \"other\", in one series whatever it was", () => {
+    const metrics = createMetrics({ version: "1", runtime: "test" });
+    for (const method of ["FOO", "BREW", "get", "other"]) metrics.observe(method, "/fact", 405, 0.0001);
+    metrics.observe("PATCH", "/fact", 405, 0.0001);
+    const text = metrics.render();
+    expect(sample(text, "http_requests_total", { method: "other", route: "/fact", status: "405" })).toBe(4);
+    expect(sample(text, "http_requests_total", { method: "PATCH", route: "/fact", status: "405" })).toBe(1);
+    expect(text).not.toMatch(/FOO|BREW|"get"/);
+  });
+
+  test("before any request: the families are described, with no samples, and facts served is 0", async () => {
+    const text = createMetrics({ version: "1", runtime: "test" }).render();
+    expect(text).toContain("# TYPE http_requests_total counter\n# HELP http_request_duration_seconds ");
+    expect(text).toContain("# TYPE http_request_duration_seconds histogram\n");
+    expect(text).toEndWith("# TYPE http_request_duration_seconds histogram\n");
+    expect(sample(text, "printerfacts_facts_served_total")).toBe(0);
+    expect((await promtoolCheck(text)).exitCode).toBe(0);
+  });
+
+  test("the metrics-only app: GET /metrics with the exposition content type and no-store; 404 otherwise", async () => {
+    const metrics = createMetrics({ version: "1", runtime: "test" });
+    metrics.factServed();
+    const res = await metrics.app().request("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(sample(await res.text(), "printerfacts_facts_served_total")).toBe(1);
+    expect((await metrics.app().request("/fact")).status).toBe(404);
+  });
+});
+
+/** Read from /proc/self, which Deno allows only with --allow-all (scripts/deno-run does not ask for it). */
+const FROM_PROC = ["process_virtual_memory_bytes", "process_heap_bytes", "process_open_fds", "process_max_fds"];
+
+describe.each(Object.keys(ENTRIES) as Entry[])("/metrics under %s", (entry) => {
+  test("promtool accepts it; process metrics that cannot be read are absent, never 0", async () => {
+    const sock = socketPath("runtime");
+    const proc = await startListening(ENTRIES[entry], { SOCKPATH: sock });
+    await curl("http://x/fact", { socket: sock });
+    const res = await curl("http://x/metrics", { socket: sock });
+    expect(await stop(proc)).toBe(0);
+
+    expect(res.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const check = await promtoolCheck(res.body);
+    expect(check.output).toBe("");
+    expect(check.exitCode).toBe(0);
+    const m = res.body;
+    expect(sample(m, "http_requests_total", { method: "GET", route: "/fact", status: "200" })).toBe(1);
+    expect(sample(m, "printerfacts_facts_served_total")).toBe(1);
+    for (const name of ["process_cpu_user_seconds_total", "process_cpu_system_seconds_total", "process_cpu_seconds_total", "process_start_time_seconds"]) {
+      expect(sample(m, name)).toBeGreaterThan(0);
+    }
+    expect(sample(m, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
+    expect(sample(m, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+    expect(m).toMatch(/^nodejs_version_info\{version="v\d+\.\d+\.\d+",major="\d+",minor="\d+",patch="\d+"\} 1$/m);
+    for (const name of FROM_PROC) {
+      if (entry.startsWith("deno")) expect(m).not.toContain(`\n${name} `);
+      else expect(sample(m, name)).toBeGreaterThan(0);
+    }
+    expect(m).not.toMatch(/^process_\w+ 0$/m);
+  });
+});
 
 describe("/metrics on the main listener (no METRICS_SOCKPATH or METRICS_PORT)", () => {
   test("is Prometheus text that promtool accepts, with the agreed metrics", async () => {
