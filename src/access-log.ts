@@ -62,10 +62,11 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
  * millisecond: the string is made once per millisecond, not once per request.
  */
 function clock(): (now: number) => string {
+  const origin = performance.timeOrigin;
   let lastMs = -1;
   let last = "";
   return (now) => {
-    const ms = Math.floor(performance.timeOrigin + now);
+    const ms = Math.floor(origin + now);
     if (ms !== lastMs) {
       lastMs = ms;
       last = new Date(ms).toISOString();
