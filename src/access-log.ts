@@ -36,13 +36,13 @@ export interface AccessLogOptions {
 export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLogOptions): Observer {
   const render = format === "json" ? toJson : toText;
   const timeOf = clock();
-  return (request, exchange, response, started, duration) => {
+  return (request, exchange, response, _started, duration) => {
     const status = response.status;
     if (!isEnabled(status >= 500 ? "error" : "info")) return;
     const method = request.method;
     writer.write(
       render({
-        time: timeOf(started),
+        time: timeOf(Date.now() - duration), // when the request arrived
         method,
         path: rawPath(request.url),
         status,
@@ -58,15 +58,16 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
 }
 
 /**
- * ISO 8601 time of a performance.now() instant. A busy server logs many requests in the same
- * millisecond: the string is made once per millisecond, not once per request.
+ * ISO 8601 time of a wall-clock instant in milliseconds. A busy server logs many requests in the
+ * same millisecond: the string is made once per millisecond, not once per request. The wall clock
+ * (Date.now()), not performance.timeOrigin plus a monotonic reading, so that a clock step after
+ * the start (NTP, a resumed VM) shows in the log as it does everywhere else.
  */
-function clock(): (now: number) => string {
-  const origin = performance.timeOrigin;
+function clock(): (ms: number) => string {
   let lastMs = -1;
   let last = "";
-  return (now) => {
-    const ms = Math.floor(origin + now);
+  return (time) => {
+    const ms = Math.floor(time);
     if (ms !== lastMs) {
       lastMs = ms;
       last = new Date(ms).toISOString();
