@@ -36,7 +36,7 @@ export interface AccessLogOptions {
 export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLogOptions): Observer {
   const render = format === "json" ? toJson : toText;
   const timeOf = clock();
-  return (request, exchange, response, _started, duration) => {
+  return (request, exchange, response, duration) => {
     const status = response.status;
     if (!isEnabled(status >= 500 ? "error" : "info")) return;
     const method = request.method;

@@ -34,10 +34,10 @@ export type AppEnv = { Bindings: Exchange };
 /**
  * Told about every answered request once its response is complete: the access log and the request
  * metrics. Called synchronously and outside Hono's middleware chain, so an answer that needs no
- * await (GET /fact) never waits for a promise. `started` and `duration` are performance.now()
+ * await (GET /fact) never waits for a promise. `duration` is in milliseconds (performance.now());
  * milliseconds; the response states its Content-Length unless it has no body.
  */
-export type Observer = (request: Request, exchange: Exchange, response: Response, started: number, duration: number) => void;
+export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
 
 export interface AppOptions {
   facts: readonly Fact[];
@@ -186,12 +186,12 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   const finish = (request: Request, exchange: Exchange, response: Response, started: number): Response | Promise<Response> => {
     const duration = performance.now() - started;
     if (isComplete(response)) {
-      for (const observe of observers) observe(request, exchange, response, started, duration);
+      for (const observe of observers) observe(request, exchange, response, duration);
       return response;
     }
     completeHeaders(response.headers, exchange.requestId);
     return withContentLength(response).then((res) => {
-      for (const observe of observers) observe(request, exchange, res, started, duration);
+      for (const observe of observers) observe(request, exchange, res, duration);
       return res;
     });
   };

@@ -104,7 +104,7 @@ export function createMetrics(build: BuildInfo) {
     /** The whole metrics-only listener's app: GET /metrics, 404 for anything else. */
     app: () => new Hono<AppEnv>().get("/metrics", serve),
     /** The app's observer (app.ts): every answered request, by its route pattern. */
-    observer: ((request, exchange, response, _started, duration) =>
+    observer: ((request, exchange, response, duration) =>
       observe(request.method, exchange.route, response.status, duration / 1000)) satisfies Observer,
   };
 }
