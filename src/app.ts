@@ -34,7 +34,7 @@ export type AppEnv = { Bindings: Exchange };
 /**
  * Told about every answered request once its response is complete: the access log and the request
  * metrics. Called synchronously and outside Hono's middleware chain, so an answer that needs no
- * await (GET /fact) never waits for a promise. `duration` is in milliseconds (performance.now());
+ * await (GET /fact) never waits for a promise. `duration` is the time to produce the response, in
  * milliseconds; the response states its Content-Length unless it has no body.
  */
 export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
