@@ -1,4 +1,5 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
+import type { ConnInfo } from "../app.ts";
 import { log } from "../log.ts";
 import { formatHost, raceTimeout } from "./shared.ts";
 import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
@@ -7,6 +8,9 @@ import { type Adapter, type Listener, type ListenOptions, UnsupportedError } fro
 function withAbsoluteUrl(request: Request): Request {
   return request.url.startsWith("/") ? new Request(new URL(request.url, "http://localhost"), request) : request;
 }
+
+/** A Unix socket's peer has no address to tell: one object serves every request on it. */
+const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
 
 export const bunAdapter: Adapter = {
   runtime: "bun",
@@ -33,10 +37,8 @@ export const bunAdapter: Adapter = {
         return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
       },
       fetch(request, srv) {
-        return handler(withAbsoluteUrl(request), {
-          transport,
-          remoteAddress: transport === "tcp" ? srv.requestIP(request)?.address : undefined,
-        });
+        const conn = transport === "unix" ? UNIX : { transport, remoteAddress: srv.requestIP(request)?.address };
+        return handler(withAbsoluteUrl(request), conn);
       },
     });
     return {
