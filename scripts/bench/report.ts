@@ -169,7 +169,7 @@ function reading(input: ReportInput): string[] {
   const binary = find("binary-unix");
   if (headers && binary) {
     out.push(
-      `- The response headers alone: a raw Bun.serve that sends /fact's headers (the secure headers and a request id) reaches ${f2(headers.ratio)}× the baseline (${f2(headers.cpuRatio)}× by CPU). dist/printerfacts reaches ${f2(binary.ratio)}× the baseline, ${f2(pairedRatio(input.rounds, "binary-unix", "baseline-headers"))}× that same-headers ceiling; the rest is Hono (routing, context, the async middleware chain) and reading the request's headers.`,
+      `- The response headers alone: a raw Bun.serve that sends /fact's headers (the secure headers and a request id) reaches ${f2(headers.ratio)}× the baseline (${f2(headers.cpuRatio)}× by CPU). dist/printerfacts reaches ${f2(binary.ratio)}× the baseline, ${f2(pairedRatio(input.rounds, "binary-unix", "baseline-headers"))}× that same-headers ceiling; the rest is Hono's routing and context, reading the request's headers, and the access log and metrics (the *access log off* row shows the log's share).`,
     );
   }
   const busy = input.summaries.filter((v) => v.clientCpu > 0.8);
