@@ -27,6 +27,8 @@ export interface Exchange {
   requestId: string;
   /** The pattern of the route that answered (/facts/:id), "/*" when none did: a metrics label. */
   route: string;
+  /** A HEAD request: the routes see it as GET, and the body is dropped after (app.fetch). */
+  head: boolean;
 }
 
 export type AppEnv = { Bindings: Exchange };
@@ -96,7 +98,7 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
   const served = (c: Context<AppEnv>) => {
-    if (c.req.method !== "HEAD") onFactServed?.();
+    if (!c.env.head) onFactServed?.();
   };
 
   const factResponse = (c: Context<AppEnv>, bodies: ReturnType<typeof prebuild>["random"]) => {
@@ -119,7 +121,6 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
         return handler(c, next);
       });
 
-    // Hono answers HEAD with the GET handler and drops the body.
     get("/fact", (c) => factResponse(c, pick().random));
 
     get("/facts/:id", (c) => {
@@ -161,7 +162,7 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
 
     app.onError((err, c) => {
       const id = c.env.requestId;
-      log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+      log.error(`request ${id} ${c.env.head ? "HEAD" : c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
       return c.text(`internal error; request id ${id}\n`, 500);
     });
     return app;
@@ -182,27 +183,32 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
           }),
         );
 
+  const observe = (request: Request, exchange: Exchange, response: Response, duration: number) => {
+    // HEAD: GET's status and headers, Content-Length included, and no body (RFC 9110, 9.3.2).
+    const res = exchange.head ? new Response(null, response) : response;
+    for (const observer of observers) observer(request, exchange, res, duration);
+    return res;
+  };
+
   /** Secure headers and the id on what the handler did not build whole; then the observers. */
   const finish = (request: Request, exchange: Exchange, response: Response, started: number): Response | Promise<Response> => {
     const duration = performance.now() - started;
-    if (isComplete(response)) {
-      for (const observe of observers) observe(request, exchange, response, duration);
-      return response;
-    }
+    if (isComplete(response)) return observe(request, exchange, response, duration);
     completeHeaders(response.headers, exchange.requestId);
-    return withContentLength(response).then((res) => {
-      for (const observe of observers) observe(request, exchange, res, duration);
-      return res;
-    });
+    return withContentLength(response).then((res) => observe(request, exchange, res, duration));
   };
 
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
     const headers = request.headers;
-    const exchange: Exchange = { conn, requestId: requestIdFor(headers.get("x-request-id")), route: "/*" };
+    const head = request.method === "HEAD";
+    const exchange: Exchange = { conn, requestId: requestIdFor(headers.get("x-request-id")), route: "/*", head };
     // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3).
     const mayHaveBody = headers.has("content-length") || headers.has("transfer-encoding");
-    const response = (mayHaveBody ? limited : plain).fetch(request, exchange);
+    // HEAD is answered here, not by Hono: Hono drops the body before its length is known, and the
+    // runtimes then say Content-Length: 0.
+    const routed = head ? new Request(request, { method: "GET" }) : request;
+    const response = (mayHaveBody ? limited : plain).fetch(routed, exchange);
     return response instanceof Promise
       ? response.then((res) => finish(request, exchange, res, started))
       : finish(request, exchange, response, started);

@@ -92,6 +92,14 @@ describe.each(entries)("%s", (entry) => {
     test.each(PROBES.map((p) => [p.name, p] as const))("%s: same status, headers and body as the app", async (_name, probe) => {
       expect(await actual(probe, server)).toEqual(await expected(probe));
     });
+
+    // RFC 9110, 8.6: a HEAD response's Content-Length, if sent, is the length GET's body would have.
+    test.each(["/healthz", "/facts/1", "/nope", "/facts/abc"])("HEAD %s states the Content-Length GET's body has", async (path) => {
+      const get = await curl(`${server.base}${path}`, { socket: server.socket });
+      const head = await curl(`${server.base}${path}`, { socket: server.socket, args: ["-I"] });
+      expect(head.status).toBe(get.status);
+      expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+    });
   });
 
   test("/metrics reports the process's real resident memory, never a 0 it could not read", async () => {
