@@ -55,3 +55,5 @@ export const bunAdapter: Adapter = {
   },
 };
 
+
+export default bunAdapter;
