@@ -17,8 +17,8 @@ const metrics = createMetrics({ version: "bench", runtime: "bun" });
 const devNull = lineWriter(openSync("/dev/null", "w"), (err) => {
   throw err;
 });
-const log = (format: "text" | "json", on: boolean) =>
-  accessLog({ format, clientAddress: clientAddress([]), writer: devNull, isEnabled: () => on });
+const client = await clientAddress([]);
+const log = (format: "text" | "json", on: boolean) => accessLog({ format, clientAddress: client, writer: devNull, isEnabled: () => on });
 
 const variants: Record<string, AppOptions["observers"]> = {
   "no observers": [],

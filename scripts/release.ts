@@ -16,8 +16,17 @@ const OUT = join(ROOT, "dist/release");
  */
 export const TARGETS = ["linux-x64", "linux-x64-baseline", "linux-arm64"] as const;
 
-/** The same flags as `npm run build`: the binary reads no .env or bunfig.toml where it runs. */
-const COMPILE_FLAGS = ["--compile", "--minify", "--sourcemap", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+/**
+ * `npm run build`'s own flags, read from package.json so that a release is always built as
+ * dist/printerfacts is: what lies between the entry and --outfile.
+ */
+const COMPILE_FLAGS = (() => {
+  const words = pkg.scripts.build.split(/\s+/);
+  const from = words.indexOf("src/main.ts");
+  const to = words.indexOf("--outfile");
+  if (from < 0 || to < from) throw new Error(`cannot find the flags in package.json's build script: ${pkg.scripts.build}`);
+  return words.slice(from + 1, to);
+})();
 
 export const releaseName = (target: string) => `printerfacts-${pkg.version}-${target}`;
 

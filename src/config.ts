@@ -1,8 +1,8 @@
 // All configuration comes from the environment and is validated here, once, before anything is
 // bound. A bad value becomes one ConfigError line naming the variable, the value and what is allowed.
-import { isIP } from "node:net";
 import { dirname } from "node:path";
 import * as v from "valibot";
+import { ipVersion } from "./ip.ts";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
 export const MAX_SOCKPATH_BYTES = 107;
@@ -104,7 +104,7 @@ const SockGroup = v.pipe(
 /** "10.0.0.0/8", "::1" or "192.0.2.7" (a single address is a /32 or /128). */
 function parseTrustedNet(entry: string): TrustedNet | undefined {
   const [address, prefix, ...rest] = entry.split("/");
-  const version = isIP(address);
+  const version = ipVersion(address);
   if (version === 0 || rest.length > 0) return undefined;
   const max = version === 4 ? 32 : 128;
   if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;

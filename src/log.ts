@@ -1,5 +1,6 @@
 // Lifecycle messages: one line each on stderr, where journald and `docker logs` pick them up.
 // LOG_LEVEL sets the least severe line written; the access log (access-log.ts) follows it too.
+import { writeSync } from "node:fs";
 import type { LogLevel } from "./config.ts";
 
 export type Level = "info" | "warn" | "error";
@@ -22,8 +23,28 @@ export function isEnabled(level: Level): boolean {
   return SEVERITY[level] >= threshold;
 }
 
+/** Set once a line could not be written whole at once: from then on every line goes to the stream. */
+let queued = false;
+
+/**
+ * A line goes straight to fd 2 with write(2): Bun builds process.stderr (and loads node:stream)
+ * on its first use, which took 4 ms of every start. A line a full non-blocking pipe did not take
+ * whole goes to process.stderr, which queues it, and so do all later lines, to keep their order.
+ */
 function emit(level: Level, message: string) {
-  process.stderr.write(`printerfacts ${level}: ${message}\n`);
+  const line = Buffer.from(`printerfacts ${level}: ${message}\n`);
+  let written = 0;
+  if (!queued) {
+    try {
+      written = writeSync(2, line);
+    } catch {
+      // EAGAIN, or stderr is closed: the stream reports or drops it as it would have.
+    }
+  }
+  if (written < line.length) {
+    queued = true;
+    process.stderr.write(line.subarray(written));
+  }
 }
 
 function write(level: Level, message: string) {

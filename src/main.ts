@@ -62,7 +62,7 @@ export async function main(args: string[]): Promise<void> {
     const app = createApp({
       facts,
       observers: [
-        accessLog({ format: config.log.format, clientAddress: clientAddress(config.trustProxy), writer: stdout, isEnabled }),
+        accessLog({ format: config.log.format, clientAddress: await clientAddress(config.trustProxy), writer: stdout, isEnabled }),
         metrics.observer,
       ],
       metrics: config.metrics ? undefined : metrics.serve,

@@ -48,7 +48,7 @@ async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOption
     const listener = await adapter.listen({ target, handler });
     return { listener, description: `the socket systemd passed (fd ${target.fd}, ${listener.address})` };
   }
-  const gid = socket.group === undefined ? undefined : resolveGroup(socket.group, groupVariable);
+  const gid = socket.group === undefined ? undefined : await resolveGroup(socket.group, groupVariable);
   const state = await inspectSocketPath(target.path);
   const warning = worldWritableWarning(target.path);
   if (warning) log.warn(warning);

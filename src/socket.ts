@@ -1,9 +1,9 @@
 // Socket safety, shared by every runtime adapter: what may be replaced at SOCKPATH, how the socket
 // is bound so that it is never more open than SOCKMODE, and which socket we may remove on exit.
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+// node:net and node:child_process are imported only when needed (a socket already at SOCKPATH, a
+// group given by name), and the hash is WebCrypto's rather than node:crypto's: each of those
+// modules costs Bun milliseconds and megabytes at every start (see test/startup.test.ts).
 import * as fs from "node:fs";
-import { createConnection } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { ConfigError, type SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -24,7 +24,8 @@ export interface SocketIdentity {
 
 type Probe = "live" | "refused" | "gone";
 
-function probe(path: string): Promise<Probe> {
+async function probe(path: string): Promise<Probe> {
+  const { createConnection } = await import("node:net");
   return new Promise((resolve, reject) => {
     const conn = createConnection({ path });
     const done = (result: Probe) => {
@@ -96,12 +97,13 @@ export async function inspectSocketPath(path: string): Promise<"free" | "stale">
 }
 
 /** SOCKGROUP (or METRICS_SOCKGROUP, named by `variable`) as a gid, checked before anything is bound. */
-export function resolveGroup(group: string, variable = "SOCKGROUP"): number {
+export async function resolveGroup(group: string, variable = "SOCKGROUP"): Promise<number> {
   let gid: number;
   if (/^\d+$/.test(group)) {
     gid = Number(group);
   } else {
     // getent asks NSS, so groups from LDAP or systemd-userdb resolve as well as /etc/group.
+    const { execFileSync } = await import("node:child_process");
     let entry: string;
     try {
       // No environment: getent needs none, and Deno would otherwise need --allow-env for all of it.
@@ -130,8 +132,9 @@ export function worldWritableWarning(path: string): string | undefined {
  * start uses the same path (Deno's --allow-net=unix:PATH takes exact paths only) and two sockets in
  * one directory never share it. Always 10 bytes long, which config.ts counts on.
  */
-export function privateDirFor(path: string): string {
-  const tag = createHash("sha256").update(basename(path)).digest("hex").slice(0, 6);
+export async function privateDirFor(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(basename(path)));
+  const tag = Buffer.from(digest).toString("hex").slice(0, 6);
   return join(dirname(path), `.pf-${tag}`);
 }
 
@@ -185,7 +188,7 @@ export async function bindSocket<L extends { abort(): void }>(
   bind: (privatePath: string) => Promise<L>,
   log: Logger,
 ): Promise<{ listener: L; identity: SocketIdentity }> {
-  const privateDir = privateDirFor(path);
+  const privateDir = await privateDirFor(path);
   const privatePath = join(privateDir, "s");
   let listener: L | undefined;
   let madeDir = false;

@@ -1,6 +1,7 @@
 // The private directory the socket is first bound in has a fixed name per SOCKPATH (so Deno can be
 // given exact permissions): what a crashed start leaves there is cleared, anything else is refused.
 import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateDirFor } from "../src/socket.ts";
@@ -12,19 +13,25 @@ let n = 0;
 const sockPath = () => join(dir.path, `b${++n}.sock`);
 
 describe("the private bind directory", () => {
-  test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", () => {
-    expect(privateDirFor("/run/printerfacts/a.sock")).toMatch(/^\/run\/printerfacts\/\.pf-[0-9a-f]{6}$/);
-    expect(privateDirFor("/run/printerfacts/a.sock")).toBe(privateDirFor("/run/printerfacts/a.sock"));
-    expect(privateDirFor("/run/printerfacts/a.sock")).not.toBe(privateDirFor("/run/printerfacts/b.sock"));
+  test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", async () => {
+    expect(await privateDirFor("/run/printerfacts/a.sock")).toMatch(/^\/run\/printerfacts\/\.pf-[0-9a-f]{6}$/);
+    expect(await privateDirFor("/run/printerfacts/a.sock")).toBe(await privateDirFor("/run/printerfacts/a.sock"));
+    expect(await privateDirFor("/run/printerfacts/a.sock")).not.toBe(await privateDirFor("/run/printerfacts/b.sock"));
+  });
+
+  test("is named by the SHA-256 of the socket's name, as scripts/deno-run computes it with sha256sum", async () => {
+    const tag = createHash("sha256").update("printerfacts.sock").digest("hex").slice(0, 6);
+    expect(await privateDirFor("/run/printerfacts/printerfacts.sock")).toBe(`/run/printerfacts/.pf-${tag}`);
   });
 
   test("left empty by a crashed start: removed, logged, and the service starts", async () => {
     const sock = sockPath();
-    mkdirSync(privateDirFor(sock), { mode: 0o700 });
+    const priv = await privateDirFor(sock);
+    mkdirSync(priv, { mode: 0o700 });
     const proc = await startListening([BINARY], { SOCKPATH: sock });
-    expect(proc.stderr()).toContain(`removed ${privateDirFor(sock)}, left by an earlier start that did not finish`);
+    expect(proc.stderr()).toContain(`removed ${priv}, left by an earlier start that did not finish`);
     expect((await curl("http://x/healthz", { socket: sock })).status).toBe(200);
-    expect(existsSync(privateDirFor(sock))).toBe(false);
+    expect(existsSync(priv)).toBe(false);
     proc.kill();
     expect(await proc.exited).toBe(0);
   });
@@ -34,12 +41,13 @@ describe("the private bind directory", () => {
     const other = join(dir.path, "crashed");
     mkdirSync(other);
     const crashed = await startListening([BINARY], { SOCKPATH: join(other, "c.sock") });
-    mkdirSync(privateDirFor(sock), { mode: 0o700 });
-    linkSync(join(other, "c.sock"), join(privateDirFor(sock), "s"));
+    const priv = await privateDirFor(sock);
+    mkdirSync(priv, { mode: 0o700 });
+    linkSync(join(other, "c.sock"), join(priv, "s"));
     crashed.kill("SIGKILL");
     await crashed.exited;
     const proc = await startListening([BINARY], { SOCKPATH: sock });
-    expect(proc.stderr()).toContain(`removed ${privateDirFor(sock)}, left by an earlier start`);
+    expect(proc.stderr()).toContain(`removed ${priv}, left by an earlier start`);
     expect((await curl("http://x/healthz", { socket: sock })).status).toBe(200);
     proc.kill();
     expect(await proc.exited).toBe(0);
@@ -50,15 +58,16 @@ describe("the private bind directory", () => {
     const other = join(dir.path, "other");
     mkdirSync(other);
     // Stand in for a start caught between bind and link: a live server on the private name.
-    mkdirSync(privateDirFor(sock), { mode: 0o700 });
+    const priv = await privateDirFor(sock);
+    mkdirSync(priv, { mode: 0o700 });
     const racer = await startListening([BINARY], { SOCKPATH: join(other, "r.sock") });
     try {
-      linkSync(join(other, "r.sock"), join(privateDirFor(sock), "s"));
+      linkSync(join(other, "r.sock"), join(priv, "s"));
       const proc = start([BINARY], { SOCKPATH: sock });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr()).toContain(`another process is starting on ${sock}`);
-      expect(readdirSync(privateDirFor(sock))).toEqual(["s"]);
-      expect((await curl("http://x/healthz", { socket: join(privateDirFor(sock), "s") })).status).toBe(200);
+      expect(readdirSync(priv)).toEqual(["s"]);
+      expect((await curl("http://x/healthz", { socket: join(priv, "s") })).status).toBe(200);
     } finally {
       racer.kill();
       await racer.exited;
@@ -74,7 +83,7 @@ describe("the private bind directory", () => {
     }, "holds files printerfacts did not put there"],
   ])("%s: refused and left as it was", async (_name, make, message) => {
     const sock = sockPath();
-    const priv = privateDirFor(sock);
+    const priv = await privateDirFor(sock);
     make(priv);
     const proc = start([BINARY], { SOCKPATH: sock });
     expect(await proc.exited).toBe(1);

@@ -41,6 +41,10 @@ export const bunAdapter: Adapter = {
         return handler(withAbsoluteUrl(request), conn);
       },
     });
+    // The compiled binary starts with the JIT held back (--compile-jit-policy in package.json's
+    // build), so code that runs only once at start is interpreted rather than compiled. Serving
+    // from here on gets the normal policy.
+    Bun.unsafe.setJITPolicy(1);
     return {
       address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${server.port}`,
       port: target.kind === "tcp" ? server.port : undefined,
@@ -57,3 +61,5 @@ export const bunAdapter: Adapter = {
   },
 };
 
+
+export default bunAdapter;

@@ -42,3 +42,5 @@ export const denoAdapter: Adapter = {
     };
   },
 };
+
+export default denoAdapter;

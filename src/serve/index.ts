@@ -1,34 +1,22 @@
-// Picks the adapter for the runtime we are on. Bun and Deno both also report
-// process.versions.node, so they are checked first. The only runtime checks in the program.
+// The adapter for the runtime we are on, picked by module resolution rather than at run time:
+// package.json's "imports" maps #runtime-adapter to serve/bun.ts under the "bun" condition, to
+// serve/deno.ts under "deno" and to serve/node.ts otherwise (as srvx picks its adapters). So each
+// build holds only its own runtime's adapter: the compiled Bun binary carries no node:http or
+// @hono/node-server, which Bun would load at start even behind a dynamic import that never runs.
+import adapter from "#runtime-adapter";
 import type { Adapter } from "./types.ts";
 
 export type { Adapter, Listener } from "./types.ts";
 
 declare const Deno: { version: { deno: string } } | undefined;
 
-type Runtime = Adapter["runtime"];
-
-function detect(): Runtime {
-  if (typeof globalThis.Bun !== "undefined") return "bun";
-  if (typeof Deno !== "undefined") return "deno";
-  return "node";
-}
-
 /** For --version: the runtime and its version, e.g. "node 20.20.2". */
 export function runtimeName(): string {
-  const runtime = detect();
-  if (runtime === "bun") return `bun ${Bun.version}`;
-  if (runtime === "deno") return `deno ${Deno?.version.deno}`;
+  if (adapter.runtime === "bun") return `bun ${Bun.version}`;
+  if (adapter.runtime === "deno") return `deno ${Deno?.version.deno}`;
   return `node ${process.versions.node}`;
 }
 
 export async function loadAdapter(): Promise<Adapter> {
-  switch (detect()) {
-    case "bun":
-      return (await import("./bun.ts")).bunAdapter;
-    case "deno":
-      return (await import("./deno.ts")).denoAdapter;
-    case "node":
-      return (await import("./node.ts")).nodeAdapter;
-  }
+  return adapter;
 }

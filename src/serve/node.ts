@@ -75,3 +75,5 @@ function describeAddress(target: ListenOptions["target"], bound: string | Addres
   if (bound !== null && typeof bound === "object") return `http://${formatHost(bound.address)}:${bound.port}`;
   return typeof bound === "string" ? bound : "a Unix socket";
 }
+
+export default nodeAdapter;
