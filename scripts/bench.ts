@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { cpuSeconds, machineBusySeconds, rssMB } from "./bench/proc.ts";
+import { cpuSeconds, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
 import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
 import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";
 
@@ -326,6 +326,8 @@ if (nginxKeys.length > 0) {
 
 await Bun.sleep(1000);
 const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
+const binaryVariant = variants.find((v) => v.key === "binary-unix");
+const binaryIdlePrivate = binaryVariant ? privateMB(binaryVariant.instances[0].mainPid()) : Number.NaN;
 const served = new Map(variants.map((v) => [v.key, 0]));
 
 console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
@@ -448,6 +450,7 @@ const report = renderReport({
   absent: absent.map((a) => `\`${a.key}\` (${a.label}): ${a.absent}`),
   growth,
   startups,
+  binaryIdlePrivate,
   binaryBytes: statSync(binary).size,
   notes,
 });

@@ -27,6 +27,20 @@ export function rssMB(pid: number): number {
   }
 }
 
+/**
+ * The part of the resident set that is the process's own (RssAnon + RssShmem), in MB: the rest is
+ * file pages, for a compiled binary mostly its own executable's, shared by every instance of it.
+ */
+export function privateMB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+    return ((kb("RssAnon") + kb("RssShmem")) * 1024) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** Direct children of a process (nginx's workers under its master). */
 export function childrenOf(pid: number): number[] {
   const found: number[] = [];
