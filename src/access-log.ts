@@ -46,8 +46,8 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
         method,
         path: rawPath(request.url),
         status,
-        // Hono answers HEAD with the GET response minus its body; every other response states its
-        // length (app.ts), so the body is never read here.
+        // A HEAD response has no body; every other one states its length (app.ts), so the body is
+        // never read here.
         bytes: method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0),
         duration_ms: Math.round(duration * 1000) / 1000,
         request_id: exchange.requestId,
@@ -84,15 +84,17 @@ function rawPath(url: string): string {
   return url.slice(start, query === -1 ? undefined : query);
 }
 
-/** The same line JSON.stringify(r) makes, field by field: a string is quoted as is when it can be. */
+/** The same line JSON.stringify(r) makes, field by field: most strings need no escaping. */
 function toJson(r: AccessRecord): string {
-  return `{"time":"${r.time}","method":${quoted(r.method)},"path":${quoted(r.path)},"status":${r.status},"bytes":${r.bytes},"duration_ms":${r.duration_ms},"request_id":${quoted(r.request_id)},"client":${r.client === null ? "null" : quoted(r.client)}}\n`;
+  const client = r.client === null ? "null" : `"${inJson(r.client)}"`;
+  return `{"time":"${r.time}","method":"${inJson(r.method)}","path":"${inJson(r.path)}","status":${r.status},"bytes":${r.bytes},"duration_ms":${r.duration_ms},"request_id":"${inJson(r.request_id)}","client":${client}}\n`;
 }
 
 const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/; // printable ASCII but '"' and '\\': nothing to escape
 
-function quoted(value: string): string {
-  return JSON_PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+/** A string as it goes between a JSON string's quotes. */
+function inJson(value: string): string {
+  return JSON_PLAIN.test(value) ? value : JSON.stringify(value).slice(1, -1);
 }
 
 /** logfmt: key=value pairs; a value with a space, quote, = or control character is JSON-quoted. */

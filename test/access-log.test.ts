@@ -109,3 +109,28 @@ describe("LOG_LEVEL", () => {
     expect(proc.stderr()).toBe(`printerfacts error: ${path} exists and is a regular file, not a socket; refusing to touch it: move it away or choose another SOCKPATH\n`);
   });
 });
+
+describe("line format", () => {
+  // The JSON line is built field by field for speed; it must be exactly what JSON.stringify makes,
+  // whatever a client manages to put in a field (a runtime that let a quote or a control byte
+  // through, say).
+  test("a JSON line is JSON.stringify's, byte for byte, for strings that need escaping", async () => {
+    const { accessLog } = await import("../src/access-log.ts");
+    const odd = ['quo"te', "back\\slash", "tab\there", "nul\u0000", "del\u007f", "é ✓ 🖨", "lone \ud800 surrogate", "", "plain"];
+    for (const value of odd) {
+      const lines: string[] = [];
+      const observe = accessLog({
+        format: "json",
+        clientAddress: () => value,
+        writer: { write: (line) => lines.push(line), flush: () => {} },
+        isEnabled: () => true,
+      });
+      const request = new Request("http://x/fact");
+      const response = new Response("hi\n", { headers: { "Content-Length": "3" } });
+      observe(request, { conn: { transport: "unix" }, requestId: value, route: "/fact", head: false }, response, 0.25);
+      const parsed = JSON.parse(lines[0]);
+      expect(parsed).toMatchObject({ method: "GET", path: "/fact", status: 200, bytes: 3, duration_ms: 0.25, request_id: value, client: value });
+      expect(lines[0]).toBe(`${JSON.stringify(parsed)}\n`);
+    }
+  });
+});
