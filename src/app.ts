@@ -37,7 +37,8 @@ export type AppEnv = { Bindings: Exchange };
  * Told about every answered request once its response is complete: the access log and the request
  * metrics. Called synchronously and outside Hono's middleware chain, so an answer that needs no
  * await (GET /fact) never waits for a promise. `duration` is the time to produce the response, in
- * milliseconds; the response states its Content-Length unless it has no body.
+ * milliseconds. The response states its Content-Length unless it has no body; a HEAD response
+ * states GET's and has no body.
  */
 export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
 
@@ -53,7 +54,10 @@ export interface AppOptions {
   metrics?: Handler<AppEnv>;
   /** Called for each fact sent in a response body. */
   onFactServed?: () => void;
-  /** More routes, added after ours (test fixtures add routes that fail on purpose). */
+  /**
+   * More routes, added after ours (test fixtures add routes that fail on purpose). They are counted
+   * in the metrics under route "/*": only our own routes name their pattern.
+   */
   extend?: (app: Hono<AppEnv>) => void;
 }
 
@@ -151,8 +155,10 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
 
     app.notFound((c) => {
       // A known path with a method it does not take: 405 with Allow, not a misleading 404. The
-      // router's match for GET holds [handler, RouterRoute] pairs; the route's path is the pattern.
-      const getRoute = c.req.method === "GET" ? undefined : app.router.match("GET", c.req.path)[0][0];
+      // router's match for GET holds [handler, RouterRoute] pairs, bodyLimit's "*" route among
+      // them on the copy that has it; a GET route's path is the pattern.
+      const getRoute =
+        c.req.method === "GET" ? undefined : app.router.match("GET", c.req.path)[0].find(([[, route]]) => route.method === "GET");
       if (getRoute !== undefined) {
         c.env.route = getRoute[0][1].path;
         return c.text("method not allowed\n", 405, { Allow: ALLOW });
@@ -207,7 +213,9 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     const mayHaveBody = headers.has("content-length") || headers.has("transfer-encoding");
     // HEAD is answered here, not by Hono: Hono drops the body before its length is known, and the
     // runtimes then say Content-Length: 0.
-    const routed = head ? new Request(request, { method: "GET" }) : request;
+    // Only the URL and headers are carried over: copying the whole request would copy its signal,
+    // which makes Deno print a warning about it. A HEAD body is never read.
+    const routed = head ? new Request(request.url, { method: "GET", headers }) : request;
     const response = (mayHaveBody ? limited : plain).fetch(routed, exchange);
     return response instanceof Promise
       ? response.then((res) => finish(request, exchange, res, started))

@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 
-export const secureHeaderOptions: Parameters<typeof secureHeaders>[0] = {
+const secureHeaderOptions: Parameters<typeof secureHeaders>[0] = {
   // TLS ends at nginx: only it knows whether the client used HTTPS, so HSTS is set there
   // (deploy/nginx). A backend that sent it over plain HTTP would be lying.
   strictTransportSecurity: false,
@@ -29,10 +29,10 @@ async function headersSetBy(middleware: MiddlewareHandler): Promise<[string, str
   return [...(await probe.request("/")).headers];
 }
 
-export const secureHeaderSet: readonly [string, string][] = await headersSetBy(secureHeaders(secureHeaderOptions));
+const secureHeaderSet: readonly [string, string][] = await headersSetBy(secureHeaders(secureHeaderOptions));
 
 /** A complete header set for one kind of response: the secure headers plus these. */
-export function headerSet(extra: Record<string, string>): Headers {
+function headerSet(extra: Record<string, string>): Headers {
   return new Headers([...secureHeaderSet, ...Object.entries(extra)]);
 }
 

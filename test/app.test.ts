@@ -165,6 +165,15 @@ describe("anything else", () => {
   test("POST to an unknown path is 404, not 405", async () => {
     expect((await get("/nope", {}, "POST")).status).toBe(404);
   });
+
+  test("the same for requests with a body, which go through the MAX_BODY check first; the route is named", async () => {
+    const routes: string[] = [];
+    const limited = createApp({ facts, maxBodyBytes: 1024, observers: [(_req, exchange) => routes.push(exchange.route)] });
+    const send = (method: string, path: string) => limited.request(path, { method, body: "abc", headers: { "Content-Length": "3" } });
+    expect((await send("POST", "/nope")).status).toBe(404);
+    expect((await send("PUT", "/facts/1")).status).toBe(405);
+    expect(routes).toEqual(["/*", "/facts/:id"]);
+  });
 });
 
 describe("request id", () => {

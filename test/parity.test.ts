@@ -99,6 +99,8 @@ describe.each(entries)("%s", (entry) => {
       const head = await curl(`${server.base}${path}`, { socket: server.socket, args: ["-I"] });
       expect(head.status).toBe(get.status);
       expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+      // Nothing but our own lines on stderr (copying a whole HEAD request made Deno warn about its signal).
+      for (const line of server.proc.stderr().split("\n").filter(Boolean)) expect(line).toStartWith("printerfacts ");
     });
   });
 
