@@ -90,7 +90,11 @@ export function createMetrics(build: BuildInfo) {
     return out;
   }
 
-  const serve = (c: Context): Response => c.body(render(), 200, RESPONSE_HEADERS);
+  const serve = (c: Context): Response => {
+    const text = render();
+    // The length stated here survives Hono's HEAD (the metrics-only listener is plain Hono).
+    return c.body(text, 200, { ...RESPONSE_HEADERS, "Content-Length": String(Buffer.byteLength(text)) });
+  };
 
   return {
     observe,

@@ -180,6 +180,9 @@ describe("a metrics-only listener", () => {
     const scraped = await curl("http://x/metrics", { socket: metricsSock });
     expect(scraped.status).toBe(200);
     expect((await promtoolCheck(scraped.body)).exitCode).toBe(0);
+    // HEAD states a length (the text changes between scrapes, so not necessarily GET's), never 0.
+    const head = await curl("http://x/metrics", { socket: metricsSock, args: ["-I"] });
+    expect(Number(head.headers["content-length"])).toBeGreaterThan(1000);
     expect((await curl("http://x/fact", { socket: metricsSock })).status).toBe(404);
     expect((await curl("http://x/metrics", { socket: sock })).status).toBe(404);
     expect((await curl("http://x/fact", { socket: sock })).status).toBe(200);
