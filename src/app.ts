@@ -105,9 +105,9 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     if (!c.env.head) onFactServed?.();
   };
 
-  const factResponse = (c: Context<AppEnv>, bodies: ReturnType<typeof prebuild>["random"]) => {
+  const factResponse = (c: Context<AppEnv>, variants: ReturnType<typeof prebuild>["random"]) => {
     served(c);
-    return prebuiltResponse(prefers(c, "application/json") ? bodies.json : bodies.text, c.env.requestId);
+    return prebuiltResponse(prefers(c, "application/json") ? variants.json : variants.text, c.env.requestId);
   };
 
   /**
