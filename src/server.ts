@@ -3,7 +3,7 @@
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
 import type { Config, ListenTarget, SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
-import { loadAdapter } from "./serve/index.ts";
+import { adapter as runtime } from "./serve/index.ts";
 import type { Adapter, Handler, Listener } from "./serve/types.ts";
 import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlinkIfOurs, worldWritableWarning } from "./socket.ts";
 
@@ -66,7 +66,6 @@ async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOption
 }
 
 export async function startServer(config: Config, handler: Handler, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
-  const runtime = await loadAdapter();
   // Every listener gets the connection limits from the config (IDLE_TIMEOUT).
   const adapter: Adapter = {
     runtime: runtime.runtime,

@@ -16,15 +16,22 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** Fields of /proc/PID/status in kB (VmRSS, RssAnon, …); 0 for each once the process is gone. */
+function statusKb(pid: number, ...fields: string[]): number[] {
+  let status = "";
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    // gone
+  }
+  return fields.map((field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0));
+}
+
+const kbToMB = (kb: number) => (kb * 1024) / 1e6;
+
 /** Resident set size in MB (10^6 bytes, as the targets are stated); 0 once the process is gone. */
 export function rssMB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    return kb ? (Number(kb[1]) * 1024) / 1e6 : 0;
-  } catch {
-    return 0;
-  }
+  return kbToMB(statusKb(pid, "VmRSS")[0]);
 }
 
 /**
@@ -32,13 +39,8 @@ export function rssMB(pid: number): number {
  * file pages, for a compiled binary mostly its own executable's, shared by every instance of it.
  */
 export function privateMB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-    return ((kb("RssAnon") + kb("RssShmem")) * 1024) / 1e6;
-  } catch {
-    return 0;
-  }
+  const [anon, shmem] = statusKb(pid, "RssAnon", "RssShmem");
+  return kbToMB(anon + shmem);
 }
 
 /** Direct children of a process (nginx's workers under its master). */

@@ -3,10 +3,12 @@
 // serve/deno.ts under "deno" and to serve/node.ts otherwise (as srvx picks its adapters). So each
 // build holds only its own runtime's adapter: the compiled Bun binary carries no node:http or
 // @hono/node-server, which Bun would load at start even behind a dynamic import that never runs.
-import adapter from "#runtime-adapter";
+import runtimeAdapter from "#runtime-adapter";
 import type { Adapter } from "./types.ts";
 
 export type { Adapter, Listener } from "./types.ts";
+
+export const adapter: Adapter = runtimeAdapter;
 
 declare const Deno: { version: { deno: string } } | undefined;
 
@@ -15,8 +17,4 @@ export function runtimeName(): string {
   if (adapter.runtime === "bun") return `bun ${Bun.version}`;
   if (adapter.runtime === "deno") return `deno ${Deno?.version.deno}`;
   return `node ${process.versions.node}`;
-}
-
-export async function loadAdapter(): Promise<Adapter> {
-  return adapter;
 }
