@@ -74,8 +74,8 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 
 /**
  * The response with Content-Length stated, so the access log can count bytes without reading the
- * body. Only responses built from prebuilt sets have it already; the others (pages, errors,
- * /metrics) are read once and rebuilt.
+ * body. Responses built from prebuilt sets and /metrics state it already; the others (pages,
+ * errors) are read once and rebuilt.
  */
 export async function withContentLength(res: Response): Promise<Response> {
   if (res.body === null || res.headers.has("content-length")) return res;
