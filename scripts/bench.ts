@@ -74,6 +74,9 @@ if (settings.build) {
 const binary = join(ROOT, "dist", "printerfacts");
 if (!existsSync(binary)) throw new Error("dist/printerfacts is missing: run npm run build");
 const bun = join(BIN, "bun");
+// The raw Bun.serve baseline compiled too, for the idle memory the runtime itself takes.
+const compiledBaseline = join(buildDir, "baseline");
+run([bun, "build", join(ROOT, "scripts", "bench", "baseline.ts"), "--compile", "--bytecode", "--format=esm", "--minify", "--outfile", compiledBaseline], "compiling the baseline");
 
 // --- run directory, sockets, nginx's user -----------------------------------------------------------
 
@@ -324,10 +327,14 @@ if (nginxKeys.length > 0) {
 
 // --- idle memory, warm-up, rounds ---------------------------------------------------------------
 
+const compiled = await start({ name: "baseline-compiled", cmd: [compiledBaseline], env: { SOCKPATH: sock("baseline-compiled") }, ready: { target: unix(sock("baseline-compiled")), path: "/" } });
 await Bun.sleep(1000);
 const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
 const binaryVariant = variants.find((v) => v.key === "binary-unix");
 const binaryIdlePrivate = binaryVariant ? privateMB(binaryVariant.instances[0].mainPid()) : Number.NaN;
+const baselineIdle = { rss: rssMB(compiled.mainPid()), private: privateMB(compiled.mainPid()) };
+await compiled.stop();
+running.splice(running.indexOf(compiled), 1);
 const served = new Map(variants.map((v) => [v.key, 0]));
 
 console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
@@ -451,6 +458,7 @@ const report = renderReport({
   growth,
   startups,
   binaryIdlePrivate,
+  baselineIdle,
   binaryBytes: statSync(binary).size,
   notes,
 });
