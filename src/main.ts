@@ -14,7 +14,7 @@ import { UnsupportedError } from "./serve/types.ts";
 import { lineWriter } from "./line-writer.ts";
 import { fatal, isEnabled, log, setLogLevel } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import { exitOnSignals, startServer } from "./server.ts";
+import { exitOnSignals, ListenError, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
 const USAGE = `printerfacts ${pkg.version}: random printer facts over HTTP
@@ -81,7 +81,7 @@ export async function main(args: string[]): Promise<void> {
       fatal(`config: ${err.message}`);
       process.exit(78);
     }
-    if (err instanceof SocketError || err instanceof UnsupportedError) {
+    if (err instanceof SocketError || err instanceof ListenError || err instanceof UnsupportedError) {
       fatal(err.message);
       process.exit(1);
     }

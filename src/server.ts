@@ -5,6 +5,7 @@ import type { Config, ListenTarget, SocketOptions } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { adapter as runtime } from "./serve/index.ts";
 import type { Adapter, Handler, Listener } from "./serve/types.ts";
+import { formatHost } from "./serve/shared.ts";
 import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlinkIfOurs, worldWritableWarning } from "./socket.ts";
 
 /**
@@ -37,10 +38,34 @@ interface Bound {
   description: string;
 }
 
-/** One listener, main or metrics, with the same socket safety (socket.ts) for either. */
-async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOptions, handler: Handler, log: Logger, groupVariable: string): Promise<Bound> {
+/** Startup refused because the TCP address asked for cannot be listened on. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/** What the usual listen(2) failures mean, by the code Bun, Node and Deno all give them. */
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: "another process is listening there",
+  EACCES: "permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE)",
+  EADDRNOTAVAIL: "that address is not one of this machine's",
+};
+
+/** One line that names the variables to change, instead of the runtime's stack trace. */
+function listenError(err: unknown, target: { host: string; port: number }, prefix: string): ListenError {
+  const code = (err as { code?: unknown })?.code;
+  const why = (typeof code === "string" && LISTEN_FAILURES[code]) || String((err as Error)?.message ?? err).split("\n")[0];
+  return new ListenError(`cannot listen on ${formatHost(target.host)}:${target.port} (${prefix}HOST=${target.host} ${prefix}PORT=${target.port}): ${why}`);
+}
+
+/**
+ * One listener, main or metrics, with the same socket safety (socket.ts) for either. `prefix` is
+ * "" or "METRICS_": the variables that configured it, for the errors.
+ */
+async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOptions, handler: Handler, log: Logger, prefix: string): Promise<Bound> {
   if (target.kind === "tcp") {
-    const listener = await adapter.listen({ target, handler });
+    const listener = await adapter.listen({ target, handler }).catch((err) => {
+      throw listenError(err, target, prefix);
+    });
     return { listener, description: listener.address };
   }
   if (target.kind === "systemd") {
@@ -48,7 +73,7 @@ async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOption
     const listener = await adapter.listen({ target, handler });
     return { listener, description: `the socket systemd passed (fd ${target.fd}, ${listener.address})` };
   }
-  const gid = socket.group === undefined ? undefined : await resolveGroup(socket.group, groupVariable);
+  const gid = socket.group === undefined ? undefined : await resolveGroup(socket.group, `${prefix}SOCKGROUP`);
   const state = await inspectSocketPath(target.path);
   const warning = worldWritableWarning(target.path);
   if (warning) log.warn(warning);
@@ -75,12 +100,12 @@ export async function startServer(config: Config, handler: Handler, log: Logger,
   // The metrics listener comes up first, so that "listening on" means everything is up.
   let metrics: Bound | undefined;
   if (config.metrics && extras.metricsHandler) {
-    metrics = await bind(adapter, config.metrics.listen, config.metrics.socket, extras.metricsHandler, log, "METRICS_SOCKGROUP");
+    metrics = await bind(adapter, config.metrics.listen, config.metrics.socket, extras.metricsHandler, log, "METRICS_");
     log.info(`serving /metrics only on ${metrics.description}`);
   }
   let main: Bound;
   try {
-    main = await bind(adapter, config.listen, config.socket, handler, log, "SOCKGROUP");
+    main = await bind(adapter, config.listen, config.socket, handler, log, "");
   } catch (err) {
     if (metrics) await closeAll([metrics], 0);
     throw err;

@@ -49,9 +49,55 @@ describe.each(Object.keys(ENTRIES) as Entry[])("%s", (entry) => {
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
   });
+
+  test("a TCP port another process listens on: one line naming HOST and PORT, and exit 1", async () => {
+    const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } });
+    try {
+      const proc = start(command, { PORT: String(holder.port) });
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toContain(`printerfacts error: cannot listen on [::]:${holder.port} (HOST=:: PORT=${holder.port}): another process is listening there\n`);
+      expect(proc.stderr()).not.toContain("    at "); // no stack trace
+    } finally {
+      holder.stop(true);
+    }
+  });
+});
+
+describe("under Deno, which cannot time connections out", () => {
+  const deno = ENTRIES["deno (scripts/deno-run)"];
+  const warning = "printerfacts warn: IDLE_TIMEOUT=75 is not applied: Deno.serve cannot time out connections";
+
+  test("says so once at start, for the main and the metrics listener together", async () => {
+    const proc = await startListening(deno, { SOCKPATH: join(dir.path, "deno-warn.sock"), METRICS_PORT: String(await freePort()) });
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr().split(warning).length - 1).toBe(1);
+  });
+
+  test("says nothing when IDLE_TIMEOUT=0 asks for no timeout", async () => {
+    const proc = await startListening(deno, { SOCKPATH: join(dir.path, "deno-quiet.sock"), IDLE_TIMEOUT: "0" });
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr()).not.toContain("warn");
+  });
 });
 
 describe("the compiled binary", () => {
+  test("METRICS_PORT taken: one line naming METRICS_HOST and METRICS_PORT, exit 1, and no socket left at SOCKPATH", async () => {
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const sock = join(dir.path, "metrics-port-taken.sock");
+    try {
+      const proc = start([BINARY], { SOCKPATH: sock, METRICS_PORT: String(holder.port) });
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toBe(
+        `printerfacts error: cannot listen on 127.0.0.1:${holder.port} (METRICS_HOST=127.0.0.1 METRICS_PORT=${holder.port}): another process is listening there\n`,
+      );
+      expect(existsSync(sock)).toBe(false);
+    } finally {
+      holder.stop(true);
+    }
+  });
+
   test("runs from any directory with nothing beside it, ignoring .env and bunfig.toml there", async () => {
     const alone = join(dir.path, "alone");
     mkdirSync(alone);
