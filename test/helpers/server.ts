@@ -1,6 +1,6 @@
 // Starting and talking to real printerfacts processes: the compiled binary or a source entry,
 // on a real socket or TCP port, observed through their own log lines.
-import { spawn as spawnProcess } from "node:child_process";
+import { type ChildProcess, spawn as spawnProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -46,12 +46,25 @@ export interface Running {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** Every process start() made that has not exited yet. */
+const live = new Set<ChildProcess>();
+
+/**
+ * Kills what is still running: test/setup.ts calls it when the run ends, so a test that fails
+ * before its own kill() leaves no server running behind it. (bun test emits no "exit" event.)
+ */
+export function killLeftovers(): void {
+  for (const child of live) child.kill("SIGKILL");
+}
+
 export function start(command: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Running {
   const child = spawnProcess(command[0], command.slice(1), {
     cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.on("close", () => live.delete(child));
   let out = "";
   let err = "";
   child.stdout?.on("data", (d) => {
