@@ -227,6 +227,12 @@ if (wanted("baseline-headers")) {
   const i = await tryStart("baseline-headers", label, { name: "baseline-headers", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_HEADERS: "app" }, ready: { target: unix(path), path: "/" } });
   if (i) addVariant("baseline-headers", label, unix(path), [i]);
 }
+if (wanted("baseline-hono")) {
+  const path = sock("baseline-hono");
+  const label = "bare Hono on raw Bun.serve, unix";
+  const i = await tryStart("baseline-hono", label, { name: "baseline-hono", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_FRAMEWORK: "hono" }, ready: { target: unix(path), path: "/fact" } });
+  if (i) addVariant("baseline-hono", label, unix(path), [i]);
+}
 
 let binaryUnix: Instance | undefined;
 let binaryTcp: Instance | undefined;

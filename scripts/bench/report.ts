@@ -179,6 +179,10 @@ function reading(input: ReportInput): string[] {
       `- The response headers alone: a raw Bun.serve that sends /fact's headers (the secure headers and a request id) reaches ${f2(headers.ratio)}× the baseline (${f2(headers.cpuRatio)}× by CPU). dist/printerfacts reaches ${f2(binary.ratio)}× the baseline, ${f2(pairedRatio(input.rounds, "binary-unix", "baseline-headers"))}× that same-headers ceiling; the rest is Hono's routing and context, reading the request's headers, and the access log and metrics (the *access log off* row shows the log's share).`,
     );
   }
+  const hono = find("baseline-hono");
+  if (hono) {
+    out.push(`- The framework alone: a bare Hono app (one route, no middleware) on the same Bun.serve reaches ${f2(hono.ratio)}× the baseline (${f2(hono.cpuRatio)}× by CPU).`);
+  }
   const busy = input.summaries.filter((v) => v.clientCpu > 0.8);
   out.push(
     busy.length === 0
