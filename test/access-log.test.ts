@@ -8,8 +8,7 @@ import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir, wait
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
-const socketPath = () => join(dir.path, `log${++n}.sock`);
+const socketPath = () => dir.socketPath("log");
 
 describe("LOG_FORMAT=json", () => {
   test("one object per request with exactly the agreed keys, and values that match the response", async () => {

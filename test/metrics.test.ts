@@ -11,8 +11,7 @@ import { BINARY, curl, ENTRIES, type Entry, fetchUnix, freePort, start, startLis
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
-const socketPath = (name: string) => join(dir.path, `${name}${++n}.sock`);
+const socketPath = (name: string) => dir.socketPath(name);
 
 /** Every `name_bucket` sample of one series: [le, cumulative count], in the order written. */
 function buckets(text: string, name: string, route: string): [string, number][] {

@@ -13,8 +13,7 @@ import { BUN, curl, denoRun, ENTRIES, type Entry, freePort, NODE_BUNDLE, ROOT, s
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
-const sockPath = () => join(dir.path, `p${++n}.sock`);
+const sockPath = () => dir.socketPath("p");
 const entries = Object.keys(ENTRIES) as Entry[];
 
 /** Requests whose answer is fully determined; `randomBody` ones pick a random fact. */

@@ -9,8 +9,7 @@ import { BINARY, curl, start, startListening, tempDir } from "./helpers/server.t
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
-const sockPath = () => join(dir.path, `b${++n}.sock`);
+const sockPath = () => dir.socketPath("b");
 
 describe("the private bind directory", () => {
   test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", async () => {

@@ -8,7 +8,6 @@ import { BUN, curl, denoRun, freePort, NODE_BUNDLE, ROOT, start, tempDir, waitFo
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
 
 /** Listen on `address` like a .socket unit, and start `command` with it on the first connection. */
 function activate(address: string, command: readonly string[]) {
@@ -17,7 +16,7 @@ function activate(address: string, command: readonly string[]) {
 
 async function where(transport: "unix" | "tcp") {
   if (transport === "unix") {
-    const socket = join(dir.path, `a${++n}.sock`);
+    const socket = dir.socketPath("a");
     return { address: socket, socket, base: "http://x" };
   }
   const port = await freePort();

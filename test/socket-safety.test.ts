@@ -12,8 +12,7 @@ const nobody = { uid: 65534, gid: 65534 };
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-let n = 0;
-const sockPath = () => join(dir.path, `s${++n}.sock`);
+const sockPath = () => dir.socketPath("s");
 
 /** Everything that identifies a path's current state, without following links. */
 function snapshot(path: string) {
@@ -134,7 +133,7 @@ describe("permissions", () => {
 
   test("never more open than asked: bound in a private 0700 directory, group and mode set there, then linked into place", async () => {
     const sock = sockPath();
-    const trace = join(dir.path, `strace-${n}.txt`);
+    const trace = `${sock}.strace.txt`;
     const proc = start(["strace", "-f", "-qq", "-o", trace, "-e", "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2", BINARY], {
       SOCKPATH: sock,
       SOCKGROUP: "nogroup",

@@ -29,11 +29,23 @@ export const ENTRIES = {
 
 export type Entry = keyof typeof ENTRIES;
 
+export interface TempDir {
+  path: string;
+  /** A socket path in it that no other call has given out: `${prefix}${n}.sock`. */
+  socketPath(prefix: string): string;
+  cleanup(): void;
+}
+
 /** A temp dir others may traverse (0755), so a test can connect as another user. */
-export function tempDir(): { path: string; cleanup(): void } {
+export function tempDir(): TempDir {
   const path = mkdtempSync(join(tmpdir(), "pf-test-"));
   chmodSync(path, 0o755);
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  let sockets = 0;
+  return {
+    path,
+    socketPath: (prefix) => join(path, `${prefix}${++sockets}.sock`),
+    cleanup: () => rmSync(path, { recursive: true, force: true }),
+  };
 }
 
 export interface Running {
