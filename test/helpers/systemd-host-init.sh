@@ -58,4 +58,4 @@ done
 
 ip link set lo up
 exec env -i container=other PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /lib/systemd/systemd --unit="$target" --log-target=console --show-status=no
+  /lib/systemd/systemd --unit="$target" --show-status=no

@@ -276,7 +276,9 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
     return r.stdout;
   };
   const writeFile = async (dest: string, content: string | Uint8Array, mode = 0o644) => {
-    await ok(["bash", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "write", dest, mode.toString(8)], { stdin: content });
+    // Renamed into place, so a running program at `dest` is replaced, not written over.
+    const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.pf-new" && chmod "$2" "$1.pf-new" && mv -f "$1.pf-new" "$1"';
+    await ok(["bash", "-c", script, "write", dest, mode.toString(8)], { stdin: content });
   };
   return {
     pid: live.pid,
