@@ -18,7 +18,7 @@
 //   host.bootMs                                       -> how long the boot took
 //
 // What the host sees: the machine's / read-only; its own tmpfs on /run, /tmp, /var/tmp and /dev
-// (the usual nodes only); overlays on /etc, /var and /usr/local whose writes land in a temp dir
+// (the usual nodes only); overlays on /etc, /var, /usr/local and /opt whose writes land in a temp dir
 // (so the test's files in the real /tmp are NOT visible in it: copy them in). Its own loopback (up)
 // and no other network; its own cgroup2 tree (a child of the test runner's cgroup). It boots
 // `basic.target` (not multi-user.target: the machine's enabled nginx, prometheus, ... stay down until
