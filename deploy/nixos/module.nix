@@ -121,6 +121,7 @@ in
         METRICS_HOST = cfg.metrics.host;
       } // cfg.environment;
       serviceConfig = {
+        Type = "simple";
         ExecStart = "${cfg.package}/bin/printerfacts";
         # Started means serving: the socket appears only after listen(). As root ("+"), to see the
         # main process even while systemd still sets it up.
@@ -141,10 +142,12 @@ in
         RestartPreventExitStatus = "1 64 78";
         NoNewPrivileges = true;
         CapabilityBoundingSet = "";
+        AmbientCapabilities = "";
         ProtectSystem = "strict";
         ProtectHome = true;
         PrivateTmp = true;
         PrivateDevices = true;
+        DevicePolicy = "closed";
         ProtectKernelTunables = true;
         ProtectKernelModules = true;
         ProtectKernelLogs = true;
