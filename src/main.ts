@@ -39,6 +39,10 @@ Routes: GET /fact, /facts/{id}, /, /healthz, /metrics`;
 
 export async function main(args: string[]): Promise<void> {
   exitOnFatalErrors(fatal);
+  if (args[0] === "check") {
+    const { check } = await import("./check.ts");
+    process.exit(await check(args.slice(1), process.env));
+  }
   for (const arg of args) {
     if (arg === "--help" || arg === "-h") {
       console.log(usage());
@@ -48,7 +52,7 @@ export async function main(args: string[]): Promise<void> {
       console.log(`printerfacts ${pkg.version} (${runtimeName()})`);
       return;
     }
-    log.error(`unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help and --version (configure it with environment variables)`);
+    log.error(`unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)`);
     process.exit(64);
   }
 

@@ -110,7 +110,7 @@ describe("command line", () => {
   test("an unknown flag exits 64 with one line", async () => {
     const proc = start([BINARY, "--port=80"]);
     expect(await proc.exited).toBe(64);
-    expect(proc.stderr()).toBe('printerfacts error: unknown argument "--port=80"; printerfacts takes only --help and --version (configure it with environment variables)\n');
+    expect(proc.stderr()).toBe('printerfacts error: unknown argument "--port=80"; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)\n');
   });
 });
 
