@@ -3,6 +3,7 @@
 // leave running, the run ends with.
 import { afterAll } from "bun:test";
 import { killLeftovers } from "./helpers/server.ts";
+import { killSystemdHosts } from "./helpers/systemd-host.ts";
 import { missingTool } from "./helpers/tools.ts";
 
 const missing = missingTool();
@@ -12,3 +13,4 @@ if (missing !== undefined) {
 }
 
 afterAll(killLeftovers);
+afterAll(killSystemdHosts);
