@@ -11,7 +11,8 @@ const SOCK = "/run/printerfacts/printerfacts.sock";
 let host: SystemdHost;
 
 beforeAll(async () => {
-  host = await bootSystemdHost();
+  // The project is shown read-only in the host (ROOT may be in the machine's /tmp or /root).
+  host = await bootSystemdHost({ share: { [ROOT]: "/opt/printerfacts-src" } });
   console.log(`systemd host booted in ${host.bootMs} ms`);
   await host.copyIn(join(ROOT, "deploy/systemd/printerfacts.sysusers"), "/etc/sysusers.d/printerfacts.conf");
   await host.ok(["systemd-sysusers"]);
@@ -27,19 +28,20 @@ async function show(unit: string, ...props: string[]): Promise<Record<string, st
   return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
-const RUNTIMES: [string, string][] = [
-  ["Node (the unit as shipped)", ""],
+const RUNTIMES: [string, () => string][] = [
+  ["Node (the unit as shipped)", () => ""],
   // Deno from this tree through scripts/deno-run, which grants it what LISTEN_FDS needs (nothing).
   [
     "Deno (scripts/deno-run, by a drop-in)",
-    `[Service]\nExecStart=\nExecStart=${join(ROOT, "scripts/deno-run")}\nEnvironment=DENO=${DENO} DENO_DIR=/var/cache/printerfacts\nCacheDirectory=printerfacts\n`,
+    () =>
+      `[Service]\nExecStart=\nExecStart=${host.pathOf(join(ROOT, "scripts/deno-run"))}\nEnvironment=DENO=${host.pathOf(DENO)} DENO_DIR=/var/cache/printerfacts\nCacheDirectory=printerfacts\n`,
   ],
 ];
 
 describe.each(RUNTIMES)("%s", (runtime, dropIn) => {
   beforeAll(async () => {
     await host.run(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);
-    if (dropIn) await host.writeFile("/etc/systemd/system/printerfacts.service.d/runtime.conf", dropIn);
+    if (dropIn()) await host.writeFile("/etc/systemd/system/printerfacts.service.d/runtime.conf", dropIn());
     await host.ok(["systemctl", "daemon-reload"]);
     await host.ok(["systemctl", "enable", "--now", "printerfacts.socket"]);
   });

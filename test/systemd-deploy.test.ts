@@ -8,12 +8,14 @@ import { BINARY, BUN, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
 const DOMAIN = "facts.example.org";
-const SCRIPT = join(ROOT, "deploy/install-debian.sh");
+let SCRIPT: string; // in the host
 const CERT = `/etc/letsencrypt/live/${DOMAIN}`;
 let host: SystemdHost;
 
 beforeAll(async () => {
-  host = await bootSystemdHost();
+  // The project is shown read-only in the host (ROOT may be in the machine's /tmp or /root).
+  host = await bootSystemdHost({ share: { [ROOT]: "/opt/printerfacts-src" } });
+  SCRIPT = host.pathOf(join(ROOT, "deploy/install-debian.sh"));
   console.log(`systemd host booted in ${host.bootMs} ms`);
 }, 60_000);
 afterAll(() => host?.stop());
@@ -41,7 +43,7 @@ function changedFiles(): string[] {
 
 /** The install script as root in the host, in a mount namespace of its own where `hide` can hide something. */
 function install(env: Record<string, string> = {}, hide = "") {
-  const command = `${hide}exec bash ${SCRIPT} ${BINARY} ${DOMAIN}`;
+  const command = `${hide}exec bash ${SCRIPT} ${host.pathOf(BINARY)} ${DOMAIN}`;
   return host.run(["unshare", "--mount", "bash", "-c", command], { env });
 }
 
@@ -61,7 +63,7 @@ describe("deploy/install-debian.sh", () => {
     }
     const bad = await install({ INSTANCES: "0" });
     expect([bad.status, bad.stderr]).toEqual([64, "install-debian.sh: INSTANCES must be a number from 1 to 99, got: 0\n"]);
-    const domain = await host.run(["bash", SCRIPT, BINARY, "x/y;z"]);
+    const domain = await host.run(["bash", SCRIPT, host.pathOf(BINARY), "x/y;z"]);
     expect([domain.status, domain.stderr]).toEqual([64, "install-debian.sh: DOMAIN must be a host name such as printerfacts.example.com, got: x/y;z\n"]);
     const missing = await host.run(["bash", SCRIPT, "/nonexistent/printerfacts", DOMAIN]);
     expect([missing.status, missing.stderr]).toEqual([66, "install-debian.sh: /nonexistent/printerfacts is not an executable file\n"]);
@@ -254,7 +256,7 @@ describe("printerfacts.service, as shipped", () => {
 
   test("a crash (exit 70) is restarted, and it serves again", async () => {
     // A build whose /fail/timer throws outside any request (test/fixtures/failing-main.ts).
-    await dropIn(`ExecStart=\nExecStart=${BUN} ${join(ROOT, "test/fixtures/failing-main.ts")}\nEnvironment=HOME=/nonexistent`);
+    await dropIn(`ExecStart=\nExecStart=${host.pathOf(BUN)} ${host.pathOf(join(ROOT, "test/fixtures/failing-main.ts"))}\nEnvironment=HOME=/nonexistent`);
     await host.ok(["systemctl", "daemon-reload"]);
     await host.ok(["systemctl", "start", unit]);
     const sock = "/run/printerfacts/printerfacts.sock";

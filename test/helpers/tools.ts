@@ -24,6 +24,8 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["mount", "mount"],
   ["ip", "iproute2"],
   ["dbus-daemon", "dbus"],
+  ["ps", "procps"],
+  ["adduser", "adduser"],
   ["nginx", "nginx"],
   ["openssl", "openssl"],
   ["promtool", "prometheus"],
