@@ -3,9 +3,7 @@
 // run as) may connect to SOCKPATH, walking every directory on the way with USER's groups from
 // NSS; names the first obstacle and the command that removes it; then asks /healthz itself, so it
 // doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
-import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
-import { connect } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError, type ListenTarget, loadConfig } from "./config.ts";
 
@@ -37,6 +35,10 @@ interface Who {
 
 type Out = (line: string) => void;
 
+// node:child_process and node:net are loaded by check() itself: the service never loads them for
+// this subcommand's sake (test/startup.test.ts).
+let execFileSync: typeof import("node:child_process").execFileSync;
+
 function getent(database: string, key: string): string | undefined {
   try {
     return execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} }).trim();
@@ -49,7 +51,7 @@ const groupName = (gid: number) => getent("group", String(gid))?.split(":")[0] ?
 const userName = (uid: number) => getent("passwd", String(uid))?.split(":")[0] ?? String(uid);
 
 /** The user nginx's workers run as: its `user` directive, nginx's default nobody, or, without nginx, us. */
-export function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
+function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
   if (!existsSync(conf)) return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
   const text = readFileSync(conf, "utf8").replace(/#.*$/gm, "");
   const m = text.match(/^\s*user\s+([^\s;]+)/m);
@@ -94,7 +96,7 @@ function fix(path: string, st: Stats, who: Who, bit: 1 | 2, restart: string | un
 type Verdict = { code: 0 | 1 | 2 | 77; lines: string[] };
 
 /** Walk SOCKPATH's directories and the socket as `who`; the first obstacle ends the walk. */
-export function walk(given: string, who: Who, restart?: string): Verdict {
+function walk(given: string, who: Who, restart?: string): Verdict {
   const path = resolve(given);
   const parts = path.split("/").filter(Boolean);
   const dirs = ["/", ...parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
@@ -134,7 +136,8 @@ export function walk(given: string, who: Who, restart?: string): Verdict {
 }
 
 /** GET /healthz on a raw connection, as this process: no HTTP client needed. Resolves to a status or an error text. */
-export function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+  const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const socket =
       listen.kind === "unix"
@@ -170,6 +173,7 @@ export async function check(args: string[], env: Record<string, string | undefin
     out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
     return CHECK_EXIT.usage;
   }
+  ({ execFileSync } = await import("node:child_process"));
   let listen: ListenTarget;
   try {
     listen = loadConfig(env).listen;
