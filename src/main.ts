@@ -1,6 +1,7 @@
-// Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start,
-// 64 bad usage, 70 an error outside any request (fatal.ts), 78 bad configuration (EX_USAGE,
-// EX_SOFTWARE and EX_CONFIG from sysexits.h).
+// Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start (something
+// on the host must change: SOCKPATH, a port), 64 bad usage, 70 an error outside any request
+// (fatal.ts), 78 bad configuration (EX_USAGE, EX_SOFTWARE and EX_CONFIG from sysexits.h). The
+// units restart after 70 or a signal, not after the others (RestartPreventExitStatus=1 64 78).
 import pkg from "../package.json" with { type: "json" };
 import { accessLog } from "./access-log.ts";
 import { createApp } from "./app.ts";
