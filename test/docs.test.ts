@@ -132,6 +132,10 @@ describe("docs/deploy-debian.md, then docs/prometheus.md, on one Debian host", (
     const denied = await host.run(checkCmd);
     expect(denied.status).toBe(2);
     expect(denied.stdout).toContain("no: www-data may not search /run/printerfacts (0750 printerfacts:printerfacts; www-data gets the other bits)");
+    // docs/check.md shows this very output.
+    const sample = steps(read("docs/check.md"))[0].expect ?? [];
+    expect(sample.length).toBeGreaterThan(5);
+    expect(shows(denied.stdout, sample), `docs/check.md shows:\n${sample.join("\n")}\nbut check printed:\n${denied.stdout}`).toBe(true);
     const fix = denied.stdout.match(/^fix: (adduser \S+ \S+)\n {5}then (systemctl restart nginx) /m);
     expect(fix?.slice(1)).toEqual(["adduser www-data printerfacts", "systemctl restart nginx"]);
     const bad = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV });
