@@ -137,16 +137,18 @@ describe("deploy/install-debian.sh", () => {
     ]);
     const counted = () => load.stdout().split("\n").filter(Boolean);
     while (counted().length < 40) await Bun.sleep(20);
+    const before = counted().length;
     const r = await install();
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const during = counted().length;
+    const during = counted().length - before;
     await host.ok(["touch", "/tmp/stop-load"]);
     expect(await load.exited).toBe(0);
     const statuses = counted();
     const failed = statuses.filter((s) => s !== "200");
-    console.log(`update under load: ${statuses.length} requests through nginx, ${failed.length} failed`);
+    console.log(`update under load: ${statuses.length} requests through nginx, ${during} of them during the update, ${failed.length} failed`);
     expect(failed).toEqual([]);
+    // The update happened under load, not beside it.
     expect(during).toBeGreaterThan(40);
     // Both restarted, now running the binary the update installed, and journald saw them one at a time.
     const installed = (await host.ok(["stat", "-L", "-c", "%d:%i", "/usr/local/bin/printerfacts"])).trim();
@@ -288,3 +290,13 @@ describe("systemd-analyze security", () => {
     }
   });
 });
+
+test("an update over an earlier install's single printerfacts.service: instances serve, the single service is disabled and gone", async () => {
+  // The single service, enabled and running as an earlier version of the script left it.
+  await host.ok(["systemctl", "enable", "--now", "printerfacts.service"]);
+  const r = await install();
+  expect(r.status).toBe(0);
+  expect(await show("printerfacts.service", "ActiveState", "LoadState")).toEqual({ ActiveState: "inactive", LoadState: "not-found" });
+  for (const unit of ["printerfacts@1.service", "printerfacts@2.service"]) expect((await show(unit, "ActiveState")).ActiveState).toBe("active");
+  expect((await https("/fact")).status).toBe(200);
+}, 60_000);
