@@ -41,6 +41,14 @@ function changedFiles(): string[] {
   return walk(upper).filter((p) => !p.startsWith("var/log/journal/"));
 }
 
+/** A throwaway certificate where certbot would put the real one. */
+async function makeCert() {
+  await host.ok(["mkdir", "-p", CERT]);
+  await host.ok(
+    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
+  );
+}
+
 /** The install script as root in the host, in a mount namespace of its own where `hide` can hide something. */
 function install(env: Record<string, string> = {}, hide = "") {
   const command = `${hide}exec bash ${SCRIPT} ${host.pathOf(BINARY)} ${DOMAIN}`;
@@ -71,12 +79,20 @@ describe("deploy/install-debian.sh", () => {
     expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
   });
 
+  test("an nginx configuration nginx -t rejects: the site is taken back, nothing else was changed", async () => {
+    await makeCert();
+    await host.writeFile("/etc/nginx/conf.d/broken.conf", "this is not nginx;\n");
+    const before = changedFiles();
+    const r = await install();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toEndWith("install-debian.sh: nginx -t rejected the site; the previous one is back in place\n");
+    expect(changedFiles()).toEqual(before);
+    expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
+    await host.ok(["rm", "/etc/nginx/conf.d/broken.conf"]);
+  });
+
   test("installs: two instances and nginx active, HTTPS 200 on /fact and /, 404 on /metrics; socket 0660 printerfacts:printerfacts", async () => {
-    // A throwaway certificate where certbot would put the real one.
-    await host.ok(["mkdir", "-p", CERT]);
-    await host.ok(
-      ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
-    );
+    await makeCert();
     const began = performance.now();
     const r = await install();
     console.log(`install-debian.sh took ${Math.round(performance.now() - began)} ms`);
