@@ -193,6 +193,14 @@ const quickItems: Item[] = [
     .filter((step) => step.for !== "service")
     .map((step, i): Item => [blockName("prometheus.md (instances)", i, step), (host) => run(host, step, queryWait(step)).then(() => {})]),
   [
+    "check.md's command for an instance: www-data can connect to printerfacts@1's socket, exit 0",
+    async (host) => {
+      const r = await host.run(["bash", "-c", "env $(systemctl show -P Environment printerfacts@1) printerfacts check"]);
+      expect(r.stdout).toContain("yes: www-data can connect to /run/printerfacts-1/printerfacts.sock\nGET /healthz: 200 ok\n");
+      expect(r.status).toBe(0);
+    },
+  ],
+  [
     BOTH_UP,
     async (host) => {
       const shell = `curl -s http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=count(up{job="printerfacts"} == 1)'`;
