@@ -8,7 +8,7 @@ import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, SERV
 import { ROOT, start } from "./server.ts";
 
 export const SHIPPED_CADDYFILE = join(ROOT, "deploy/caddy/Caddyfile");
-const SHIPPED_UPSTREAMS = "unix//run/printerfacts-a/printerfacts.sock unix//run/printerfacts-b/printerfacts.sock";
+const SHIPPED_UPSTREAMS = "unix//run/printerfacts-1/printerfacts.sock unix//run/printerfacts-2/printerfacts.sock";
 
 function idOf(flag: "-u" | "-g", name: string): number {
   const r = Bun.spawnSync(["id", flag, name]);

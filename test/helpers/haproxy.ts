@@ -7,7 +7,7 @@ import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, SERV
 import { ROOT, start } from "./server.ts";
 
 export const SHIPPED_CFG = join(ROOT, "deploy/haproxy/printerfacts.cfg");
-const SHIPPED_SERVERS = ["server a /run/printerfacts-a/printerfacts.sock", "server b /run/printerfacts-b/printerfacts.sock"];
+const SHIPPED_SERVERS = ["server instance-1 /run/printerfacts-1/printerfacts.sock", "server instance-2 /run/printerfacts-2/printerfacts.sock"];
 const SHIPPED_CRT = "/etc/haproxy/certs/printerfacts.example.com.pem";
 
 /**
