@@ -115,7 +115,7 @@ export async function resolveGroup(group: string, variable = "SOCKGROUP"): Promi
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
-    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
+    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another ${variable}`);
   }
   return gid;
 }

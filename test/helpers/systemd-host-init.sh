@@ -11,7 +11,7 @@ mount --make-rprivate /
 # Mounts of the machine under the directories this host gets its own of (say, a podman shm in /tmp).
 findmnt -rn -o TARGET | grep -E '^/(dev|run|tmp|var/tmp)/' | sort -r | xargs -r -n1 umount -l
 # Writable layers where an install writes; upper dirs live in STATE_DIR (removed by stop()).
-for d in etc var usr/local; do
+for d in etc var usr/local opt; do
   n=${d//\//_}
   mkdir -p "$state/upper/$n" "$state/work/$n"
 done
@@ -21,7 +21,7 @@ for unit in "$@"; do ln -sfn /dev/null "$state/upper/etc/systemd/system/$unit"; 
 # No fstab: its swap and mount entries are the machine's, not this host's.
 : > "$state/upper/etc/fstab"
 echo pf-systemd-host > "$state/upper/etc/hostname"
-for d in etc var usr/local; do
+for d in etc var usr/local opt; do
   n=${d//\//_}
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$state/upper/$n,workdir=$state/work/$n" "/$d"
 done
@@ -58,4 +58,4 @@ done
 
 ip link set lo up
 exec env -i container=other PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /lib/systemd/systemd --unit="$target" --log-target=console --show-status=no
+  /lib/systemd/systemd --unit="$target" --show-status=no

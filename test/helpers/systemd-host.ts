@@ -18,7 +18,7 @@
 //   host.bootMs                                       -> how long the boot took
 //
 // What the host sees: the machine's / read-only; its own tmpfs on /run, /tmp, /var/tmp and /dev
-// (the usual nodes only); overlays on /etc, /var and /usr/local whose writes land in a temp dir
+// (the usual nodes only); overlays on /etc, /var, /usr/local and /opt whose writes land in a temp dir
 // (so the test's files in the real /tmp are NOT visible in it: copy them in). Its own loopback (up)
 // and no other network; its own cgroup2 tree (a child of the test runner's cgroup). It boots
 // `basic.target` (not multi-user.target: the machine's enabled nginx, prometheus, ... stay down until
@@ -276,7 +276,9 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
     return r.stdout;
   };
   const writeFile = async (dest: string, content: string | Uint8Array, mode = 0o644) => {
-    await ok(["bash", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "write", dest, mode.toString(8)], { stdin: content });
+    // Renamed into place, so a running program at `dest` is replaced, not written over.
+    const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.pf-new" && chmod "$2" "$1.pf-new" && mv -f "$1.pf-new" "$1"';
+    await ok(["bash", "-c", script, "write", dest, mode.toString(8)], { stdin: content });
   };
   return {
     pid: live.pid,
