@@ -8,7 +8,7 @@ import { ROOT, start } from "./server.ts";
 
 export const SHIPPED_CFG = join(ROOT, "deploy/haproxy/printerfacts.cfg");
 const SHIPPED_SERVERS = ["server instance-1 /run/printerfacts-1/printerfacts.sock", "server instance-2 /run/printerfacts-2/printerfacts.sock"];
-const SHIPPED_CRT = "/etc/haproxy/certs/printerfacts.example.com.pem";
+const SHIPPED_CRT = "/etc/haproxy/certs/printerfacts.pem";
 
 /**
  * The shipped config pointed at test sockets (one `server` line each), loopback ports and the test
