@@ -120,6 +120,12 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
     expect(await logged(s.lines, (l) => l.request_id === id)).toMatchObject({ client: "127.0.0.1" });
   });
 
+  test("CONNECT is refused by the proxy (400, 421 or 501), never passed to the service", async () => {
+    const r = await s.proxy.raw(`CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n`, { timeoutMs: 2000 });
+    expect([400, 421, 501]).toContain(r.responses[0]?.status);
+    expect(await logged(s.lines, (l) => l.method === "CONNECT", 300)).toBeUndefined();
+  });
+
   test("an unknown method is 501 from the proxy (Bun would drop it: 502), and the next request is served", async () => {
     const r = await s.proxy.raw(`FOO /fact HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\n`, { responses: 2 });
     expect(r.responses.map((x) => x.status)).toEqual([501, 200]);
