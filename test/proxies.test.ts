@@ -182,8 +182,8 @@ describe("the socket's group", () => {
     expect(proxy.accessLog()).toMatch(/ printerfacts\/s0 .* 503 .* SC-- /);
   });
 
-  // 503 after lb_try_duration (5s): Caddy keeps trying for a usable upstream, then gives up.
-  test("Caddy without the socket's group is refused: 503, permission denied", async () => {
+  // 502 after lb_try_duration (5s): Caddy keeps retrying the dial, then gives up.
+  test("Caddy without the socket's group is refused: 502, permission denied", async () => {
     const prefix = join(dir.path, "caddy-groups");
     mkdirSync(prefix);
     const sock = runtimeDir(prefix, "a");
@@ -192,7 +192,7 @@ describe("the socket's group", () => {
     const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
     const proxy = await startCaddy(prefix, site, { groups: [] });
     cleanups.push(() => proxy.stop());
-    expect((await through(proxy, "/fact")).status).toBe(503);
+    expect((await through(proxy, "/fact")).status).toBe(502);
     expect(proxy.errorLog()).toContain(`dial unix ${sock}: connect: permission denied`);
   });
 });
