@@ -26,6 +26,7 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["dbus-daemon", "dbus"],
   // nginx first of the sbin tools: test/preflight.test.ts takes /usr/sbin off PATH and expects it.
   ["nginx", "nginx"],
+  ["ps", "procps"],
   ["adduser", "adduser"],
   ["gpasswd", "passwd"],
   ["openssl", "openssl"],
