@@ -39,6 +39,8 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["/lib/ld-linux-aarch64.so.1", "libc6:arm64"],
   ["haproxy", "haproxy"],
   ["caddy", "caddy"],
+  ["ab", "apache2-utils"],
+  ["wrk", "wrk"],
   ["podman", "podman"],
 ];
 
