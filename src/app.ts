@@ -10,16 +10,9 @@ import * as v from "valibot";
 import { fastPath } from "./fast-path.ts";
 import type { Fact } from "./facts.ts";
 import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
-import { log } from "./log.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
+import type { ConnInfo, Logger } from "./serve/types.ts";
 import { assets } from "./static.ts";
-
-/** What a runtime adapter tells the app about the connection a request came in on. */
-export interface ConnInfo {
-  transport: "unix" | "tcp";
-  /** The TCP peer's address; none over a Unix socket. */
-  remoteAddress?: string;
-}
 
 /** One request on its way through the app: begun by fetch(), its route named by the table. */
 export interface Exchange {
@@ -73,6 +66,8 @@ export interface AppOptions {
   metrics?: RouteHandler;
   /** Called for each fact sent in a response body. */
   onFactServed?: () => void;
+  /** Where a request that failed is reported; the console if not given. */
+  log?: Logger;
   /**
    * More routes, added to Hono after the table's (test fixtures add routes that fail on purpose).
    * They are counted in the metrics under route "/*", are not behind MAX_BODY, and should state
@@ -137,7 +132,7 @@ function pathsOf(routes: readonly Route[]) {
   return (path: string) => router.match("ALL", path)[0][0]?.[0];
 }
 
-export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend }: AppOptions): App {
+export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend, log = console }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
