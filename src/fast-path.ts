@@ -8,8 +8,9 @@ import { hasBody, prebuiltResponse } from "./headers.ts";
 export type FastPath = (request: Request, exchange: Exchange) => Response | undefined;
 
 export function fastPath(routes: readonly Route[]): FastPath {
-  // Patterns with parameters (:id, *) never equal a request's path, so only plain paths land here.
-  const byPath = new Map(routes.flatMap((r) => (r.method === "GET" && r.prebuilt ? [[r.path, r.prebuilt] as const] : [])));
+  // Plain paths only: a pattern with parameters (:id, *) is left to Hono's router.
+  const plain = routes.filter((r) => r.method === "GET" && r.prebuilt !== undefined && !/[:*]/.test(r.path));
+  const byPath = new Map(plain.map((r) => [r.path, r.prebuilt] as const));
   return (request, exchange) => {
     if (request.method !== "GET" && !exchange.head) return undefined;
     if (hasBody(request.headers)) return undefined;
