@@ -1,8 +1,6 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
-import type { ConnInfo } from "../app.ts";
-import { log } from "../log.ts";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
+import { type Adapter, type ConnInfo, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
 
 /** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
 function withAbsoluteUrl(request: Request): Request {
@@ -33,7 +31,7 @@ const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
 
 export const bunAdapter: Adapter = {
   runtime: "bun",
-  async listen({ target, handler, idleTimeoutSeconds }: ListenOptions): Promise<Listener> {
+  async listen({ target, handler, idleTimeoutSeconds, log }: ListenOptions): Promise<Listener> {
     if (target.kind === "systemd") {
       // Bun.serve({ fd }) and node:http listen({ fd }) in Bun ignore the fd and bind elsewhere.
       throw new UnsupportedError(

@@ -1,6 +1,5 @@
 // Deno adapter: Deno.serve on { path, transport: "unix" } or { hostname, port }. Deno.serve cannot
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
-import { log } from "../log.ts";
 import { listenNodeHttp } from "./node.ts";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
 import type { Adapter, Listener } from "./types.ts";
@@ -31,7 +30,7 @@ export const denoAdapter: Adapter = {
   // Deno.serve takes no timeouts: IDLE_TIMEOUT applies only to a systemd socket (node:http).
   // Serving everything through Deno's node:http instead would cost most of the throughput
   // (a bare handler: 70k requests/s against 345k), so the operator is told instead.
-  async listen({ target, handler, idleTimeoutSeconds }): Promise<Listener> {
+  async listen({ target, handler, idleTimeoutSeconds, log }): Promise<Listener> {
     if (target.kind === "systemd") return listenNodeHttp(target, handler, idleTimeoutSeconds);
     const requests = new InFlight();
     const counted = requests.wrap(handler);
