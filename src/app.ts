@@ -83,11 +83,10 @@ export interface App {
   request(input: string | Request, init?: RequestInit, conn?: ConnInfo): Promise<Response>;
 }
 
-// Hono's own Content-Types for c.text() and c.html(), kept for the answers built here.
-const TEXT = "text/plain; charset=UTF-8";
-const HTML = "text/html; charset=UTF-8";
-const FACT_TEXT = "text/plain; charset=utf-8";
-const FACT_JSON = "application/json; charset=utf-8";
+// One spelling of the charset on every answer (Hono's c.text() says UTF-8; the rest say utf-8).
+const TEXT = "text/plain; charset=utf-8";
+const HTML = "text/html; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
 
 const FactId = v.pipe(
   v.string(),
@@ -100,8 +99,8 @@ function prebuild(fact: Fact) {
   const text = `${fact.text}\n`;
   const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
   const variants = (cache: string) => ({
-    text: prebuilt(text, { "Content-Type": FACT_TEXT, "Cache-Control": cache, Vary: "Accept" }),
-    json: prebuilt(json, { "Content-Type": FACT_JSON, "Cache-Control": cache, Vary: "Accept" }),
+    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }),
+    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }),
   });
   return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
 }
@@ -188,17 +187,15 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and closes
   // the connection with the 413 so the rest is never read. Hono's bodyLimit, called per request
   // rather than with use(), which would put every request through Hono's async compose().
-  const limit =
-    maxBodyBytes === undefined
-      ? undefined
-      : bodyLimit({
-          maxSize: maxBodyBytes,
-          onError: (c) => send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" }),
-        });
+  const tooLarge = (c: Context<AppEnv>) => send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
+  const limit = maxBodyBytes === undefined ? undefined : bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   const guarded =
     (answer: RouteHandler): RouteHandler =>
     (c) => {
       if (limit === undefined || !hasBody(c.req.raw.headers)) return answer(c);
+      // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
+      // so its stated length is what MAX_BODY is held to. A chunked one states none.
+      if (c.req.raw.body === null) return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
       return limit(c, async () => {
         c.res = await answer(c);
       }).then((tooLarge) => tooLarge ?? c.res);
@@ -227,7 +224,11 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
         c.env.route = known.pattern;
         return send(c, "method not allowed\n", 405, TEXT, { Allow: known.allow.join(", ") });
       }
-      return prefers(c.req.header("accept") ?? null, "text/html") ? send(c, String(notFoundPage(c.req.path)), 404, HTML) : send(c, "not found\n", 404, TEXT);
+      // The body depends on Accept, so caches must key on it too.
+      const vary = { Vary: "Accept" };
+      return prefers(c.req.header("accept") ?? null, "text/html")
+        ? send(c, String(notFoundPage(c.req.path)), 404, HTML, vary)
+        : send(c, "not found\n", 404, TEXT, vary);
     }),
   );
 
@@ -238,6 +239,12 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   });
 
   const fast = fastPath(routes);
+  const duplicateHost = (requestId: string) => {
+    const body = "more than one Host header\n";
+    const headers = new Headers({ "Content-Type": TEXT, "Content-Length": String(body.length), Connection: "close" });
+    completeHeaders(headers, requestId);
+    return new Response(body, { status: 400, headers });
+  };
 
   const observe = (request: Request, exchange: Exchange, response: Response, started: number) => {
     const duration = performance.now() - started;
@@ -256,6 +263,9 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     const started = performance.now();
     const head = request.method === "HEAD";
     const exchange: Exchange = { conn, requestId: requestIdFor(request.headers.get("x-request-id")), route: "/*", head };
+    // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
+    // as RFC 9112, 3.2 requires (Deno's parser says so itself).
+    if (request.headers.get("host")?.includes(",")) return observe(request, exchange, duplicateHost(exchange.requestId), started);
     const quick = fast(request, exchange);
     if (quick !== undefined) return observe(request, exchange, quick, started);
     const response = hono.fetch(request, exchange);
