@@ -1,0 +1,435 @@
+// Every request a real proxy may send, as raw bytes, to every runtime: directly on the socket and
+// through each shipped proxy config with the real proxy. The expected answer per runtime and per
+// proxy is stated once, in ROWS. Where a runtime's own HTTP layer answers and only the runtime can
+// change that, the row says so and a pin below runs docs/runtime-issues.md's reproduction against
+// the runtime alone: it fails when the runtime changes, so the workaround can go.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import { type Nginx, freePort as freeLoopbackPort, selfSignedCert, startNginx } from "./helpers/nginx.ts";
+import { openRaw, parseResponses, type RawResponse, rawExchange } from "./helpers/raw.ts";
+import { BUN, DENO, ENTRIES, ROOT, type Running, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+
+const RUNTIMES = {
+  bun: ENTRIES.binary,
+  node: ENTRIES["node dist/node/printerfacts.mjs"],
+  deno: ENTRIES["deno (scripts/deno-run)"],
+};
+type Runtime = keyof typeof RUNTIMES;
+const MAX_BODY = 1024;
+
+/**
+ * An outcome: the statuses of the responses received, in order, then "close" if the server (or
+ * the proxy, through one) closed the connection after them. "close" alone: zero bytes, closed.
+ */
+type Outcome = string;
+type PerRuntime = Outcome | Partial<Record<Runtime, Outcome>> & { default?: Outcome };
+
+interface Row {
+  what: string;
+  bytes: string;
+  /** Directly on the socket. */
+  direct: PerRuntime;
+  /** Through the shipped nginx config; absent: the same as direct. */
+  nginx?: PerRuntime;
+  /** Headers the first response must have, directly on the socket (names in lower case). */
+  headers?: Record<string, string | RegExp>;
+  /** What to send through a proxy instead, where `bytes` would only test the proxy. */
+  proxied?: string;
+  /** The runtime's own HTTP layer answers this row; a pin below holds its behaviour. */
+  pinned?: string;
+}
+
+const req = (line: string, headers = "Host: x\r\n", body = "") => `${line}\r\n${headers}\r\n${body}`;
+const close = "Connection: close\r\n";
+
+const ROWS: Row[] = [
+  // Issue 15's table.
+  {
+    what: "HTTP/1.0 with Connection: keep-alive, twice on one connection",
+    bytes: req("GET /healthz HTTP/1.0", "Host: x\r\nConnection: keep-alive\r\n").repeat(2),
+    // Bun closes after any HTTP/1.0 request; the adapter makes the response say so.
+    direct: { bun: "200 close", default: "200 200" },
+    nginx: "200 200",
+    pinned: "bun-http10-keepalive",
+  },
+  {
+    what: "HTTP/1.1 with Connection: close: echoed, then closed",
+    bytes: req("GET /healthz HTTP/1.1", `Host: x\r\n${close}`),
+    direct: "200 close",
+    headers: { connection: "close" },
+    pinned: "bun-connection-close-not-echoed",
+  },
+  {
+    what: "an unknown method (FOO) on a known path",
+    bytes: req("FOO /fact HTTP/1.1"),
+    // Bun drops it unanswered (nothing our code can do); Node's parser refuses it, the adapter
+    // hands it to the app; nginx says 502 for Bun's silence.
+    direct: { bun: "close", node: "405 close", deno: "405" },
+    nginx: { bun: "502", default: "405" },
+    headers: { allow: "GET, HEAD" },
+    pinned: "bun-unknown-method",
+  },
+  {
+    what: "CONNECT, then a GET on the same connection",
+    bytes: req("CONNECT x:443 HTTP/1.1", "Host: x:443\r\n") + req("GET /healthz HTTP/1.1"),
+    // Refused by every adapter; Bun and Node close (Bun would keep a dead tunnel), Deno serves on.
+    direct: { deno: "405 200", default: "405 close" },
+    // nginx refuses CONNECT itself.
+    nginx: "400 close",
+    headers: { allow: "GET, HEAD" },
+    pinned: "bun-connect-wedges",
+  },
+  {
+    what: "two Host headers",
+    bytes: req("GET /healthz HTTP/1.1", "Host: a\r\nHost: b\r\n"),
+    // The app answers it on Bun and Node (both join the two), Deno's parser on Deno.
+    direct: "400 close",
+    nginx: "400 close",
+    pinned: "bun-duplicate-host",
+  },
+  {
+    what: "GET with a Content-Length over MAX_BODY",
+    bytes: req("GET /healthz HTTP/1.1", `Host: x\r\nContent-Length: ${MAX_BODY + 1}\r\n`, "a".repeat(MAX_BODY + 1)),
+    direct: "413 close",
+    nginx: "413",
+  },
+  {
+    what: "HEAD with a Content-Length over MAX_BODY",
+    bytes: req("HEAD /healthz HTTP/1.1", `Host: x\r\nContent-Length: ${MAX_BODY + 1}\r\n`, "a".repeat(MAX_BODY + 1)),
+    direct: "413 close",
+    nginx: "413",
+  },
+  {
+    what: "a 404 for a browser says Vary: Accept",
+    bytes: req("GET /nope HTTP/1.1", "Host: x\r\nAccept: text/html\r\n"),
+    direct: "404",
+    headers: { vary: "Accept", "content-type": "text/html; charset=utf-8" },
+  },
+  {
+    what: "a 404 in text says Vary: Accept",
+    bytes: req("GET /nope HTTP/1.1"),
+    direct: "404",
+    headers: { vary: "Accept", "content-type": "text/plain; charset=utf-8" },
+  },
+  { what: "the page's charset is spelt utf-8", bytes: req("GET / HTTP/1.1"), direct: "200", headers: { "content-type": "text/html; charset=utf-8" } },
+  { what: "/healthz's charset is spelt utf-8", bytes: req("GET /healthz HTTP/1.1"), direct: "200", headers: { "content-type": "text/plain; charset=utf-8" } },
+  { what: "/fact's charset is spelt utf-8", bytes: req("GET /fact HTTP/1.1"), direct: "200", headers: { "content-type": "text/plain; charset=utf-8" } },
+  { what: "a 405's charset is spelt utf-8", bytes: req("DELETE /fact HTTP/1.1"), direct: "405", headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" } },
+
+  // The earlier bad requests (they were test/bad-requests.test.ts). Statuses that differ between
+  // runtimes come from their own parsers (Bun 1.4.5, Node's llhttp, Deno), before the app.
+  { what: "a malformed request line", bytes: "GARBAGE\r\n\r\n", direct: "400 close", nginx: "400 close" },
+  // nginx answers HTTP/0.9 as HTTP/0.9: a bare body, no status line.
+  { what: "a request line without a version", bytes: "GET /fact\r\n\r\n", direct: { bun: "505 close", node: "200 close", deno: "400 close" }, nginx: "close" },
+  { what: "an unknown HTTP version", bytes: req("GET /fact HTTP/9.9"), direct: { bun: "505 close", default: "400 close" }, nginx: "505 close" },
+  { what: "a method with bad characters", bytes: req("GE(T /fact HTTP/1.1"), direct: "400 close", nginx: "400 close" },
+  { what: "a header name with a space", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nBad Name: y\r\n"), direct: "400 close", nginx: "400" },
+  { what: "a header line without a colon", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nno-colon-here\r\n"), direct: "400 close", nginx: "200" },
+  { what: "a NUL byte in a header value", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\0b\r\n"), direct: "400 close", nginx: "400 close" },
+  { what: "a control byte in a header value", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\x01b\r\n"), direct: "400 close", nginx: "400" },
+  { what: "a NUL byte in the path", bytes: req("GET /fa\0ct HTTP/1.1"), direct: { bun: "505 close", default: "400 close" }, nginx: "400 close" },
+  { what: "bare LF line endings", bytes: "GET /fact HTTP/1.1\nHost: x\n\n", direct: { bun: "505 close", node: "400 close", deno: "200" }, nginx: "200" },
+  { what: "HTTP/1.1 without Host", bytes: req("GET /fact HTTP/1.1", ""), direct: { deno: "200", default: "400 close" }, nginx: "400 close" },
+  { what: "a 16 KiB URL", bytes: req(`GET /facts/${"1".repeat(16 * 1024)} HTTP/1.1`), direct: { deno: "400", default: "431 close" }, nginx: "414 close" },
+  { what: "64 KiB of headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`), direct: { deno: "400 close", default: "431 close" }, nginx: "400 close" },
+  { what: "2000 headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\n${"X-H: v\r\n".repeat(2000)}`), direct: { bun: "431 close", node: "200", deno: "400 close" }, nginx: "400" },
+  {
+    what: "Content-Length with Transfer-Encoding",
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
+    direct: "400 close",
+    nginx: "400 close",
+  },
+  {
+    what: "two different Content-Lengths",
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
+    direct: "400 close",
+    nginx: "400 close",
+  },
+  { what: "a Content-Length that is not a number", bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5x\r\n"), direct: "400 close", nginx: "400 close" },
+  { what: "an unknown Transfer-Encoding", bytes: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: gzip\r\n"), direct: "400 close", nginx: "501 close" },
+  { what: "invalid percent-encoding in an id", bytes: req("GET /facts/%zz HTTP/1.1"), direct: "400", nginx: "400" },
+  { what: "a truncated UTF-8 escape", bytes: req("GET /facts/%E0%A4%A HTTP/1.1"), direct: "400", nginx: "400" },
+  { what: "invalid percent-encoding elsewhere", bytes: req("GET /%ff%fe%zz HTTP/1.1"), direct: "404", nginx: "400" },
+  { what: "OPTIONS *", bytes: req("OPTIONS * HTTP/1.1"), direct: { bun: "400 close", node: "400", deno: "404" }, nginx: "400 close" },
+  { what: "an absolute URL", bytes: req("GET http://elsewhere.example/nope HTTP/1.1"), direct: "404", nginx: "404" },
+  {
+    what: "a small body on GET is ignored, and the next request on the connection answered",
+    bytes: req("GET /healthz HTTP/1.1", "Host: x\r\nContent-Length: 5\r\n", "hello") + req("GET /facts/1 HTTP/1.1"),
+    direct: "200 200",
+    nginx: "200 200",
+  },
+  { what: "HTTP/1.0 without Host: served, then closed", bytes: "GET /facts/1 HTTP/1.0\r\n\r\n", direct: "200 close", nginx: "200 close" },
+  {
+    what: "pipelined requests are answered in order",
+    bytes: req("GET /facts/2 HTTP/1.1") + req("GET /nope HTTP/1.1") + req("GET /healthz HTTP/1.1"),
+    direct: "200 404 200",
+    nginx: "200 404 200",
+  },
+  {
+    what: "a Content-Length over MAX_BODY on POST: 413 before the body is sent",
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 1000000\r\n"),
+    // Deno keeps the connection after a 413 (it ignores the handler's Connection: close).
+    direct: { deno: "413", default: "413 close" },
+    // nginx's own client_max_body_size (16k) answers first.
+    nginx: "413",
+    pinned: "deno-connection-close-ignored",
+  },
+  {
+    what: "a chunked body over MAX_BODY: 413 after at most MAX_BODY is read",
+    // 2 KiB, and no last chunk: the rest never comes.
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n", `800\r\n${"a".repeat(2048)}\r\n`),
+    direct: { deno: "413", default: "413 close" },
+    // nginx reads the whole body before it passes the request on: here it gets its last chunk.
+    proxied: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n", `800\r\n${"a".repeat(2048)}\r\n0\r\n\r\n`),
+    nginx: "413",
+    pinned: "deno-connection-close-ignored",
+  },
+];
+
+/** The outcome a row states for this runtime at this place. */
+function expected(row: Row, runtime: Runtime, via: "direct" | "nginx"): Outcome {
+  const stated = via === "direct" ? row.direct : (row.nginx ?? row.direct);
+  return typeof stated === "string" ? stated : (stated[runtime] ?? stated.default ?? "(not stated)");
+}
+
+/** How many responses to wait for, and whether to wait for the close. */
+function waitFor(outcome: Outcome): { responses: number; untilClosed: boolean } {
+  const words = outcome.split(" ");
+  return { responses: words.filter((w) => /^\d+$/.test(w)).length, untilClosed: words.includes("close") };
+}
+
+interface Result {
+  responses: RawResponse[];
+  received: string;
+  closedByServer: boolean;
+}
+type Exchange = (bytes: string, opts: { responses: number; untilClosed: boolean; timeoutMs?: number }) => Promise<Result>;
+
+function outcomeOf({ responses, received, closedByServer }: Result, head = false): Outcome {
+  // A response to HEAD has no body, whatever its Content-Length: read its status line alone.
+  const statuses = head ? [...received.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => m[1]) : responses.map((r) => String(r.status));
+  return [...statuses, ...(closedByServer ? ["close"] : [])].join(" ");
+}
+
+/** HEAD rows are read until the close or a second (the response count cannot be parsed). */
+function waitForRow(row: Row, outcome: Outcome) {
+  return row.bytes.startsWith("HEAD ") ? { responses: Infinity, untilClosed: true, timeoutMs: 1000 } : waitFor(outcome);
+}
+
+/** Raw bytes over TLS to a proxy's HTTPS listener (HTTP/1.1: no ALPN offered). */
+function tlsExchange(port: number): Exchange {
+  return (bytes, { responses, untilClosed, timeoutMs = 5000 }) =>
+    new Promise((resolve) => {
+      let received = "";
+      let closed = false;
+      const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => socket.write(bytes));
+      socket.setEncoding("latin1");
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+        if (!untilClosed && parseResponses(received).length >= responses) finish();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        closed = true;
+        finish();
+      });
+      const timer = setTimeout(() => finish(), timeoutMs);
+      function finish() {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ responses: parseResponses(received), received, closedByServer: closed });
+      }
+    });
+}
+
+const dir = tempDir();
+const cert = selfSignedCert(dir.path);
+afterAll(() => dir.cleanup());
+
+describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
+  const sock = join(dir.path, `${runtime}.sock`);
+  let proc: Running;
+  let nginx: Nginx;
+  let viaNginx: Exchange;
+  let httpsPort: number;
+  const direct: Exchange = (bytes, opts) => rawExchange(sock, bytes, opts);
+
+  beforeAll(async () => {
+    // The group nginx's workers run as, so they may connect.
+    proc = await startListening(RUNTIMES[runtime], { SOCKPATH: sock, SOCKGROUP: "nogroup", MAX_BODY: String(MAX_BODY), SHUTDOWN_TIMEOUT: "10" });
+    const prefix = join(dir.path, `nginx-${runtime}`);
+    mkdirSync(prefix);
+    httpsPort = await freeLoopbackPort();
+    nginx = await startNginx(prefix, { sockets: [sock], httpPort: await freeLoopbackPort(), httpsPort, cert });
+    viaNginx = tlsExchange(httpsPort);
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    proc?.kill("SIGKILL");
+  });
+
+  async function expectStillServing() {
+    const { responses } = await direct(req("GET /healthz HTTP/1.1", `Host: x\r\n${close}`), { responses: 1, untilClosed: false });
+    expect(responses.map((r) => [r.status, r.body])).toEqual([[200, "ok\n"]]);
+  }
+
+  const label = (row: Row) => (row.pinned ? `${row.what} (runtime behaviour pinned: ${row.pinned})` : row.what);
+
+  describe("directly on the socket", () => {
+    test.each(ROWS.map((row) => [label(row), row] as const))("%s", async (_label, row) => {
+      const want = expected(row, runtime, "direct");
+      const result = await direct(row.bytes, waitForRow(row, want));
+      expect(outcomeOf(result, row.bytes.startsWith("HEAD "))).toBe(want);
+      const first = result.responses[0];
+      if (first) {
+        for (const [name, value] of Object.entries(row.headers ?? {})) {
+          if (value instanceof RegExp) expect(first.headers[name]).toMatch(value);
+          else expect(first.headers[name]).toBe(value);
+        }
+        // A response to HTTP/1.1 after which the server closes says so (RFC 9112, 9.6), unless
+        // the runtime's parser answered for itself (no request id: the app never saw it).
+        const http11 = / HTTP\/1\.1\r\n/.test(row.bytes);
+        if (http11 && result.closedByServer && result.responses.length === 1 && first.headers["x-request-id"]) {
+          expect(first.headers.connection?.toLowerCase()).toBe("close");
+        }
+        // And one that says close is followed by the close (but for Deno's pinned bug).
+        const denoBug = runtime === "deno" && row.pinned?.startsWith("deno-");
+        if (first.headers.connection?.toLowerCase() === "close" && !denoBug) expect(result.closedByServer).toBe(true);
+      }
+      await expectStillServing();
+    });
+  });
+
+  describe("through nginx (deploy/nginx/printerfacts.conf)", () => {
+    test.each(ROWS.map((row) => [label(row), row] as const))("%s", async (_label, row) => {
+      const want = expected(row, runtime, "nginx");
+      const logged = nginx.accessLog().length;
+      expect(outcomeOf(await viaNginx(row.proxied ?? row.bytes, waitForRow(row, want)), row.bytes.startsWith("HEAD "))).toBe(want);
+      // nginx never had to answer 502 for a request the service should have answered.
+      if (!want.startsWith("502")) expect(nginx.accessLog().slice(logged)).not.toMatch(/^502 /m);
+    });
+
+    test("ab -k (HTTP/1.0 keep-alive), 2000 requests from 20 clients: none lost", async () => {
+      const ab = Bun.spawn(["ab", "-k", "-n", "2000", "-c", "20", `https://127.0.0.1:${httpsPort}/facts/1`], { stdout: "pipe", stderr: "pipe" });
+      const out = await new Response(ab.stdout).text();
+      expect(await ab.exited).toBe(0);
+      expect(out).toMatch(/^Complete requests:\s+2000$/m);
+      expect(out).toMatch(/^Failed requests:\s+0$/m);
+      expect(out).not.toMatch(/^Non-2xx responses/m);
+    });
+  });
+
+  test("SIGTERM with a stalled, a wedged and an idle connection open: exits 0 within a second", async () => {
+    const conns = await Promise.all(
+      ["GET /fa", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 100\r\n", "0123"), req("GET /healthz HTTP/1.1"), ""].map(async (bytes) => {
+        const conn = await openRaw(sock);
+        if (bytes) await conn.write(bytes);
+        return conn;
+      }),
+    );
+    await Bun.sleep(100);
+    const started = Date.now();
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(proc.stderr()).toContain("all requests finished");
+    expect(proc.stderr()).not.toContain("drain timed out");
+    for (const conn of conns) conn.destroy();
+  });
+});
+
+/**
+ * The runtimes alone (test/fixtures/runtime-issues/, the servers docs/runtime-issues.md shows):
+ * each test states what the runtime does today. When one fails, the runtime changed: check the
+ * workaround its row names in docs/runtime-issues.md, and remove it if it is no longer needed.
+ */
+describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
+  const fixtures = join(ROOT, "test/fixtures/runtime-issues");
+
+  async function runtimeAlone(which: "bun" | "deno"): Promise<{ proc: Running; sock: string }> {
+    const sock = dir.socketPath(`pin-${which}`);
+    const command = which === "bun" ? [BUN, join(fixtures, "bun-server.ts"), sock] : [DENO, "run", "-A", join(fixtures, "deno-server.ts"), sock];
+    const proc = start(command);
+    await waitForLog({ ...proc, stderr: proc.stdout }, "listening");
+    return { proc, sock };
+  }
+
+  describe("Bun.serve", () => {
+    let bun: Awaited<ReturnType<typeof runtimeAlone>>;
+    beforeAll(async () => {
+      bun = await runtimeAlone("bun");
+    });
+    afterAll(() => bun.proc.kill("SIGKILL"));
+
+    test("bun-http10-keepalive: HTTP/1.0 with keep-alive is answered with no Connection header, then closed", async () => {
+      const r = await rawExchange(bun.sock, req("GET / HTTP/1.0", "Host: x\r\nConnection: keep-alive\r\n").repeat(2), { untilClosed: true });
+      expect(outcomeOf(r)).toBe("200 close");
+      expect(r.responses[0].headers.connection).toBeUndefined();
+    });
+
+    test("bun-connection-close-not-echoed: a client's Connection: close is obeyed but not echoed", async () => {
+      const r = await rawExchange(bun.sock, req("GET / HTTP/1.1", `Host: x\r\n${close}`), { untilClosed: true });
+      expect(outcomeOf(r)).toBe("200 close");
+      expect(r.responses[0].headers.connection).toBeUndefined();
+    });
+
+    test("bun-unknown-method: FOO is closed with zero bytes, the handler never called", async () => {
+      const r = await rawExchange(bun.sock, req("FOO / HTTP/1.1"), { untilClosed: true });
+      expect(r).toMatchObject({ received: "", closedByServer: true });
+    });
+
+    test("bun-connect-wedges: CONNECT reaches the handler, then the next request on the connection is never answered", async () => {
+      const r = await rawExchange(bun.sock, req("CONNECT x:443 HTTP/1.1", "Host: x:443\r\n") + req("GET / HTTP/1.1"), { responses: 2, timeoutMs: 1000 });
+      expect(outcomeOf(r)).toBe("200");
+      expect(r.responses[0].body).toBe("CONNECT host=x:443\n");
+    });
+
+    test("bun-duplicate-host: two Host headers reach the handler joined, no 400", async () => {
+      const r = await rawExchange(bun.sock, req("GET / HTTP/1.1", "Host: a\r\nHost: b\r\n"));
+      expect(outcomeOf(r)).toBe("200");
+      expect(r.responses[0].body).toBe("GET host=a, b\n");
+    });
+
+    // Last: it stops the server.
+    test("bun-stop-waits-for-stalled: stop(false) waits for a connection that never finishes its request", async () => {
+      const stalled = await openRaw(bun.sock);
+      await stalled.write("GET /fa");
+      await Bun.sleep(50);
+      bun.proc.kill("SIGTERM");
+      await Bun.sleep(1500);
+      expect(bun.proc.stdout()).not.toContain("stopped after");
+      stalled.destroy();
+      await Bun.sleep(100);
+      expect(bun.proc.stdout()).toContain("stopped after");
+    });
+  });
+
+  describe("Deno.serve", () => {
+    let deno: Awaited<ReturnType<typeof runtimeAlone>>;
+    beforeAll(async () => {
+      deno = await runtimeAlone("deno");
+    });
+    afterAll(() => deno.proc.kill("SIGKILL"));
+
+    test("deno-connection-close-ignored: a handler's Connection: close is sent, then the connection serves on", async () => {
+      const r = await rawExchange(deno.sock, req("GET /close HTTP/1.1") + req("GET /next HTTP/1.1"), { responses: 2, timeoutMs: 1000 });
+      expect(outcomeOf(r)).toBe("200 200");
+      expect(r.responses[0].headers.connection).toBe("close");
+    });
+
+    // Last: it stops the server.
+    test("deno-shutdown-waits-for-body: shutdown() waits for a request body that never ends, though answered", async () => {
+      const stalled = await openRaw(deno.sock);
+      await stalled.write(req("POST /a HTTP/1.1", "Host: x\r\nContent-Length: 100\r\n", "0123"));
+      await Bun.sleep(100);
+      deno.proc.kill("SIGTERM");
+      await Bun.sleep(1500);
+      expect(deno.proc.stdout()).not.toContain("stopped after");
+      stalled.destroy();
+      await Bun.sleep(300);
+      expect(deno.proc.stdout()).toContain("stopped after");
+    });
+  });
+});
