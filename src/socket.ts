@@ -115,7 +115,7 @@ export async function resolveGroup(group: string, variable = "SOCKGROUP"): Promi
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
-    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it`);
+    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another ${variable}`);
   }
   return gid;
 }
@@ -138,9 +138,11 @@ export async function privateDirFor(path: string): Promise<string> {
   return join(dirname(path), `.pf-${tag}`);
 }
 
+/** mkdir's mode is cut by the umask (UMask=0117 made it 0600, which we could not enter): set it. */
 function tryMkdir(dir: string): boolean {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -198,6 +200,7 @@ export async function bindSocket<L extends { abort(): void }>(
     madeDir = true;
     listener = await bind(privatePath);
     privateSocket = fs.lstatSync(privatePath);
+    // Group and mode are set explicitly, whatever the umask made of them at bind.
     if (options.gid !== undefined) fs.chownSync(privatePath, -1, options.gid);
     fs.chmodSync(privatePath, options.mode);
     if (options.replaceStale) {
@@ -218,7 +221,12 @@ export async function bindSocket<L extends { abort(): void }>(
     listener?.abort();
     if (err instanceof SocketError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new SocketError(`cannot bind ${path}: ${e.code ? `${e.syscall ?? ""} ${e.code}`.trim() : e.message}`);
+    const why = e.code ? `${e.syscall ?? ""} ${e.code}`.trim() : e.message;
+    const fix =
+      e.code === "EACCES" || e.code === "EPERM"
+        ? `; this user (uid ${process.geteuid?.()}) may not create files in ${dirname(path)}: give it that directory (under systemd: RuntimeDirectory=) or choose another SOCKPATH`
+        : "";
+    throw new SocketError(`cannot bind ${path}: ${why}${fix}`);
   } finally {
     // Remove only what this start made: a racing start may own the directory's contents by now.
     if (privateSocket) unlinkIfOurs(privatePath, privateSocket);

@@ -1,6 +1,7 @@
 // The shipped deployment files are accepted by the tools that will read them: nginx -t,
 // systemd-analyze verify and nix-instantiate --parse. Warnings count as failures: systemd only
-// warns about an unknown key or a bad value and then ignores the line.
+// warns about an unknown key or a bad value and then ignores the line. (That they also work is
+// shown by running them under systemd: test/systemd-*.test.ts.)
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -120,34 +121,5 @@ describe("NixOS", () => {
     const r = run(["nix-instantiate", "--parse", join(ROOT, "deploy/nixos/module.nix")]);
     expect(r.stderr).not.toContain("error:");
     expect(r.status).toBe(0);
-  });
-});
-
-describe("deploy/install-debian.sh", () => {
-  const script = join(ROOT, "deploy/install-debian.sh");
-
-  test("with DESTDIR, installs the binary, units, drop-in and the site for the given domain", () => {
-    const root = join(dir.path, "debian-root");
-    const r = run(["bash", script, join(ROOT, "dist/printerfacts"), "facts.example.org"], { DESTDIR: root });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    for (const path of [
-      "usr/local/bin/printerfacts",
-      "etc/sysusers.d/printerfacts.conf",
-      "etc/systemd/system/printerfacts.service",
-      "etc/systemd/system/nginx.service.d/printerfacts.conf",
-    ]) {
-      expect(readFileSync(join(root, path)).length, path).toBeGreaterThan(0);
-    }
-    const site = readFileSync(join(root, "etc/nginx/sites-enabled/printerfacts"), "utf8");
-    expect(site).toContain("server_name facts.example.org;");
-    expect(site).toContain("/etc/letsencrypt/live/facts.example.org/fullchain.pem");
-    expect(site).not.toContain("printerfacts.example.com");
-  });
-
-  test("refuses a domain that is not a host name, and a missing binary, with exit 64 and 66", () => {
-    const root = join(dir.path, "debian-refused");
-    expect(run(["bash", script, join(ROOT, "dist/printerfacts"), "x/y;z"], { DESTDIR: root }).status).toBe(64);
-    expect(run(["bash", script, join(dir.path, "missing"), "facts.example.org"], { DESTDIR: root }).status).toBe(66);
   });
 });

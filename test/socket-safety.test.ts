@@ -200,7 +200,7 @@ describe("permissions", () => {
     const argv = ["setpriv", `--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, "--clear-groups", join(open, "printerfacts")];
     const proc = start(argv, { SOCKPATH: join(open, "p.sock"), SOCKGROUP: "root" });
     expect(await proc.exited).toBe(78);
-    expect(proc.stderr()).toBe('printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it\n');
+    expect(proc.stderr()).toBe('printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another SOCKGROUP\n');
     expect(readdirSync(open)).toEqual(["printerfacts"]);
   });
 

@@ -121,25 +121,33 @@ in
         METRICS_HOST = cfg.metrics.host;
       } // cfg.environment;
       serviceConfig = {
+        Type = "simple";
         ExecStart = "${cfg.package}/bin/printerfacts";
+        # Started means serving: the socket appears only after listen(). As root ("+"), to see the
+        # main process even while systemd still sets it up.
+        ExecStartPost = "+/bin/sh -c 'while [ -n \"$$SOCKPATH\" ] && [ ! -S \"$$SOCKPATH\" ]; do kill -0 $$MAINPID 2>/dev/null || exit 1; sleep 0.05; done'";
         User = cfg.user;
         Group = cfg.group;
         RuntimeDirectory = "printerfacts";
         RuntimeDirectoryMode = "0750";
-        UMask = "0117";
+        # The service sets its socket's and bind directory's modes itself; anything else is private.
+        UMask = "0077";
         KillSignal = "SIGTERM";
         # Longer than the drain, so systemd never cuts it short.
         TimeoutStopSec = cfg.shutdownTimeout + 10;
         Restart = "on-failure";
         RestartSec = "1s";
-        # Bad configuration (78) or argument (64): restarting cannot help.
-        RestartPreventExitStatus = "64 78";
+        # A crash (70) restarts; an operator's mistake does not: bad configuration (78), bad
+        # argument (64), could not start (1: SOCKPATH's directory, a file in the way, a port taken).
+        RestartPreventExitStatus = "1 64 78";
         NoNewPrivileges = true;
         CapabilityBoundingSet = "";
+        AmbientCapabilities = "";
         ProtectSystem = "strict";
         ProtectHome = true;
         PrivateTmp = true;
         PrivateDevices = true;
+        DevicePolicy = "closed";
         ProtectKernelTunables = true;
         ProtectKernelModules = true;
         ProtectKernelLogs = true;

@@ -1,0 +1,167 @@
+// Docs that cannot drift: every ```sh block of docs/deploy-debian.md and docs/prometheus.md, and of
+// the README's production quick start, runs as written, in order, as root in a checkout (here
+// /tmp/pf: deploy/ and the binary under its release name) on a throwaway Debian host with systemd
+// as PID 1 (test/helpers/systemd-host.ts). A ```text block after a command block is what the page
+// says the reader sees: each of its lines must appear in the output, in order ("…" stands for
+// anything). Only the certificate differs, since the host has no Internet: certbot's lines become
+// a self-signed certificate in the same place, which curl is told to trust (CURL_CA_BUNDLE), and
+// the domain resolves to the host's loopback.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { BINARY, ROOT } from "./helpers/server.ts";
+import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
+
+const DOMAIN = "printerfacts.example.com";
+const CHECKOUT = "/tmp/pf";
+const CERT_DIR = `/etc/letsencrypt/live/${DOMAIN}`;
+const ENV = { CURL_CA_BUNDLE: `${CERT_DIR}/fullchain.pem` };
+
+interface Step {
+  /** The block as the page has it. */
+  shell: string;
+  /** The lines of the ```text block after it, if any. */
+  expect?: string[];
+}
+
+/** The page's ```sh blocks (within `section`, a heading, if given), each with the ```text block after it. */
+function steps(markdown: string, section?: string): Step[] {
+  let text = markdown;
+  if (section) {
+    const start = text.indexOf(`\n${section}\n`);
+    if (start < 0) throw new Error(`no section ${JSON.stringify(section)}`);
+    const rest = text.slice(start + section.length + 2);
+    const next = rest.search(/^#{1,2} /m);
+    text = next < 0 ? rest : rest.slice(0, next);
+  }
+  const out: Step[] = [];
+  for (const m of text.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)) {
+    if (m[1] === "sh") out.push({ shell: m[2] });
+    else if (m[1] === "text" && out.length > 0 && out[out.length - 1].expect === undefined) out[out.length - 1].expect = m[2].trimEnd().split("\n");
+  }
+  return out;
+}
+
+/** The certificate, made here instead of by certbot (no Internet); nothing else is changed. */
+function substituteCertificate(shell: string): string {
+  return shell
+    .split("\n")
+    .map((line) => {
+      if (/^apt-get install .*certbot/.test(line)) {
+        const rest = line.replace(/ (python3-certbot-nginx|certbot)\b/g, "");
+        return /^apt-get install -y$/.test(rest) ? ":" : rest;
+      }
+      if (/^certbot certonly /.test(line)) {
+        expect(line).toContain(`-d ${DOMAIN}`);
+        return `mkdir -p ${CERT_DIR} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=${DOMAIN} -addext subjectAltName=DNS:${DOMAIN} -keyout ${CERT_DIR}/privkey.pem -out ${CERT_DIR}/fullchain.pem 2>/dev/null`;
+      }
+      return line;
+    })
+    .join("\n");
+}
+
+/** Whether `expected` lines appear in `output`'s lines in order; "…" matches anything. */
+function shows(output: string, expected: string[]): boolean {
+  const lines = output.split("\n");
+  let i = 0;
+  for (const want of expected) {
+    const re = new RegExp(`^${want.split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    while (i < lines.length && !re.test(lines[i])) i++;
+    if (i === lines.length) return false;
+    i++;
+  }
+  return true;
+}
+
+/** Runs one step as the reader would paste it (bash, stopping at the first failing command). */
+async function run(host: SystemdHost, step: Step, retryMs = 0): Promise<string> {
+  const script = `cd ${CHECKOUT}\nset -eo pipefail\n${substituteCertificate(step.shell)}`;
+  const deadline = Date.now() + retryMs;
+  for (;;) {
+    const r = await host.sh(script, { env: ENV, timeoutMs: 120_000 });
+    const output = r.stdout + r.stderr;
+    const ok = r.status === 0 && (step.expect === undefined || shows(output, step.expect));
+    if (ok) return output;
+    if (Date.now() >= deadline) {
+      expect(`${step.shell}\n--- exit ${r.status}, output:\n${output}`).toBe(`${step.shell}\n--- exit 0, output showing:\n${(step.expect ?? []).join("\n")}`);
+    }
+    await Bun.sleep(1000);
+  }
+}
+
+/** A Debian host with this checkout's deploy/ and the binary, named as a release names it, in /tmp/pf. */
+async function debianHost(): Promise<SystemdHost> {
+  const host = await bootSystemdHost();
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
+  for (const file of walk(join(ROOT, "deploy"))) {
+    await host.copyIn(file, join(CHECKOUT, relative(ROOT, file)), statSync(file).mode & 0o777);
+  }
+  await host.copyIn(BINARY, join(CHECKOUT, `printerfacts-${pkg.version}-linux-x64`), 0o755);
+  await host.ok(["bash", "-c", `echo '127.0.0.1 ${DOMAIN}' >> /etc/hosts`]);
+  return host;
+}
+
+const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
+
+describe("docs/deploy-debian.md, then docs/prometheus.md, on one Debian host", () => {
+  let host: SystemdHost;
+  beforeAll(async () => {
+    host = await debianHost();
+  }, 60_000);
+  afterAll(() => host?.stop());
+
+  const deploy = steps(read("docs/deploy-debian.md"));
+  const prometheus = steps(read("docs/prometheus.md"));
+
+  test("the pages have their commands, each with what the reader sees where it matters", () => {
+    expect(deploy.length).toBeGreaterThanOrEqual(8);
+    expect(prometheus.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test.each(deploy.map((step, i) => [i + 1, step.shell.split("\n")[0], step] as const))("deploy-debian.md block %d: %s", async (_n, _first, step) => {
+    await run(host, step);
+  }, 180_000);
+
+  // The article's 502, on the page's own set-up: take the group away again, and `printerfacts
+  // check` predicts what nginx then does and prints the fix; run the fix exactly as printed.
+  test("without the group: check says no and prints the fix, nginx answers 502 (13); the printed fix gives 200", async () => {
+    await host.ok(["bash", "-c", "gpasswd -d www-data printerfacts && systemctl restart nginx"]);
+    const checkCmd = ["bash", "-c", "env $(systemctl show -P Environment printerfacts) printerfacts check"];
+    const denied = await host.run(checkCmd);
+    expect(denied.status).toBe(2);
+    expect(denied.stdout).toContain("no: www-data may not search /run/printerfacts (0750 printerfacts:printerfacts; www-data gets the other bits)");
+    const fix = denied.stdout.match(/^fix: (adduser \S+ \S+)\n {5}then (systemctl restart nginx) /m);
+    expect(fix?.slice(1)).toEqual(["adduser www-data printerfacts", "systemctl restart nginx"]);
+    const bad = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV });
+    expect(bad.stdout).toBe("502");
+    expect(await host.ok(["cat", "/var/log/nginx/error.log"])).toContain(
+      "connect() to unix:/run/printerfacts/printerfacts.sock failed (13: Permission denied)",
+    );
+
+    await host.ok(["bash", "-c", `${fix?.[1]} && ${fix?.[2]}`]);
+    expect((await host.run(checkCmd)).status).toBe(0);
+    const good = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV });
+    expect(good.stdout).toBe("200");
+  }, 60_000);
+
+  test.each(prometheus.map((step, i) => [i + 1, step.shell.split("\n")[0], step] as const))("prometheus.md block %d: %s", async (_n, _first, step) => {
+    // Queries wait for Prometheus's first scrape (at most one scrape_interval, 15 s).
+    await run(host, step, step.shell.includes("/api/v1/query") ? 40_000 : 0);
+  }, 180_000);
+});
+
+describe("README's production quick start, on a fresh Debian host", () => {
+  let host: SystemdHost;
+  beforeAll(async () => {
+    host = await debianHost();
+  }, 60_000);
+  afterAll(() => host?.stop());
+
+  const quick = steps(read("README.md"), "## Production quick start (Debian)");
+  test("it has commands", () => expect(quick.length).toBeGreaterThanOrEqual(1));
+  test.each(quick.map((step, i) => [i + 1, step.shell.split("\n")[0], step] as const))("README block %d: %s", async (_n, _first, step) => {
+    await run(host, step);
+  }, 180_000);
+});

@@ -1,0 +1,171 @@
+// What the HAProxy and Caddy test helpers share: the interface a test uses to talk through either
+// proxy (curl, ab, wrk or raw bytes over TLS), a test certificate, and the service started as an
+// operator runs it (an unprivileged user, the shipped umask, a 0750 runtime directory).
+import { spawnSync } from "node:child_process";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { parseResponses, type RawResponse } from "./raw.ts";
+import { BINARY, ROOT, type Running, startListening } from "./server.ts";
+
+export interface Cert {
+  cert: string;
+  key: string;
+  /** Certificate chain and key in one file, as HAProxy's `crt` takes it. */
+  combined: string;
+}
+
+/** A self-signed certificate for 127.0.0.1 (as IP and DNS name), made with the real openssl. */
+export function testCert(dir: string): Cert {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const r = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1", "-keyout", key, "-out", cert],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  const combined = join(dir, "combined.pem");
+  writeFileSync(combined, readFileSync(cert, "utf8") + readFileSync(key, "utf8"), { mode: 0o600 });
+  return { cert, key, combined };
+}
+
+/** Where a rendered proxy config points: test sockets, loopback ports, the test certificate. */
+export interface ProxySite {
+  sockets: string[];
+  httpPort: number;
+  httpsPort: number;
+  cert: Cert;
+}
+
+export interface RawExchangeResult {
+  responses: RawResponse[];
+  received: string;
+  closedByServer: boolean;
+}
+
+/** A running proxy in front of the service: what a test needs to send requests through it. */
+export interface RunningProxy {
+  name: "haproxy" | "caddy";
+  /** https://127.0.0.1:PORT, the TLS listener (HTTP/1.1 and h2). */
+  https: string;
+  /** http://127.0.0.1:PORT, the plain listener that redirects to HTTPS. */
+  http: string;
+  httpsPort: number;
+  /** The Host header the site answers for (Caddy matches it; HAProxy answers any). */
+  host: string;
+  /** Raw bytes to the TLS listener (HTTP/1.1 by ALPN), with rawExchange's semantics. */
+  raw(data: string | Uint8Array, opts?: { responses?: number; untilClosed?: boolean; timeoutMs?: number }): Promise<RawExchangeResult>;
+  /** The proxy's access log so far (one line per request). */
+  accessLog(): string;
+  /** Everything else the proxy wrote (start-up, warnings, errors). */
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+/** Replace `from` with `to`, failing loudly if the shipped file (`file`) no longer has `from`. */
+export function replaceExactly(file: string, text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}`);
+  return text.replaceAll(from, to);
+}
+
+/** rawExchange (helpers/raw.ts) over TLS to 127.0.0.1:port, certificate not verified. */
+export function rawTlsExchange(
+  port: number,
+  data: string | Uint8Array,
+  { responses = 1, untilClosed = false, timeoutMs = 5000 } = {},
+): Promise<RawExchangeResult> {
+  return new Promise((resolve, reject) => {
+    let received = "";
+    let closed = false;
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.on("close", () => {
+      closed = true;
+    });
+    let secured = false;
+    socket.on("error", (err) => {
+      // Before the handshake the connection itself failed; after it, a reset ends the exchange.
+      if (!secured) reject(err);
+      closed = true;
+    });
+    socket.on("secureConnect", async () => {
+      secured = true;
+      // The server may answer and close before all is written (a 413): that is not an error.
+      socket.write(data, () => {});
+      const deadline = Date.now() + timeoutMs;
+      const done = () => closed || (!untilClosed && parseResponses(received).length >= responses);
+      while (!done() && Date.now() < deadline) await Bun.sleep(5);
+      const result = { responses: parseResponses(received), received, closedByServer: closed };
+      socket.destroy();
+      resolve(result);
+    });
+  });
+}
+
+/** Wait until 127.0.0.1:port accepts a TCP connection; fails with `why()` after timeoutMs. */
+export async function waitForPort(port: number, why: () => string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      socket.end();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(why());
+      await Bun.sleep(20);
+    }
+  }
+}
+
+// ---- the service, as an operator runs it ----
+
+const UNIT = join(ROOT, "deploy/systemd/printerfacts@.service");
+
+/** The unit's UMask= (the shipped umask), so the tests follow the unit when it changes. */
+export function shippedUmask(): string {
+  const m = readFileSync(UNIT, "utf8").match(/^UMask=(0[0-7]{3})$/m);
+  if (!m) throw new Error(`${UNIT} no longer has a UMask= line`);
+  return m[1];
+}
+
+/** The user and group the service runs as here (the unit's printerfacts:printerfacts). */
+export const SERVICE = { uid: 65534, gid: 65534, group: "nogroup" } as const;
+
+/**
+ * The unit's RuntimeDirectory=printerfacts-NAME (0750, owned by the service's user and group)
+ * under `base`; returns the socket path in it.
+ */
+export function runtimeDir(base: string, name: string): string {
+  const dir = join(base, `printerfacts-${name}`);
+  mkdirSync(dir, { mode: 0o750 });
+  chownSync(dir, SERVICE.uid, SERVICE.gid);
+  return join(dir, "printerfacts.sock");
+}
+
+/**
+ * The compiled binary as printerfacts@.service runs it: the service user (no supplementary
+ * groups), the shipped umask, SOCKMODE=0660 and the socket's group its own; JSON access log.
+ */
+export function startService(sock: string, env: Record<string, string> = {}): Promise<Running> {
+  const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
+  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  return startListening(
+    ["setpriv", `--reuid=${SERVICE.uid}`, `--regid=${SERVICE.gid}`, "--clear-groups", "--",
+      "sh", "-c", `umask ${shippedUmask()} && exec env "$@"`, "sh", ...assignments, BINARY],
+    {},
+  );
+}
+
+/** The service's JSON access log lines so far. */
+export function serviceLog(proc: Running): Array<Record<string, unknown>> {
+  return proc
+    .stdout()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -1,0 +1,288 @@
+// deploy/install-debian.sh and the shipped units, run for real: systemd as PID 1 in a throwaway
+// host (test/helpers/systemd-host.ts), with Debian's nginx under systemd, the service as its own
+// unprivileged user. One host for the whole file; the tests run in order and build on each other.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { BINARY, BUN, ROOT } from "./helpers/server.ts";
+import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
+
+const DOMAIN = "facts.example.org";
+const SCRIPT = join(ROOT, "deploy/install-debian.sh");
+const CERT = `/etc/letsencrypt/live/${DOMAIN}`;
+let host: SystemdHost;
+
+beforeAll(async () => {
+  host = await bootSystemdHost();
+  console.log(`systemd host booted in ${host.bootMs} ms`);
+}, 60_000);
+afterAll(() => host?.stop());
+
+/** `systemctl show` properties of a unit. */
+async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
+  const out = await host.ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
+  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+/** HTTPS through nginx on the host's loopback, as a client resolving DOMAIN would reach it. */
+async function https(path: string): Promise<{ status: number; body: string }> {
+  const r = await host.run(["curl", "-sS", "--max-time", "10", "--resolve", `${DOMAIN}:443:127.0.0.1`, "--cacert", `${CERT}/fullchain.pem`, "-w", "\n%{http_code}", `https://${DOMAIN}${path}`]);
+  const i = r.stdout.lastIndexOf("\n");
+  return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+}
+
+/** Every file the host has written to /etc, /var and /usr/local (its overlays' upper dirs), but the journal's. */
+function changedFiles(): string[] {
+  const upper = join(host.stateDir, "upper");
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(upper, join(d, e.name))]));
+  return walk(upper).filter((p) => !p.startsWith("var/log/journal/"));
+}
+
+/** The install script as root in the host, in a mount namespace of its own where `hide` can hide something. */
+function install(env: Record<string, string> = {}, hide = "") {
+  const command = `${hide}exec bash ${SCRIPT} ${BINARY} ${DOMAIN}`;
+  return host.run(["unshare", "--mount", "bash", "-c", command], { env });
+}
+
+describe("deploy/install-debian.sh", () => {
+  test("preflight: without systemd as PID 1, nginx or a certificate it stops with one line and changes nothing", async () => {
+    const before = changedFiles();
+    const cases: [string, string, string][] = [
+      // sd_booted() looks for /run/systemd/system; a tmpfs over /run/systemd hides it.
+      ["mount -t tmpfs tmpfs /run/systemd && ", "systemd is not running as PID 1 here; these units need it", "no systemd"],
+      // As if nginx were not installed: its binary's directory is empty.
+      ["mount -t tmpfs tmpfs /usr/sbin && ", "nginx is not installed: apt-get install nginx", "no nginx"],
+      ["", `no certificate for ${DOMAIN} in ${CERT}/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d ${DOMAIN}`, "no cert"],
+    ];
+    for (const [hide, line, what] of cases) {
+      const r = await install({}, hide);
+      expect([what, r.status, r.stderr, r.stdout]).toEqual([what, 69, `install-debian.sh: ${line}\n`, ""]);
+    }
+    const bad = await install({ INSTANCES: "0" });
+    expect([bad.status, bad.stderr]).toEqual([64, "install-debian.sh: INSTANCES must be a number from 1 to 99, got: 0\n"]);
+    const domain = await host.run(["bash", SCRIPT, BINARY, "x/y;z"]);
+    expect([domain.status, domain.stderr]).toEqual([64, "install-debian.sh: DOMAIN must be a host name such as printerfacts.example.com, got: x/y;z\n"]);
+    const missing = await host.run(["bash", SCRIPT, "/nonexistent/printerfacts", DOMAIN]);
+    expect([missing.status, missing.stderr]).toEqual([66, "install-debian.sh: /nonexistent/printerfacts is not an executable file\n"]);
+    expect(changedFiles()).toEqual(before);
+    expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
+  });
+
+  test("installs: two instances and nginx active, HTTPS 200 on /fact and /, 404 on /metrics; socket 0660 printerfacts:printerfacts", async () => {
+    // A throwaway certificate where certbot would put the real one.
+    await host.ok(["mkdir", "-p", CERT]);
+    await host.ok(
+      ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
+    );
+    const began = performance.now();
+    const r = await install();
+    console.log(`install-debian.sh took ${Math.round(performance.now() - began)} ms`);
+    // systemd-sysusers says what it created; nothing else is said on stderr.
+    expect(r.stderr.replace(/^Creating (user|group) 'printerfacts' .*\n/gm, "")).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`printerfacts is serving through nginx with 2 instance(s); try: curl https://${DOMAIN}/fact\n`);
+
+    for (const unit of ["printerfacts@1.service", "printerfacts@2.service", "nginx.service"]) {
+      expect(await show(unit, "ActiveState", "UnitFileState")).toEqual({ ActiveState: "active", UnitFileState: "enabled" });
+    }
+    const fact = await https("/fact");
+    expect(fact.status).toBe(200);
+    expect(fact.body.length).toBeGreaterThan(10);
+    expect((await https("/")).status).toBe(200);
+    expect((await https("/metrics")).status).toBe(404);
+    for (const i of [1, 2]) {
+      expect(await host.ok(["stat", "-c", "%F %a %U:%G", `/run/printerfacts-${i}/printerfacts.sock`])).toBe("socket 660 printerfacts:printerfacts\n");
+      const { MainPID } = await show(`printerfacts@${i}.service`, "MainPID");
+      expect(await host.ok(["ps", "-o", "user:20=,group:20=,comm=", "-p", MainPID])).toMatch(/^printerfacts +printerfacts +printerfacts\n$/);
+    }
+    // One upstream line per instance in the site.
+    const site = await host.ok(["cat", "/etc/nginx/sites-enabled/printerfacts"]);
+    expect(site.match(/^\s*server unix:\S+/gm)).toEqual(["    server unix:/run/printerfacts-1/printerfacts.sock", "    server unix:/run/printerfacts-2/printerfacts.sock"]);
+  }, 60_000);
+
+  test("systemctl stop: exit 0, Result=success, socket gone, the drain in the journal; start serves again", async () => {
+    const unit = "printerfacts@1.service";
+    const { InvocationID } = await show(unit, "InvocationID");
+    expect((await host.run(["systemctl", "stop", unit])).status).toBe(0);
+    expect(await show(unit, "ActiveState", "Result", "ExecMainStatus")).toEqual({ ActiveState: "inactive", Result: "success", ExecMainStatus: "0" });
+    expect((await host.run(["test", "-e", "/run/printerfacts-1/printerfacts.sock"])).status).toBe(1);
+    const journal = await host.ok(["journalctl", "--no-pager", "-o", "cat", `_SYSTEMD_INVOCATION_ID=${InvocationID}`]);
+    for (const line of [
+      "printerfacts info: SIGTERM: shutting down, draining for up to 10s",
+      "printerfacts info: removed socket /run/printerfacts-1/printerfacts.sock",
+      "printerfacts info: all requests finished",
+      "printerfacts info: stopped",
+    ]) {
+      expect(journal).toContain(line);
+    }
+    // nginx sends everything to the other instance meanwhile.
+    expect((await https("/fact")).status).toBe(200);
+    await host.ok(["systemctl", "start", unit]);
+    expect((await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts-1/printerfacts.sock", "http://x/healthz"])).trim()).toBe("ok");
+  });
+
+  test("running it again with a new binary restarts the instances one at a time; 0 of the requests through nginx fail", async () => {
+    const pids = await Promise.all([1, 2].map(async (i) => (await show(`printerfacts@${i}.service`, "MainPID")).MainPID));
+    // Two clients, each a curl reusing its connection to nginx, until told to stop.
+    const load = host.spawn([
+      "bash",
+      "-c",
+      `urls=(); for i in $(seq 20); do urls+=(-o /dev/null "https://${DOMAIN}/fact"); done
+       client() { while [ ! -e /tmp/stop-load ]; do
+         curl -s -w '%{http_code}\\n' --max-time 10 --resolve ${DOMAIN}:443:127.0.0.1 --cacert ${CERT}/fullchain.pem "\${urls[@]}"; done; }
+       client & client & wait`,
+    ]);
+    const counted = () => load.stdout().split("\n").filter(Boolean);
+    while (counted().length < 40) await Bun.sleep(20);
+    const r = await install();
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const during = counted().length;
+    await host.ok(["touch", "/tmp/stop-load"]);
+    expect(await load.exited).toBe(0);
+    const statuses = counted();
+    const failed = statuses.filter((s) => s !== "200");
+    console.log(`update under load: ${statuses.length} requests through nginx, ${failed.length} failed`);
+    expect(failed).toEqual([]);
+    expect(during).toBeGreaterThan(40);
+    // Both restarted, now running the binary the update installed, and journald saw them one at a time.
+    const installed = (await host.ok(["stat", "-L", "-c", "%d:%i", "/usr/local/bin/printerfacts"])).trim();
+    for (const [n, i] of [1, 2].entries()) {
+      const { MainPID } = await show(`printerfacts@${i}.service`, "MainPID");
+      expect(MainPID).not.toBe(pids[n]);
+      expect((await host.ok(["stat", "-L", "-c", "%d:%i", `/proc/${MainPID}/exe`])).trim()).toBe(installed);
+    }
+    const started = async (i: number) => Number((await show(`printerfacts@${i}.service`, "ExecMainStartTimestampMonotonic")).ExecMainStartTimestampMonotonic);
+    const stopped2 = await host.ok(["journalctl", "--no-pager", "-o", "short-monotonic", "-u", "printerfacts@2.service", "-g", "SIGTERM: shutting down"]);
+    // @2 was asked to stop only after @1 had started again.
+    const lastStop2 = Number(stopped2.trim().split("\n").at(-1)?.match(/\[\s*([\d.]+)\]/)?.[1]) * 1e6;
+    expect(lastStop2).toBeGreaterThan(await started(1));
+    expect(await started(2)).toBeGreaterThan(lastStop2);
+  }, 90_000);
+
+  test("INSTANCES chooses the number of instances: 3, then back to 2", async () => {
+    expect((await install({ INSTANCES: "3" })).status).toBe(0);
+    expect((await show("printerfacts@3.service", "ActiveState")).ActiveState).toBe("active");
+    const site = () => host.ok(["grep", "-c", "server unix:/run/printerfacts-", "/etc/nginx/sites-enabled/printerfacts"]);
+    expect(await site()).toBe("3\n");
+    expect((await https("/fact")).status).toBe(200);
+    expect((await install({ INSTANCES: "2" })).status).toBe(0);
+    expect(await site()).toBe("2\n");
+    expect(await show("printerfacts@3.service", "ActiveState", "UnitFileState")).toEqual({ ActiveState: "inactive", UnitFileState: "disabled" });
+    expect((await https("/fact")).status).toBe(200);
+  }, 60_000);
+});
+
+describe("printerfacts.service, as shipped", () => {
+  const unit = "printerfacts.service";
+  const dropIn = (text: string) => host.writeFile("/etc/systemd/system/printerfacts.service.d/test.conf", `[Service]\n${text}\n`);
+  const journalOf = async (invocation: string) =>
+    (await host.ok(["journalctl", "--no-pager", "-o", "cat", `_SYSTEMD_INVOCATION_ID=${invocation}`])).split("\n").filter((l) => l.startsWith("printerfacts "));
+
+  // As its header says: the binary in /usr/local/bin, the user from printerfacts.sysusers.
+  beforeAll(async () => {
+    await host.copyIn(BINARY, "/usr/local/bin/printerfacts", 0o755);
+    await host.copyIn(join(ROOT, "deploy/systemd/printerfacts.sysusers"), "/etc/sysusers.d/printerfacts.conf");
+    await host.ok(["systemd-sysusers"]);
+    await host.copyIn(join(ROOT, "deploy/systemd/printerfacts.service"), `/etc/systemd/system/${unit}`);
+    await host.ok(["systemctl", "daemon-reload"]);
+  });
+
+  test("serves as printerfacts on /run/printerfacts/printerfacts.sock (0660); stop is exit 0, Result=success, socket gone", async () => {
+    await host.ok(["systemctl", "start", unit]);
+    expect(await host.ok(["stat", "-c", "%F %a %U:%G", "/run/printerfacts/printerfacts.sock"])).toBe("socket 660 printerfacts:printerfacts\n");
+    expect(await host.ok(["stat", "-c", "%a %U:%G", "/run/printerfacts"])).toBe("750 printerfacts:printerfacts\n");
+    const { MainPID, InvocationID } = await show(unit, "MainPID", "InvocationID");
+    expect(await host.ok(["ps", "-o", "user:20=", "-p", MainPID])).toBe("printerfacts\n");
+    expect((await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts/printerfacts.sock", "http://x/healthz"])).trim()).toBe("ok");
+    expect((await host.run(["systemctl", "stop", unit])).status).toBe(0);
+    expect(await show(unit, "Result", "ExecMainStatus")).toEqual({ Result: "success", ExecMainStatus: "0" });
+    expect((await host.run(["test", "-e", "/run/printerfacts/printerfacts.sock"])).status).toBe(1);
+    expect(await journalOf(InvocationID)).toContain("printerfacts info: all requests finished");
+  });
+
+  // Each: a drop-in that makes the mistake, the exit status, and the one line naming the fix.
+  const mistakes: [string, string, number, string][] = [
+    [
+      "SOCKPATH's directory missing",
+      "Environment=SOCKPATH=/run/elsewhere/printerfacts.sock",
+      1,
+      "printerfacts error: the directory /run/elsewhere for SOCKPATH does not exist; create it first (under systemd: RuntimeDirectory=printerfacts gives /run/printerfacts)",
+    ],
+    [
+      "a file in the way",
+      // "+": as root, outside the sandbox, after systemd made /run/printerfacts.
+      "ExecStartPre=+/bin/sh -c 'echo keep > /run/printerfacts/printerfacts.sock'",
+      1,
+      "printerfacts error: /run/printerfacts/printerfacts.sock exists and is a regular file, not a socket; refusing to touch it: move it away or choose another SOCKPATH",
+    ],
+    [
+      "a group the process is not in",
+      "Environment=SOCKGROUP=root",
+      78,
+      'printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another SOCKGROUP',
+    ],
+    [
+      "a port taken",
+      "UnsetEnvironment=SOCKPATH SOCKMODE\nEnvironment=PORT=8081 HOST=127.0.0.1\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+      1,
+      "printerfacts error: cannot listen on 127.0.0.1:8081 (HOST=127.0.0.1 PORT=8081): another process is listening there",
+    ],
+  ];
+
+  test.each(mistakes)("%s: fails once, stays failed, one journal line names the fix", async (what, settings, status, line) => {
+    // For "a port taken": another process on that port first.
+    const holder = what === "a port taken" ? host.spawn(["env", "PORT=8081", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"]) : undefined;
+    while (holder && (await host.run(["curl", "-s", "http://127.0.0.1:8081/healthz"])).status !== 0) await Bun.sleep(50);
+    await dropIn(settings);
+    await host.ok(["systemctl", "daemon-reload"]);
+    // ExecStartPost waits for the socket; the process exits first, so the start fails (on TCP
+    // there is no socket to wait for: the start succeeds and the process fails right after).
+    const r = await host.run(["systemctl", "start", unit]);
+    if (what !== "a port taken") expect(r.status).not.toBe(0);
+    // Well past RestartSec=1s: a restart would have happened by now.
+    await Bun.sleep(1500);
+    const s = await show(unit, "ActiveState", "Result", "ExecMainStatus", "NRestarts", "InvocationID");
+    expect([s.ActiveState, s.Result, s.ExecMainStatus, s.NRestarts]).toEqual(["failed", "exit-code", String(status), "0"]);
+    expect(await journalOf(s.InvocationID)).toEqual([line]);
+    holder?.kill("SIGKILL");
+    await host.run(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);
+    await host.ok(["systemctl", "daemon-reload"]);
+    await host.run(["systemctl", "reset-failed", unit]);
+  }, 30_000);
+
+  test("a crash (exit 70) is restarted, and it serves again", async () => {
+    // A build whose /fail/timer throws outside any request (test/fixtures/failing-main.ts).
+    await dropIn(`ExecStart=\nExecStart=${BUN} ${join(ROOT, "test/fixtures/failing-main.ts")}\nEnvironment=HOME=/nonexistent`);
+    await host.ok(["systemctl", "daemon-reload"]);
+    await host.ok(["systemctl", "start", unit]);
+    const sock = "/run/printerfacts/printerfacts.sock";
+    const before = await show(unit, "MainPID", "NRestarts");
+    await host.run(["curl", "-s", "--unix-socket", sock, "http://x/fail/timer"]);
+    let after = before;
+    for (let i = 0; i < 100 && (after.NRestarts === "0" || after.MainPID === before.MainPID || after.MainPID === "0"); i++) {
+      await Bun.sleep(100);
+      after = await show(unit, "MainPID", "NRestarts");
+    }
+    expect(after.NRestarts).toBe("1");
+    expect(await host.ok(["journalctl", "--no-pager", "-o", "cat", "-u", unit])).toContain("status=70/SOFTWARE");
+    // The new process is "activating" until its socket is there (ExecStartPost), then serves.
+    for (let i = 0; i < 100 && (await show(unit, "ActiveState")).ActiveState !== "active"; i++) await Bun.sleep(50);
+    expect((await host.ok(["curl", "-s", "--unix-socket", sock, "http://x/healthz"])).trim()).toBe("ok");
+    await host.ok(["systemctl", "stop", unit]);
+    await host.ok(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);
+    await host.ok(["systemctl", "daemon-reload"]);
+  }, 30_000);
+});
+
+describe("systemd-analyze security", () => {
+  test("exposure at most 2.0 for printerfacts.service and printerfacts@.service", async () => {
+    for (const unit of ["printerfacts.service", "printerfacts@1.service"]) {
+      const out = await host.ok(["systemd-analyze", "security", "--no-pager", unit]);
+      const level = Number(out.match(/Overall exposure level for \S+: ([\d.]+)/)?.[1]);
+      console.log(`${unit}: exposure ${level}`);
+      expect(level).toBeLessThanOrEqual(2.0);
+    }
+  });
+});
