@@ -4,7 +4,7 @@
 // change that, the row says so and a pin below runs docs/runtime-issues.md's reproduction against
 // the runtime alone: it fails when the runtime changes, so the workaround can go.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCaddy } from "./helpers/caddy.ts";
 import { startHaproxy } from "./helpers/haproxy.ts";
@@ -374,6 +374,11 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
  */
 describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
   const fixtures = join(ROOT, "test/fixtures/runtime-issues");
+
+  test("docs/runtime-issues.md shows the servers these pins run, as they are", () => {
+    const doc = readFileSync(join(ROOT, "docs/runtime-issues.md"), "utf8");
+    for (const name of ["bun-server.ts", "deno-server.ts"]) expect(doc).toContain(`\`\`\`ts\n${readFileSync(join(fixtures, name), "utf8")}\`\`\``);
+  });
 
   async function runtimeAlone(which: "bun" | "deno"): Promise<{ proc: Running; sock: string }> {
     const sock = dir.socketPath(`pin-${which}`);
