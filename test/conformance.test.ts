@@ -24,6 +24,7 @@ const MAX_BODY = 1024;
 /**
  * An outcome: the statuses of the responses received, in order, then "close" if the server (or
  * the proxy, through one) closed the connection after them. "close" alone: zero bytes, closed.
+ * "A or B": either is right.
  */
 type Outcome = string;
 type PerRuntime = Outcome | Partial<Record<Runtime, Outcome>> & { default?: Outcome };
@@ -154,7 +155,9 @@ const ROWS: Row[] = [
   { what: "bare LF line endings", bytes: "GET /fact HTTP/1.1\nHost: x\n\n", direct: { bun: "505 close", node: "400 close", deno: "200" }, nginx: "200", haproxy: "200", caddy: "200" },
   { what: "HTTP/1.1 without Host", bytes: req("GET /fact HTTP/1.1", ""), direct: { deno: "200", default: "400 close" }, nginx: "400 close", haproxy: { node: "400", deno: "200", default: "400 close" }, caddy: "400 close" },
   { what: "a 16 KiB URL", bytes: req(`GET /facts/${"1".repeat(16 * 1024)} HTTP/1.1`), direct: { deno: "400", default: "431 close" }, nginx: "414 close", haproxy: "400 close", caddy: { deno: "400", default: "431" } },
-  { what: "64 KiB of headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`), direct: { deno: "400 close", default: "431 close" }, nginx: "400 close", haproxy: "400 close", caddy: { deno: "400", default: "431" } },
+  // Bun and Node may close before the client has written it all, and a reset can take the 431
+  // with it: either way nothing is served and the next connection is (checked after each row).
+  { what: "64 KiB of headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`), direct: { deno: "400 close", default: "431 close or close" }, nginx: "400 close", haproxy: "400 close", caddy: { deno: "400", default: "431" } },
   { what: "2000 headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\n${"X-H: v\r\n".repeat(2000)}`), direct: { bun: "431 close", node: "200", deno: "400 close" }, nginx: "400 close", haproxy: "400 close", caddy: { node: "200", deno: "400", default: "431" } },
   {
     what: "Content-Length with Transfer-Encoding",
@@ -222,9 +225,9 @@ function expected(row: Row, runtime: Runtime, via: "direct" | Proxy): Outcome {
   return typeof stated === "string" ? stated : (stated[runtime] ?? stated.default ?? "(not stated)");
 }
 
-/** How many responses to wait for, and whether to wait for the close. */
+/** How many responses to wait for, and whether to wait for the close (of the first alternative). */
 function waitFor(outcome: Outcome): { responses: number; untilClosed: boolean } {
-  const words = outcome.split(" ");
+  const words = outcome.split(" or ")[0].split(" ");
   return { responses: words.filter((w) => /^\d+$/.test(w)).length, untilClosed: words.includes("close") };
 }
 
@@ -304,7 +307,7 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
     test.each(ROWS.map((row) => [label(row), row] as const))("%s", async (_label, row) => {
       const want = expected(row, runtime, "direct");
       const result = await direct(row.bytes, waitForRow(row, want));
-      expect(outcomeOf(result, row.bytes.startsWith("HEAD "))).toBe(want);
+      expect(want.split(" or ")).toContain(outcomeOf(result, row.bytes.startsWith("HEAD ")));
       const first = result.responses[0];
       if (first) {
         for (const [name, value] of Object.entries(row.headers ?? {})) {
@@ -333,7 +336,7 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
       // Caddy serves only its site's name: the requests say that instead of "x".
       const bytes = (row.proxied ?? row.bytes).replaceAll("Host: x\r\n", `Host: ${proxy.host}\r\n`);
       const got = outcomeOf(await proxy.raw(bytes, waitForRow(row, want)), row.bytes.startsWith("HEAD "));
-      expect(got).toBe(want);
+      expect(want.split(" or ")).toContain(got);
       // The proxy never had to answer 502 for a request the service should have answered (and
       // where it did, its log says so: the check can see one).
       if (want.startsWith("502")) expect(proxy.accessLog().slice(logged)).toMatch(PROXY_502);
@@ -348,6 +351,17 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
       expect(out).toMatch(/^Failed requests:\s+0$/m);
       expect(out).toMatch(/^Keep-Alive requests:\s+1000$/m);
       expect(out).not.toMatch(/^Non-2xx responses/m);
+    });
+
+    // HAProxy and Caddy (nginx is under load in test/rolling-restart.test.ts).
+    if (proxyName !== "nginx")
+      test("wrk (HTTP/1.1 keep-alive), 10 connections for 1 s: no socket error, no non-2xx", async () => {
+      const wrk = Bun.spawn(["wrk", "-t", "1", "-c", "10", "-d", "1s", `${proxies[proxyName].https}/facts/1`], { stdout: "pipe", stderr: "pipe" });
+      const out = await new Response(wrk.stdout).text();
+      expect(await wrk.exited).toBe(0);
+      expect(out).not.toContain("Socket errors");
+      expect(out).not.toContain("Non-2xx or 3xx responses");
+      expect(Number(out.match(/(\d+) requests in/)?.[1])).toBeGreaterThan(100);
     });
   });
 
