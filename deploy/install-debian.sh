@@ -42,6 +42,26 @@ cert=/etc/letsencrypt/live/$domain
 [ -r "$cert/fullchain.pem" ] && [ -r "$cert/privkey.pem" ] ||
   fail "no certificate for $domain in $cert/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d $domain" 69
 
+# The site first, for this domain, with one upstream line per instance: if nginx -t rejects it,
+# the previous one is put back and nothing else has changed. nginx reads it at the reload below.
+site=/etc/nginx/sites-available/printerfacts
+upstreams=$(for i in $(seq 1 "$instances"); do
+  printf '    server unix:/run/printerfacts-%s/printerfacts.sock max_fails=0;\\n' "$i"
+done)
+install -d /etc/nginx/sites-available /etc/nginx/sites-enabled
+[ ! -e "$site" ] || cp -p "$site" "$site.previous"
+sed -e "s/printerfacts\.example\.com/$domain/g" \
+  -e '/^ *#\{0,1\} *server unix:\/run\/printerfacts/d' \
+  -e "s|^upstream printerfacts {\$|&\\n$upstreams|" \
+  "$here/nginx/printerfacts.conf" > "$site"
+ln -sfn ../sites-available/printerfacts /etc/nginx/sites-enabled/printerfacts
+if ! nginx -t -q; then
+  if [ -e "$site.previous" ]; then mv -f "$site.previous" "$site"; else rm -f "$site" /etc/nginx/sites-enabled/printerfacts; fi
+  fail "nginx -t rejected the site; the previous one is back in place" 1
+fi
+rm -f "$site.previous"
+install -d /var/www/letsencrypt
+
 # The binary: renamed into place, so running instances keep the old one until they restart.
 install -m 0755 "$binary" /usr/local/bin/.printerfacts.new
 mv -f /usr/local/bin/.printerfacts.new /usr/local/bin/printerfacts
@@ -66,23 +86,6 @@ for i in $(seq 1 "$instances"); do
   systemctl restart "printerfacts@$i.service"
 done
 
-# The site, for this domain, with one upstream line per instance.
-site=/etc/nginx/sites-available/printerfacts
-upstreams=$(for i in $(seq 1 "$instances"); do
-  printf '    server unix:/run/printerfacts-%s/printerfacts.sock max_fails=0;\\n' "$i"
-done)
-install -d /etc/nginx/sites-available /etc/nginx/sites-enabled /var/www/letsencrypt
-[ ! -e "$site" ] || cp -p "$site" "$site.previous"
-sed -e "s/printerfacts\.example\.com/$domain/g" \
-  -e '/^ *#\{0,1\} *server unix:\/run\/printerfacts/d' \
-  -e "s|^upstream printerfacts {\$|&\\n$upstreams|" \
-  "$here/nginx/printerfacts.conf" > "$site"
-ln -sfn ../sites-available/printerfacts /etc/nginx/sites-enabled/printerfacts
-if ! nginx -t -q; then
-  if [ -e "$site.previous" ]; then mv -f "$site.previous" "$site"; else rm -f "$site" /etc/nginx/sites-enabled/printerfacts; fi
-  fail "nginx -t rejected the site; the previous one is back in place" 1
-fi
-rm -f "$site.previous"
 # A new drop-in needs a restart (the master takes SupplementaryGroups= only at start); an update
 # only a reload, which lets the old workers finish their requests.
 if [ "$nginx_restart" = yes ] || ! systemctl is-active --quiet nginx.service; then

@@ -3,9 +3,7 @@
 // run as) may connect to SOCKPATH, walking every directory on the way with USER's groups from
 // NSS; names the first obstacle and the command that removes it; then asks /healthz itself, so it
 // doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
-import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
-import { connect } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError, type ListenTarget, loadConfig } from "./config.ts";
 
@@ -37,10 +35,18 @@ interface Who {
 
 type Out = (line: string) => void;
 
+// node:child_process and node:net are loaded by check() itself: the service never loads them for
+// this subcommand's sake (test/startup.test.ts).
+let execFileSync: typeof import("node:child_process").execFileSync;
+
+/** Set when there is no getent to ask (a minimal container): then only the current user can be checked. */
+let noGetent = false;
+
 function getent(database: string, key: string): string | undefined {
   try {
     return execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} }).trim();
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") noGetent = true;
     return undefined;
   }
 }
@@ -49,7 +55,7 @@ const groupName = (gid: number) => getent("group", String(gid))?.split(":")[0] ?
 const userName = (uid: number) => getent("passwd", String(uid))?.split(":")[0] ?? String(uid);
 
 /** The user nginx's workers run as: its `user` directive, nginx's default nobody, or, without nginx, us. */
-export function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
+function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
   if (!existsSync(conf)) return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
   const text = readFileSync(conf, "utf8").replace(/#.*$/gm, "");
   const m = text.match(/^\s*user\s+([^\s;]+)/m);
@@ -80,21 +86,25 @@ function permits(st: Stats, who: Who, bit: 1 | 2): { ok: boolean; as: string } {
 
 const describe = (st: Stats) => `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${userName(st.uid)}:${groupName(st.gid)}`;
 
-/** The command that lets `who` through: join the file's group if its group bits allow it, else open the bits. */
-function fix(path: string, st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): string[] {
+/**
+ * What lets `who` through: join the file's group when its group bits would allow it (never root's
+ * group, which would give far more than this socket); else a place or a mode that does.
+ */
+function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): string[] {
   const group = groupName(st.gid);
-  const what = bit === 1 ? "x" : "w";
-  if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid)) {
+  if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid) && st.gid !== 0) {
     return [`adduser ${who.name} ${group}`, ...(restart ? [`then ${restart}`] : [])];
   }
-  if (bit === 2) return [`give the socket group write: SOCKMODE=0660 (and SOCKGROUP), then restart the service`];
-  return [`chmod g+${what} ${path} and put ${who.name} in group ${group} (adduser ${who.name} ${group})`];
+  if (bit === 2) {
+    return [`give the socket a group of its own that ${who.name} joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser ${who.name} printerfacts`];
+  }
+  return [`put the socket where ${who.name} can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts), then adduser ${who.name} printerfacts`];
 }
 
 type Verdict = { code: 0 | 1 | 2 | 77; lines: string[] };
 
 /** Walk SOCKPATH's directories and the socket as `who`; the first obstacle ends the walk. */
-export function walk(given: string, who: Who, restart?: string): Verdict {
+function walk(given: string, who: Who, restart?: string): Verdict {
   const path = resolve(given);
   const parts = path.split("/").filter(Boolean);
   const dirs = ["/", ...parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
@@ -111,7 +121,7 @@ export function walk(given: string, who: Who, restart?: string): Verdict {
     const p = permits(st, who, 1);
     lines.push(`  ${dir.padEnd(28)} ${describe(st).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
     if (!p.ok) {
-      const [first, ...rest] = fix(dir, st, who, 1, restart);
+      const [first, ...rest] = fix(st, who, 1, restart);
       return { code: 2, lines: [...lines, `no: ${who.name} may not search ${dir} (${describe(st)}; ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
     }
   }
@@ -127,14 +137,15 @@ export function walk(given: string, who: Who, restart?: string): Verdict {
   const p = permits(st, who, 2);
   lines.push(`  ${path.padEnd(28)} ${describe(st).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
   if (!p.ok) {
-    const [first, ...rest] = fix(path, st, who, 2, restart);
+    const [first, ...rest] = fix(st, who, 2, restart);
     return { code: 2, lines: [...lines, `no: ${who.name} may not connect to ${path} (${describe(st)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
   }
   return { code: 0, lines: [...lines, `yes: ${who.name} can connect to ${path}`] };
 }
 
 /** GET /healthz on a raw connection, as this process: no HTTP client needed. Resolves to a status or an error text. */
-export function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+  const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const socket =
       listen.kind === "unix"
@@ -170,6 +181,7 @@ export async function check(args: string[], env: Record<string, string | undefin
     out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
     return CHECK_EXIT.usage;
   }
+  ({ execFileSync } = await import("node:child_process"));
   let listen: ListenTarget;
   try {
     listen = loadConfig(env).listen;
@@ -184,7 +196,11 @@ export async function check(args: string[], env: Record<string, string | undefin
     const chosen = args[0] ? { name: args[0], why: "given" } : defaultUser();
     const who = lookUp(chosen.name);
     if (!who) {
-      out(`${chosen.name} is not a user on this host (getent passwd ${chosen.name} found nothing)`);
+      out(
+        noGetent
+          ? `cannot look up ${chosen.name}: there is no getent here (Debian package libc-bin); leave USER out to check the current user`
+          : `${chosen.name} is not a user on this host (getent passwd ${chosen.name} found nothing)`,
+      );
       return CHECK_EXIT.noUser;
     }
     const nginxUser = !args[0] && chosen.why.startsWith("nginx");

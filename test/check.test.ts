@@ -3,10 +3,11 @@
 // and its fix where nginx answers 502 "(13: Permission denied)", and says yes where nginx answers
 // 200. Then it asks /healthz itself, so its exit code doubles as a health probe.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Nginx, selfSignedCert, startNginx } from "./helpers/nginx.ts";
-import { BINARY, curl, type Running, start, startListening, tempDir } from "./helpers/server.ts";
+import { CHECK_EXIT } from "../src/check.ts";
+import { BINARY, curl, ROOT, type Running, start, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
 const cert = selfSignedCert(dir.path);
@@ -98,7 +99,10 @@ describe("every directory on the path", () => {
     await backend(sock);
     const r = await check(sock);
     expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
-    expect(r.out).toContain("fix: adduser www-data root\n     then systemctl restart nginx");
+    // The socket is root's group (the service ran as root): joining root's group is never the advice.
+    expect(r.out).toContain(`no: www-data may not connect to ${sock} (0660 root:root;`);
+    expect(r.out).toContain("fix: give the socket a group of its own that www-data joins");
+    expect(r.out).not.toContain("adduser www-data root");
     expect(r.code).toBe(2);
   });
 });
@@ -157,4 +161,10 @@ describe("what it cannot answer has its own exit code", () => {
     expect(r.out).toContain(`cannot tell: this check may not look at ${join(sub, "s.sock")} (EACCES); run it as root`);
     expect(r.code).toBe(77);
   });
+});
+
+test("docs/check.md documents exactly the exit codes check has", () => {
+  const doc = readFileSync(join(ROOT, "docs/check.md"), "utf8");
+  const documented = [...doc.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+  expect(documented).toEqual(Object.values(CHECK_EXIT));
 });

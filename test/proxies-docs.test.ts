@@ -109,9 +109,22 @@ describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Ca
 
   test.each(named(sections.haproxy))("HAProxy block %d: %s", async (_n, _first, step) => run(host, step), 120_000);
 
+  const workers = () => host.ok(["bash", "-c", "ps -o user:20=,group:20=,supgrp:40= --ppid $(systemctl show -P MainPID haproxy)"]);
+  const status = async () => (await host.ok(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV })).trim();
+
   test("HAProxy's workers run as haproxy with the group printerfacts, and nothing else", async () => {
-    const workers = await host.ok(["bash", "-c", "ps -o user:20=,group:20=,supgrp:40= --ppid $(systemctl show -P MainPID haproxy)"]);
-    expect(workers.trim().split(/\s+/)).toEqual(["haproxy", "printerfacts", "-"]);
+    expect((await workers()).trim().split(/\s+/)).toEqual(["haproxy", "printerfacts", "-"]);
+  });
+
+  // What the page says about `group printerfacts`: HAProxy does not take the user's groups from
+  // /etc/group (no initgroups), so the usual `adduser` does not let its workers in.
+  test("with `group haproxy` and `adduser haproxy printerfacts` instead: no supplementary group, 503", async () => {
+    const cfg = "/etc/haproxy/haproxy.cfg";
+    await host.ok(["bash", "-c", `adduser --quiet haproxy printerfacts && cp ${cfg} /etc/haproxy/haproxy.cfg.saved && sed -i 's/^    group printerfacts$/    group haproxy/' ${cfg} && systemctl restart haproxy`]);
+    expect((await workers()).trim().split(/\s+/)).toEqual(["haproxy", "haproxy", "-"]);
+    expect(await status()).toBe("503");
+    await host.ok(["bash", "-c", `gpasswd -d haproxy printerfacts && cp /etc/haproxy/haproxy.cfg.saved ${cfg} && systemctl restart haproxy`]);
+    expect(await status()).toBe("200");
     // Ports 80 and 443 for the next proxy on the page.
     await host.ok(["systemctl", "disable", "--now", "haproxy"]);
   });

@@ -120,6 +120,12 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
     expect(await logged(s.lines, (l) => l.request_id === id)).toMatchObject({ client: "127.0.0.1" });
   });
 
+  test("CONNECT is refused by the proxy (400, 421 or 501), never passed to the service", async () => {
+    const r = await s.proxy.raw(`CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n`, { timeoutMs: 2000 });
+    expect([400, 421, 501]).toContain(r.responses[0]?.status);
+    expect(await logged(s.lines, (l) => l.method === "CONNECT", 300)).toBeUndefined();
+  });
+
   test("an unknown method is 501 from the proxy (Bun would drop it: 502), and the next request is served", async () => {
     const r = await s.proxy.raw(`FOO /fact HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\n`, { responses: 2 });
     expect(r.responses.map((x) => x.status)).toEqual([501, 200]);
@@ -176,8 +182,8 @@ describe("the socket's group", () => {
     expect(proxy.accessLog()).toMatch(/ printerfacts\/s0 .* 503 .* SC-- /);
   });
 
-  // 503 after lb_try_duration (5s): Caddy keeps trying for a usable upstream, then gives up.
-  test("Caddy without the socket's group is refused: 503, permission denied", async () => {
+  // 502 after lb_try_duration (5s): Caddy keeps retrying the dial, then gives up.
+  test("Caddy without the socket's group is refused: 502, permission denied", async () => {
     const prefix = join(dir.path, "caddy-groups");
     mkdirSync(prefix);
     const sock = runtimeDir(prefix, "a");
@@ -186,7 +192,7 @@ describe("the socket's group", () => {
     const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
     const proxy = await startCaddy(prefix, site, { groups: [] });
     cleanups.push(() => proxy.stop());
-    expect((await through(proxy, "/fact")).status).toBe(503);
+    expect((await through(proxy, "/fact")).status).toBe(502);
     expect(proxy.errorLog()).toContain(`dial unix ${sock}: connect: permission denied`);
   });
 });

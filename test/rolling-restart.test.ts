@@ -81,6 +81,6 @@ test("restart instance a, then b, under load through nginx: zero failed requests
   expect(result.statuses).toEqual({ "200": result.total });
   expect(result.total).toBeGreaterThan(600);
   // Both restarted instances answered requests through the upstream afterwards.
-  const upstreams = nginx.accessLog().trim().split("\n").slice(-100).join("\n");
+  const upstreams = nginx.siteLog().trim().split("\n").slice(-100).join("\n");
   for (const sock of socks) expect(upstreams).toContain(`unix:${sock}`);
 }, 60_000);

@@ -8,12 +8,14 @@ import { BINARY, BUN, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
 const DOMAIN = "facts.example.org";
-const SCRIPT = join(ROOT, "deploy/install-debian.sh");
+let SCRIPT: string; // in the host
 const CERT = `/etc/letsencrypt/live/${DOMAIN}`;
 let host: SystemdHost;
 
 beforeAll(async () => {
-  host = await bootSystemdHost();
+  // The project is shown read-only in the host (ROOT may be in the machine's /tmp or /root).
+  host = await bootSystemdHost({ share: { [ROOT]: "/opt/printerfacts-src" } });
+  SCRIPT = host.pathOf(join(ROOT, "deploy/install-debian.sh"));
   console.log(`systemd host booted in ${host.bootMs} ms`);
 }, 60_000);
 afterAll(() => host?.stop());
@@ -39,9 +41,17 @@ function changedFiles(): string[] {
   return walk(upper).filter((p) => !p.startsWith("var/log/journal/"));
 }
 
+/** A throwaway certificate where certbot would put the real one. */
+async function makeCert() {
+  await host.ok(["mkdir", "-p", CERT]);
+  await host.ok(
+    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
+  );
+}
+
 /** The install script as root in the host, in a mount namespace of its own where `hide` can hide something. */
 function install(env: Record<string, string> = {}, hide = "") {
-  const command = `${hide}exec bash ${SCRIPT} ${BINARY} ${DOMAIN}`;
+  const command = `${hide}exec bash ${SCRIPT} ${host.pathOf(BINARY)} ${DOMAIN}`;
   return host.run(["unshare", "--mount", "bash", "-c", command], { env });
 }
 
@@ -61,7 +71,7 @@ describe("deploy/install-debian.sh", () => {
     }
     const bad = await install({ INSTANCES: "0" });
     expect([bad.status, bad.stderr]).toEqual([64, "install-debian.sh: INSTANCES must be a number from 1 to 99, got: 0\n"]);
-    const domain = await host.run(["bash", SCRIPT, BINARY, "x/y;z"]);
+    const domain = await host.run(["bash", SCRIPT, host.pathOf(BINARY), "x/y;z"]);
     expect([domain.status, domain.stderr]).toEqual([64, "install-debian.sh: DOMAIN must be a host name such as printerfacts.example.com, got: x/y;z\n"]);
     const missing = await host.run(["bash", SCRIPT, "/nonexistent/printerfacts", DOMAIN]);
     expect([missing.status, missing.stderr]).toEqual([66, "install-debian.sh: /nonexistent/printerfacts is not an executable file\n"]);
@@ -69,12 +79,20 @@ describe("deploy/install-debian.sh", () => {
     expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
   });
 
+  test("an nginx configuration nginx -t rejects: the site is taken back, nothing else was changed", async () => {
+    await makeCert();
+    await host.writeFile("/etc/nginx/conf.d/broken.conf", "this is not nginx;\n");
+    const before = changedFiles();
+    const r = await install();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toEndWith("install-debian.sh: nginx -t rejected the site; the previous one is back in place\n");
+    expect(changedFiles()).toEqual(before);
+    expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
+    await host.ok(["rm", "/etc/nginx/conf.d/broken.conf"]);
+  });
+
   test("installs: two instances and nginx active, HTTPS 200 on /fact and /, 404 on /metrics; socket 0660 printerfacts:printerfacts", async () => {
-    // A throwaway certificate where certbot would put the real one.
-    await host.ok(["mkdir", "-p", CERT]);
-    await host.ok(
-      ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
-    );
+    await makeCert();
     const began = performance.now();
     const r = await install();
     console.log(`install-debian.sh took ${Math.round(performance.now() - began)} ms`);
@@ -135,16 +153,18 @@ describe("deploy/install-debian.sh", () => {
     ]);
     const counted = () => load.stdout().split("\n").filter(Boolean);
     while (counted().length < 40) await Bun.sleep(20);
+    const before = counted().length;
     const r = await install();
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const during = counted().length;
+    const during = counted().length - before;
     await host.ok(["touch", "/tmp/stop-load"]);
     expect(await load.exited).toBe(0);
     const statuses = counted();
     const failed = statuses.filter((s) => s !== "200");
-    console.log(`update under load: ${statuses.length} requests through nginx, ${failed.length} failed`);
+    console.log(`update under load: ${statuses.length} requests through nginx, ${during} of them during the update, ${failed.length} failed`);
     expect(failed).toEqual([]);
+    // The update happened under load, not beside it.
     expect(during).toBeGreaterThan(40);
     // Both restarted, now running the binary the update installed, and journald saw them one at a time.
     const installed = (await host.ok(["stat", "-L", "-c", "%d:%i", "/usr/local/bin/printerfacts"])).trim();
@@ -254,7 +274,7 @@ describe("printerfacts.service, as shipped", () => {
 
   test("a crash (exit 70) is restarted, and it serves again", async () => {
     // A build whose /fail/timer throws outside any request (test/fixtures/failing-main.ts).
-    await dropIn(`ExecStart=\nExecStart=${BUN} ${join(ROOT, "test/fixtures/failing-main.ts")}\nEnvironment=HOME=/nonexistent`);
+    await dropIn(`ExecStart=\nExecStart=${host.pathOf(BUN)} ${host.pathOf(join(ROOT, "test/fixtures/failing-main.ts"))}\nEnvironment=HOME=/nonexistent`);
     await host.ok(["systemctl", "daemon-reload"]);
     await host.ok(["systemctl", "start", unit]);
     const sock = "/run/printerfacts/printerfacts.sock";
@@ -286,3 +306,13 @@ describe("systemd-analyze security", () => {
     }
   });
 });
+
+test("an update over an earlier install's single printerfacts.service: instances serve, the single service is disabled and gone", async () => {
+  // The single service, enabled and running as an earlier version of the script left it.
+  await host.ok(["systemctl", "enable", "--now", "printerfacts.service"]);
+  const r = await install();
+  expect(r.status).toBe(0);
+  expect(await show("printerfacts.service", "ActiveState", "LoadState")).toEqual({ ActiveState: "inactive", LoadState: "not-found" });
+  for (const unit of ["printerfacts@1.service", "printerfacts@2.service"]) expect((await show(unit, "ActiveState")).ActiveState).toBe("active");
+  expect((await https("/fact")).status).toBe(200);
+}, 60_000);

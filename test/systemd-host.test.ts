@@ -1,7 +1,7 @@
 // The throwaway systemd host itself (test/helpers/systemd-host.ts): it boots, runs units, keeps its
 // hands off the machine, and is gone after stop().
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY } from "./helpers/server.ts";
@@ -10,15 +10,19 @@ import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 // A file in the machine's /tmp before the boot: systemd-tmpfiles must not have emptied it.
 const marker = join(tmpdir(), `pf-systemd-host-marker-${process.pid}`);
 let host: SystemdHost;
+// A directory of the machine's /tmp, shown in the host (share) where the host's /tmp would hide it.
+const shared = mkdtempSync(join(tmpdir(), "pf-systemd-host-shared-"));
+writeFileSync(join(shared, "f"), "shared\n");
 
 beforeAll(async () => {
   writeFileSync(marker, "still here\n");
-  host = await bootSystemdHost();
+  host = await bootSystemdHost({ share: { [shared]: "/opt/pf-shared" } });
   console.log(`systemd host booted in ${host.bootMs} ms`);
 }, 60_000);
 afterAll(async () => {
   await host?.stop();
   rmSync(marker, { force: true });
+  rmSync(shared, { recursive: true, force: true });
 });
 
 test("systemd is PID 1 in there and the boot finished", async () => {
@@ -44,11 +48,12 @@ test("the machine's /tmp is untouched, and the host has its own /tmp, /run and /
 test("units run, the journal has their lines, loopback works", async () => {
   await host.writeFile(
     "/etc/systemd/system/pf-hello.service",
-    "[Service]\nType=oneshot\nRemainAfterExit=yes\nDynamicUser=yes\nExecStart=/bin/sh -c 'echo hello from $$(id -un)'\n",
+    "[Service]\nType=oneshot\nRemainAfterExit=yes\nDynamicUser=yes\nExecStart=/bin/sh -c 'echo hello from uid $$(id -u)'\n",
   );
   await host.ok(["systemctl", "daemon-reload"]);
   await host.ok(["systemctl", "start", "pf-hello.service"]);
-  expect(await host.journal("pf-hello.service")).toMatch(/hello from pf-hello/);
+  // A user systemd made for it: not root.
+  expect(await host.journal("pf-hello.service")).toMatch(/hello from uid [1-9]\d*\n/);
   expect(await host.ok(["ip", "-br", "link", "show", "lo"])).toMatch(/UP/);
   // A listener inside is reachable inside, and the host has no other network.
   await host.copyIn(BINARY, "/usr/local/bin/printerfacts", 0o755);
@@ -61,6 +66,15 @@ test("units run, the journal has their lines, loopback works", async () => {
   expect(status).toBe("200");
   served.kill("SIGKILL");
   expect(await host.ok(["ip", "-br", "link"])).not.toMatch(/eth|ens|enp/);
+});
+
+test("share shows a machine directory read-only in the host; pathOf maps its paths", async () => {
+  expect(host.pathOf(join(shared, "f"))).toBe("/opt/pf-shared/f");
+  expect(host.pathOf("/usr/bin/env")).toBe("/usr/bin/env");
+  expect(await host.ok(["cat", host.pathOf(join(shared, "f"))])).toBe("shared\n");
+  expect((await host.run(["touch", "/opt/pf-shared/g"])).status).not.toBe(0);
+  expect(existsSync(join(shared, "g"))).toBe(false);
+  await expect(bootSystemdHost({ share: { [shared]: "/srv/x" } })).rejects.toThrow("is not under /opt, /usr/local, /etc or /var");
 });
 
 test("copyIn copies a file of the machine's /tmp into the host", async () => {

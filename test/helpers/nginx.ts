@@ -111,6 +111,10 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
       return "";
     }
   };
+  let exitCode: number | undefined;
+  proc.exited.then((code) => {
+    exitCode = code;
+  });
   const deadline = Date.now() + 3000;
   for (;;) {
     try {
@@ -118,7 +122,9 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
       socket.end();
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`nginx did not start:\n${proc.stderr()}\n${read("error.log")}`);
+      // Never an empty reason: how it ended, and whatever nginx said on stderr and in its error log.
+      const why = exitCode !== undefined ? `nginx exited with ${exitCode}` : Date.now() > deadline ? "nginx did not accept on its port within 3 s" : undefined;
+      if (why) throw new Error(`${why}; stderr: ${proc.stderr().trim() || "(nothing)"}; error.log: ${read("error.log").trim() || "(nothing)"}`);
       await Bun.sleep(20);
     }
   }

@@ -26,6 +26,16 @@ for d in etc var usr/local opt; do
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$state/upper/$n,workdir=$state/work/$n" "/$d"
 done
 
+# Directories of the machine shown in the host, read-only, in its own layers (STATE_DIR/shares:
+# "SOURCE<tab>DEST" lines), bound before /tmp, where SOURCE may be, is covered.
+if [ -f "$state/shares" ]; then
+  while IFS=$'\t' read -r src dest; do
+    mkdir -p "$dest"
+    mount --bind "$src" "$dest"
+    mount -o remount,bind,ro "$dest"
+  done < "$state/shares"
+fi
+
 # A /dev of its own with only the usual nodes (systemd-tmpfiles-setup-dev would add to the real one).
 mkdir -p "$state/dev"
 mount -t tmpfs -o mode=0755,nosuid tmpfs "$state/dev"

@@ -16,6 +16,8 @@
 //   await host.journal("printerfacts.service")        -> that unit's journal lines, since boot
 //   await host.stop()                                 -> SIGKILL from outside; idempotent
 //   host.bootMs                                       -> how long the boot took
+//   bootSystemdHost({ share: { [ROOT]: "/opt/printerfacts-src" } })  -> the project, read-only, in the host
+//   host.pathOf(join(ROOT, "deploy/install-debian.sh")) -> "/opt/printerfacts-src/deploy/install-debian.sh"
 //
 // What the host sees: the machine's / read-only; its own tmpfs on /run, /tmp, /var/tmp and /dev
 // (the usual nodes only); overlays on /etc, /var, /usr/local and /opt whose writes land in a temp dir
@@ -29,7 +31,7 @@
 // Teardown: stop() SIGKILLs systemd (PID 1 there, so the kernel kills everything in the host),
 // removes its cgroups and temp dir. killSystemdHosts() (test/setup.ts, when the run ends) does the
 // same for any host a failing test left; unshare --kill-child ends the host if unshare is killed.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Running, start } from "./server.ts";
@@ -66,6 +68,8 @@ export interface SystemdHost {
   /** Copies a file of the machine (any path, also the real /tmp) to `dest` in the host. */
   copyIn(src: string, dest: string, mode?: number): Promise<void>;
   writeFile(dest: string, content: string | Uint8Array, mode?: number): Promise<void>;
+  /** Where a machine path is in the host: under a `share` if it is in one, else the same path. */
+  pathOf(machinePath: string): string;
   /** The unit's journal since boot (short-iso format, no pager). */
   journal(unit: string): Promise<string>;
   /** systemd's own console output so far (the boot log). */
@@ -80,6 +84,13 @@ export interface BootOptions {
   target?: string;
   /** Give up after this long; default 60 s. */
   timeoutMs?: number;
+  /**
+   * Directories of the machine to show in the host, read-only: { [machinePath]: hostPath }. The
+   * host path must be under /opt, /usr/local, /etc or /var (the host's own layers, made before its
+   * /tmp and /run), so nothing is created on the machine. E.g. { [ROOT]: "/opt/printerfacts-src" }: the project as the
+   * service user can reach it (ROOT itself may be under the machine's /tmp or a 0700 /root).
+   */
+  share?: Record<string, string>;
 }
 
 const INIT = join(import.meta.dir, "systemd-host-init.sh");
@@ -214,6 +225,10 @@ async function exec(argv: readonly string[], opts: RunOptions = {}): Promise<Run
 /** Boots a host and waits until systemd says the boot is done (running or degraded). */
 export async function bootSystemdHost(options: BootOptions = {}): Promise<SystemdHost> {
   const began = performance.now();
+  const shares = Object.entries(options.share ?? {});
+  for (const [, dest] of shares) {
+    if (!/^\/(opt|usr\/local|etc|var)\/./.test(dest) || dest.startsWith("/var/tmp")) throw new Error(`systemd host: share target ${dest} is not under /opt, /usr/local, /etc or /var`);
+  }
   const stateDir = mkdtempSync(join(tmpdir(), "pf-systemd-host-"));
   chmodSync(stateDir, 0o700);
   const id = stateDir.slice(stateDir.lastIndexOf("-") + 1);
@@ -221,6 +236,7 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
   const cgroup = parent ? join(parent, `pf-systemd-host-${id}`) : undefined;
   if (cgroup) mkdirSync(cgroup);
   const masked = [...DEFAULT_MASKED, ...(options.mask ?? [])];
+  if (shares.length > 0) writeFileSync(join(stateDir, "shares"), shares.map(([src, dest]) => `${src}\t${dest}\n`).join(""));
   // The shell moves itself into the host's cgroup before unshare makes that the namespace's root.
   const enter = cgroup ? `echo $$ > '${cgroup}/cgroup.procs' && ` : "";
   const unshare = start(
@@ -290,6 +306,12 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
     spawn: (command, env = {}) => start([...enterArgs, ...command], { LANG: "C.UTF-8", ...env }, "/"),
     copyIn: async (src, dest, mode = 0o644) => writeFile(dest, readFileSync(src), mode),
     writeFile,
+    pathOf: (machinePath) => {
+      for (const [src, dest] of shares) {
+        if (machinePath === src || machinePath.startsWith(`${src}/`)) return dest + machinePath.slice(src.length);
+      }
+      return machinePath;
+    },
     journal: async (unit) => (await run(["journalctl", "--no-pager", "-o", "short-iso", "-b", "-u", unit])).stdout,
     console: () => unshare.stdout() + unshare.stderr(),
     stop: async () => {

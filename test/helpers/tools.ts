@@ -24,7 +24,11 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["mount", "mount"],
   ["ip", "iproute2"],
   ["dbus-daemon", "dbus"],
+  // nginx first of the sbin tools: test/preflight.test.ts takes /usr/sbin off PATH and expects it.
   ["nginx", "nginx"],
+  ["ps", "procps"],
+  ["adduser", "adduser"],
+  ["gpasswd", "passwd"],
   ["openssl", "openssl"],
   ["promtool", "prometheus"],
   ["prometheus", "prometheus"],
@@ -44,7 +48,11 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
 export function missingTool(path = process.env.PATH ?? ""): string | undefined {
   for (const [tool, pkg] of TOOLS) {
     const found = tool.startsWith("/") ? existsSync(tool) : Bun.which(tool, { PATH: path }) !== null;
-    if (!found) return `test tool missing: ${tool} (Debian package ${pkg}: apt-get install ${pkg.replace(/:.*/, "")}${pkg.includes(":") ? ` after dpkg --add-architecture ${pkg.split(":")[1]}` : ""}); the suite needs the real thing and does not skip`;
+    if (!found) {
+      const arch = pkg.split(":")[1];
+      const install = `${arch ? `dpkg --add-architecture ${arch} && apt-get update && ` : ""}apt-get install ${pkg}`;
+      return `test tool missing: ${tool} (Debian package ${pkg}: ${install}); the suite needs the real thing and does not skip`;
+    }
   }
   return undefined;
 }
