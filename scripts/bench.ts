@@ -11,7 +11,8 @@
 // (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
 // memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
 // on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BEFORE (a
-// built checkout to run alongside, e.g. the commit before a change), BENCH_BUILD (1:
+// built checkout to run alongside, e.g. the commit before a change), BENCH_MIDDLEWARE (0: skip the
+// in-process middleware table), BENCH_BUILD (1:
 // build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
 // ("K=V K=V": the production settings and the same with the access log off, when not detected).
 import { spawnSync } from "node:child_process";
@@ -573,6 +574,16 @@ for (let i = 0; i < settings.startupRuns; i++) {
   startups.push(JSON.parse(out).startup_ms);
 }
 await cleanUp();
+
+// What Hono's own middleware would cost a route, in process: why app.ts does without them.
+if (env.BENCH_MIDDLEWARE !== "0") {
+  console.log("Hono middleware, in process …");
+  const table = run([bun, join(ROOT, "scripts", "bench", "middleware.ts")], "scripts/bench/middleware.ts").trim();
+  notes.push(
+    "## Hono's middleware on one route, in process",
+    `\`bun scripts/bench/middleware.ts\`: a route like GET /facts/:id on a bare Hono app, alone and behind each of Hono's middleware that app.ts could use (secureHeaders with our options). No sockets: a full request over a socket costs the server several µs more, so over HTTP the ratios are smaller; the differences in µs carry over.\n\n${table}`,
+  );
+}
 
 // --- report ------------------------------------------------------------------------------------
 
