@@ -10,7 +10,9 @@
 // Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (8), BENCH_CONNECTIONS
 // (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
 // memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
-// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BUILD (1:
+// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BEFORE (a
+// built checkout to run alongside, e.g. the commit before a change), BENCH_MIDDLEWARE (0: skip the
+// in-process middleware table), BENCH_BUILD (1:
 // build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
 // ("K=V K=V": the production settings and the same with the access log off, when not detected).
 import { spawnSync } from "node:child_process";
@@ -398,6 +400,23 @@ await peer(
 );
 await peer("elysia", "Elysia on Bun (peer)", existsSync(join(ROOT, "node_modules", "elysia")) ? () => [bun, join(peersDir, "elysia.ts")] : "elysia is not installed (npm ci installs the devDependencies)");
 
+// BENCH_BEFORE=path/to/a/built/checkout (npm run pretest done there, e.g. of the commit before a
+// change): its binary, Node bundle and Deno run too, so "no slower than before" is one run's ratio.
+if (env.BENCH_BEFORE) {
+  const dir = resolve(env.BENCH_BEFORE);
+  const before: [string, string, string[]][] = [
+    ["before-binary", "before: dist/printerfacts, unix", [join(dir, "dist", "printerfacts")]],
+    ["before-node", "before: Node, unix", viaScript(`node --enable-source-maps ${join(dir, "dist", "node", "printerfacts.mjs")}`)],
+    ["before-deno", "before: Deno, unix", viaScript(join(dir, "scripts", "deno-run"))],
+  ];
+  for (const [key, label, cmd] of before) {
+    if (!wanted(key)) continue;
+    const path = sock(key);
+    const i = await tryStart(key, label, { name: key, cmd, cwd: dir, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    if (i) addVariant(key, label, unix(path), [i]);
+  }
+}
+
 const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
 const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
 if (nginxKeys.length > 0) {
@@ -556,6 +575,16 @@ for (let i = 0; i < settings.startupRuns; i++) {
 }
 await cleanUp();
 
+// What Hono's own middleware would cost a route, in process: why app.ts does without them.
+if (env.BENCH_MIDDLEWARE !== "0") {
+  console.log("Hono middleware, in process …");
+  const table = run([bun, join(ROOT, "scripts", "bench", "middleware.ts")], "scripts/bench/middleware.ts").trim();
+  notes.push(
+    "## Hono's middleware on one route, in process",
+    `\`bun scripts/bench/middleware.ts\`: a route like GET /facts/:id on a bare Hono app, alone and behind each of Hono's middleware that app.ts could use (secureHeaders with our options). No sockets: a full request over a socket costs the server several µs more, so over HTTP the ratios are smaller; the differences in µs carry over.\n\n${table}`,
+  );
+}
+
 // --- report ------------------------------------------------------------------------------------
 
 const summaries = summarise(variants, rounds, { idle, end, served });
@@ -570,7 +599,7 @@ const shellWord = (text: string) => (/^[\w./,:=-]*$/.test(text) ? text : `'${tex
 const changed = Object.entries(defaults)
   .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
   .map(([k]) => `${k}=${shellWord(env[k] ?? "")}`);
-for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL"]) {
+for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL", "BENCH_BEFORE"]) {
   if (env[k] !== undefined) changed.push(`${k}=${shellWord(env[k])}`);
 }
 const report = renderReport({

@@ -55,8 +55,8 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 
 /**
  * A body and all its headers but the request id, Content-Length included. Held as a Headers on Bun
- * and as a plain object elsewhere: each runtime's Response is fastest built from that (Deno 2.9
- * builds from a copied Headers at a third of the rate; measured in BENCHMARKS.md).
+ * and as a plain object elsewhere: each runtime builds a Response fastest from that (Deno 2.9 from
+ * a copied Headers at about a third of the rate, as measured for issue 17).
  */
 export interface Prebuilt {
   readonly body: string;

@@ -144,6 +144,9 @@ function targets(input: ReportInput): Target[] {
   for (const [key, name] of [["go", "Go net/http"], ["fastify", "Fastify on Node"], ["elysia", "Elysia on Bun"]]) {
     atLeast(`dist/printerfacts vs ${name} doing the same work (ahead of it)`, 1, ratio("binary-unix", key));
   }
+  for (const [now, before, name] of [["binary-unix", "before-binary", "dist/printerfacts"], ["node", "before-node", "Node"], ["deno", "before-deno", "Deno"]]) {
+    if (has(before)) atLeast(`${name}: no slower than the build before (BENCH_BEFORE)`, 1, ratio(now, before));
+  }
   atLeast("Unix socket vs TCP, direct (dist/printerfacts)", 1.25, ratio("binary-unix", "binary-tcp"));
   atLeast("nginx → Unix socket vs nginx → TCP", 1.0, ratio("nginx-unix", "nginx-tcp"));
   const logRatio = ratio("binary-unix", "binary-unix-nolog");
