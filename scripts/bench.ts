@@ -1,18 +1,26 @@
 #!/usr/bin/env bun
 // npm run bench: every server variant side by side in one run, the same load at each, alternating
 // them round by round (A B C … then … C B A) so drift on a shared machine cancels; prints the
-// table with ratios to the raw Bun.serve baseline and writes it to BENCHMARKS.md.
+// table with ratios to the baseline and writes it to BENCHMARKS.md. The baseline is the equal-work
+// ceiling: a raw Bun.serve doing exactly what printerfacts does for GET /fact (scripts/bench/work.ts);
+// Deno gets its own ceiling, and peers a user might pick instead (Go net/http, Rust hyper, Fastify,
+// Elysia) do the same work. The bench builds each; one whose toolchain is missing is skipped, with
+// the reason in the report.
 //
 // Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (8), BENCH_CONNECTIONS
 // (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
 // memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
-// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BUILD (1:
+// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BEFORE (a
+// built checkout to run alongside, e.g. the commit before a change), BENCH_MIDDLEWARE (0: skip the
+// in-process middleware table), BENCH_BUILD (1:
 // build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
 // ("K=V K=V": the production settings and the same with the access log off, when not detected).
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { createApp } from "../src/app.ts";
+import { facts as factList } from "../src/facts.ts";
 import { cpuSeconds, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
 import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
 import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";
@@ -74,9 +82,32 @@ if (settings.build) {
 const binary = join(ROOT, "dist", "printerfacts");
 if (!existsSync(binary)) throw new Error("dist/printerfacts is missing: run npm run build");
 const bun = join(BIN, "bun");
-// The raw Bun.serve baseline compiled too, for the idle memory the runtime itself takes.
-const compiledBaseline = join(buildDir, "baseline");
-run([bun, "build", join(ROOT, "scripts", "bench", "baseline.ts"), "--compile", "--bytecode", "--format=esm", "--minify", "--outfile", compiledBaseline], "compiling the baseline");
+const deno = join(BIN, "deno");
+const ceilingScript = join(ROOT, "scripts", "bench", "ceiling.ts");
+// The Bun ceiling compiled as the build compiles printerfacts, for the idle memory the runtime
+// itself takes with the same work loaded.
+const buildFlags = (scripts.build ?? "").split(/\s+/).filter((arg) => arg.startsWith("--") && !["--compile", "--outfile"].includes(arg));
+const compiledBaseline = join(buildDir, "ceiling");
+run([bun, "build", ceilingScript, "--compile", ...buildFlags, "--outfile", compiledBaseline], "compiling the ceiling");
+
+// What every ceiling and peer serves: /fact's headers as the app sends them (but the per-response
+// ones) and the facts. Written once; each server reads it at start (WORK_FILE).
+const workFile = join(buildDir, "work.json");
+{
+  const sample = await createApp({ facts: factList }).request("/fact");
+  const headers = [...sample.headers].filter(([name]) => !["x-request-id", "content-length"].includes(name));
+  writeFileSync(workFile, JSON.stringify({ headers, facts: factList.map((f) => f.text) }));
+}
+
+/** Builds a peer; the reason it cannot be built (a missing toolchain) instead of throwing. */
+function buildPeer(build: () => void): string | undefined {
+  try {
+    build();
+    return undefined;
+  } catch (err) {
+    return `could not be built: ${String((err as Error).message).replace(/\s+/g, " ").slice(0, 300)}`;
+  }
+}
 
 // --- run directory, sockets, nginx's user -----------------------------------------------------------
 
@@ -214,24 +245,34 @@ async function tryStart(key: string, label: string, spec: InstanceSpec): Promise
 const groupEnv: Record<string, string> = nginxGroup ? { SOCKGROUP: nginxGroup } : {};
 
 console.log(`starting servers in ${runDir} …`);
+const workEnv = { WORK_FILE: workFile };
 const baseline = await start({
   name: "baseline",
-  cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")],
-  env: { SOCKPATH: sock("baseline") },
-  ready: { target: unix(sock("baseline")), path: "/" },
+  cmd: [bun, ceilingScript],
+  env: { ...workEnv, SOCKPATH: sock("baseline") },
+  ready: { target: unix(sock("baseline")), path: "/fact" },
+  stdout: logsOut,
 });
-addVariant("baseline", "raw Bun.serve, unix (baseline)", unix(sock("baseline")), [baseline]);
-if (wanted("baseline-headers")) {
-  const path = sock("baseline-headers");
-  const label = "raw Bun.serve, unix, with /fact's headers";
-  const i = await tryStart("baseline-headers", label, { name: "baseline-headers", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_HEADERS: "app" }, ready: { target: unix(path), path: "/" } });
-  if (i) addVariant("baseline-headers", label, unix(path), [i]);
+addVariant("baseline", "Bun.serve doing the same work (Bun's ceiling; baseline)", unix(sock("baseline")), [baseline]);
+if (wanted("ceiling-deno")) {
+  const path = sock("ceiling-deno");
+  const label = "Deno.serve doing the same work (Deno's ceiling)";
+  if (existsSync(deno)) {
+    const i = await tryStart("ceiling-deno", label, { name: "ceiling-deno", cmd: [deno, "run", "--allow-all", ceilingScript], env: { ...workEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/fact" }, stdout: logsOut });
+    if (i) addVariant("ceiling-deno", label, unix(path), [i]);
+  } else skip("ceiling-deno", label, "node_modules/.bin/deno is missing (npm ci)");
 }
-if (wanted("baseline-hono")) {
-  const path = sock("baseline-hono");
-  const label = "bare Hono on raw Bun.serve, unix";
-  const i = await tryStart("baseline-hono", label, { name: "baseline-hono", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_FRAMEWORK: "hono" }, ready: { target: unix(path), path: "/fact" } });
-  if (i) addVariant("baseline-hono", label, unix(path), [i]);
+if (wanted("bare-bun")) {
+  const path = sock("bare-bun");
+  const label = "bare Bun.serve: the fact only, no headers, id, log or metrics";
+  const i = await tryStart("bare-bun", label, { name: "bare-bun", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path }, ready: { target: unix(path), path: "/" } });
+  if (i) addVariant("bare-bun", label, unix(path), [i]);
+}
+if (wanted("bare-hono")) {
+  const path = sock("bare-hono");
+  const label = "bare Hono on Bun.serve: the fact only, one route, no middleware";
+  const i = await tryStart("bare-hono", label, { name: "bare-hono", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_FRAMEWORK: "hono" }, ready: { target: unix(path), path: "/fact" } });
+  if (i) addVariant("bare-hono", label, unix(path), [i]);
 }
 
 let binaryUnix: Instance | undefined;
@@ -294,6 +335,88 @@ if (env.BENCH_COMPARE) {
   const i = await tryStart("compare", label, { name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
   if (i) addVariant("compare", label, unix(path), [i]);
 }
+// --- peers: what a user might pick instead, each doing the same work (scripts/bench/work.ts) ------
+
+async function peer(key: string, label: string, build: (() => string[]) | string) {
+  if (!wanted(key)) return;
+  if (typeof build === "string") return skip(key, label, build);
+  let cmd: string[] = [];
+  const failed = buildPeer(() => {
+    cmd = build();
+  });
+  if (failed) return skip(key, label, failed);
+  const path = sock(key);
+  const i = await tryStart(key, label, { name: key, cmd, cwd: ROOT, env: { ...workEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/fact" }, stdout: logsOut });
+  if (i) addVariant(key, label, unix(path), [i]);
+}
+const peersDir = join(ROOT, "scripts", "bench", "peers");
+const go = which("go");
+await peer(
+  "go",
+  "Go net/http (peer)",
+  go
+    ? () => {
+        const out = join(buildDir, "peer-go");
+        run([go, "build", "-o", out, join(peersDir, "go", "main.go")], "go build");
+        return [out];
+      }
+    : "Go is not installed (apt-get install golang-go)",
+);
+const cargo = which("cargo");
+const debianHyper = existsSync("/usr/share/cargo/registry") && readdirSync("/usr/share/cargo/registry").some((d) => d.startsWith("hyper-0.14"));
+await peer(
+  "hyper",
+  "Rust hyper 0.14 + tokio, one thread (peer)",
+  !cargo
+    ? "cargo is not installed (apt-get install cargo)"
+    : !debianHyper
+      ? "Debian's hyper 0.14 crate sources are not installed (apt-get install librust-hyper-dev librust-tokio-dev)"
+      : () => {
+          // Offline, against Debian's crates: no crates.io access needed.
+          const cargoHome = join(buildDir, "cargo-home");
+          mkdirSync(cargoHome, { recursive: true });
+          writeFileSync(
+            join(cargoHome, "config.toml"),
+            '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n[net]\noffline = true\n',
+          );
+          const target = join(buildDir, "hyper-target");
+          const built = spawnSync(cargo, ["build", "--release", "--offline", "--manifest-path", join(peersDir, "hyper", "Cargo.toml")], {
+            encoding: "utf8",
+            env: cleanEnv({ CARGO_HOME: cargoHome, CARGO_TARGET_DIR: target }),
+          });
+          if (built.status !== 0) throw new Error(`cargo build failed: ${built.stderr.trim().split("\n").slice(-5).join(" ")}`);
+          return [join(target, "release", "printerfacts-peer-hyper")];
+        },
+);
+await peer(
+  "fastify",
+  "Fastify on Node (peer)",
+  existsSync(join(ROOT, "node_modules", "fastify"))
+    ? () => {
+        run([bun, "build", join(peersDir, "fastify.ts"), "--target=node", "--packages=external", "--outfile", join(buildDir, "peer-fastify.mjs")], "bundling the Fastify peer");
+        return ["node", join(buildDir, "peer-fastify.mjs")];
+      }
+    : "fastify is not installed (npm ci installs the devDependencies)",
+);
+await peer("elysia", "Elysia on Bun (peer)", existsSync(join(ROOT, "node_modules", "elysia")) ? () => [bun, join(peersDir, "elysia.ts")] : "elysia is not installed (npm ci installs the devDependencies)");
+
+// BENCH_BEFORE=path/to/a/built/checkout (npm run pretest done there, e.g. of the commit before a
+// change): its binary, Node bundle and Deno run too, so "no slower than before" is one run's ratio.
+if (env.BENCH_BEFORE) {
+  const dir = resolve(env.BENCH_BEFORE);
+  const before: [string, string, string[]][] = [
+    ["before-binary", "before: dist/printerfacts, unix", [join(dir, "dist", "printerfacts")]],
+    ["before-node", "before: Node, unix", viaScript(`node --enable-source-maps ${join(dir, "dist", "node", "printerfacts.mjs")}`)],
+    ["before-deno", "before: Deno, unix", viaScript(join(dir, "scripts", "deno-run"))],
+  ];
+  for (const [key, label, cmd] of before) {
+    if (!wanted(key)) continue;
+    const path = sock(key);
+    const i = await tryStart(key, label, { name: key, cmd, cwd: dir, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    if (i) addVariant(key, label, unix(path), [i]);
+  }
+}
+
 const nginx = which("nginx") ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : undefined);
 const nginxKeys = ["nginx-return", "nginx-unix", "nginx-tcp"].filter(wanted);
 if (nginxKeys.length > 0) {
@@ -331,9 +454,41 @@ if (nginxKeys.length > 0) {
   }
 }
 
+// --- the same answer: every row that claims printerfacts' work must send what printerfacts sends ---
+
+const SAME_WORK = ["baseline", "ceiling-deno", "go", "hyper", "fastify", "elysia", "binary-unix", "bun-src", "node", "deno"];
+{
+  const work = JSON.parse(readFileSync(workFile, "utf8")) as { headers: [string, string][]; facts: string[] };
+  const transport = new Set(["date", "x-request-id", "content-length", "connection", "keep-alive"]);
+  /** Name: value lines, lower-case names, sorted, without what each response or transport adds. */
+  const canon = (pairs: Iterable<[string, string]>) => [...pairs].map(([k, v]) => `${k.toLowerCase()}: ${v}`).filter((l) => !transport.has(l.slice(0, l.indexOf(":")))).sort().join("\n");
+  const expected = canon(work.headers);
+  const bodies = new Set(work.facts.map((f) => `${f}\n`));
+  for (const v of variants.filter((v) => SAME_WORK.includes(v.key) && v.target.kind === "unix")) {
+    const problems: string[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch("http://localhost/fact", { unix: (v.target as { path: string }).path });
+      const body = await res.text();
+      const got = canon(res.headers);
+      if (res.status !== 200) problems.push(`status ${res.status}`);
+      if (!bodies.has(body)) problems.push(`a body that is not one fact: ${JSON.stringify(body.slice(0, 60))}`);
+      if (res.headers.get("content-length") !== String(Buffer.byteLength(body))) problems.push(`Content-Length ${res.headers.get("content-length")}`);
+      if (got !== expected) problems.push(`headers ${JSON.stringify(got)}`);
+      ids.push(res.headers.get("x-request-id") ?? "");
+    }
+    if (!ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)) || ids[0] === ids[1]) problems.push(`request ids ${ids.join(", ")}`);
+    if (problems.length > 0) {
+      const note = `- **${v.label} does not answer /fact as printerfacts does:** ${[...new Set(problems)].join("; ")}`;
+      notes.push(note);
+      console.log(note);
+    }
+  }
+}
+
 // --- idle memory, warm-up, rounds ---------------------------------------------------------------
 
-const compiled = await start({ name: "baseline-compiled", cmd: [compiledBaseline], env: { SOCKPATH: sock("baseline-compiled") }, ready: { target: unix(sock("baseline-compiled")), path: "/" } });
+const compiled = await start({ name: "ceiling-compiled", cmd: [compiledBaseline], env: { ...workEnv, SOCKPATH: sock("ceiling-compiled") }, ready: { target: unix(sock("ceiling-compiled")), path: "/fact" }, stdout: logsOut });
 await Bun.sleep(1000);
 const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
 const binaryVariant = variants.find((v) => v.key === "binary-unix");
@@ -420,6 +575,16 @@ for (let i = 0; i < settings.startupRuns; i++) {
 }
 await cleanUp();
 
+// What Hono's own middleware would cost a route, in process: why app.ts does without them.
+if (env.BENCH_MIDDLEWARE !== "0") {
+  console.log("Hono middleware, in process …");
+  const table = run([bun, join(ROOT, "scripts", "bench", "middleware.ts")], "scripts/bench/middleware.ts").trim();
+  notes.push(
+    "## Hono's middleware on one route, in process",
+    `\`bun scripts/bench/middleware.ts\`: a route like GET /facts/:id on a bare Hono app, alone and behind each of Hono's middleware that app.ts could use (secureHeaders with our options). No sockets: a full request over a socket costs the server several µs more, so over HTTP the ratios are smaller; the differences in µs carry over.\n\n${table}`,
+  );
+}
+
 // --- report ------------------------------------------------------------------------------------
 
 const summaries = summarise(variants, rounds, { idle, end, served });
@@ -434,7 +599,7 @@ const shellWord = (text: string) => (/^[\w./,:=-]*$/.test(text) ? text : `'${tex
 const changed = Object.entries(defaults)
   .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
   .map(([k]) => `${k}=${shellWord(env[k] ?? "")}`);
-for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL"]) {
+for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL", "BENCH_BEFORE"]) {
   if (env[k] !== undefined) changed.push(`${k}=${shellWord(env[k])}`);
 }
 const report = renderReport({

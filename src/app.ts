@@ -1,44 +1,56 @@
-// The HTTP application: routes, headers and the observers' hook. No runtime or socket code lives
-// here, so every route can be exercised with app.request() and every runtime adapter serves the
-// same thing. Hono routes; what every request needs (an id, the secure headers, the access log and
-// metrics) is done around Hono rather than as middleware, because any middleware at all puts every
-// request through Hono's async compose() (measured in BENCHMARKS.md).
-import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
+// The HTTP application. One route table says what is served; the Hono router, 405 and Allow, the
+// metrics label, HEAD and the fast path (fast-path.ts) all come from it. No runtime or socket code
+// lives here, so every route can be exercised with app.request() and every adapter serves the same.
+import { type Context, Hono } from "hono";
 import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
+import { TrieRouter } from "hono/router/trie-router";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
+import { fastPath } from "./fast-path.ts";
 import type { Fact } from "./facts.ts";
-import { completeHeaders, isComplete, prebuilt, prebuiltResponse, requestIdFor, withContentLength } from "./headers.ts";
-import { log } from "./log.ts";
+import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
-import { type Asset, assets } from "./static.ts";
+import type { ConnInfo, Logger } from "./serve/types.ts";
+import { assets } from "./static.ts";
 
-/** What a runtime adapter tells the app about the connection a request came in on. */
-export interface ConnInfo {
-  transport: "unix" | "tcp";
-  /** The TCP peer's address; none over a Unix socket. */
-  remoteAddress?: string;
-}
-
-/** One request on its way through the app: begun by fetch(), its route named by the handler. */
+/** One request on its way through the app: begun by fetch(), its route named by the table. */
 export interface Exchange {
   conn: ConnInfo;
   /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
   requestId: string;
-  /** The pattern of the route that answered (/facts/:id), "/*" when none did: a metrics label. */
+  /** The pattern of the route the path belongs to (/facts/:id), "/*" when none: a metrics label. */
   route: string;
-  /** A HEAD request: the routes see it as GET, and the body is dropped after (app.fetch). */
+  /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */
   head: boolean;
 }
 
 export type AppEnv = { Bindings: Exchange };
 
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A route's answer. No next(): routes are not middleware. */
+export type RouteHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
+
+/**
+ * One entry of the route table. A GET route answers HEAD too. No route reads a request body, so
+ * MAX_BODY applies alike to every request that has one (`guarded`, below).
+ */
+export type Route = {
+  method: Method;
+  /** Hono's pattern; also the metrics label, so a label is never a raw path. */
+  path: string;
+} & (
+  | { handler: RouteHandler; prebuilt?: never }
+  /** An answer built whole at start, chosen per request: the fast path may serve it past Hono. */
+  | { prebuilt: (request: Request) => Prebuilt; handler?: never }
+);
+
 /**
  * Told about every answered request once its response is complete: the access log and the request
- * metrics. Called synchronously and outside Hono's middleware chain, so an answer that needs no
- * await (GET /fact) never waits for a promise. `duration` is the time to produce the response, in
- * milliseconds. The response states its Content-Length unless it has no body; a HEAD response
- * states GET's and has no body.
+ * metrics. Called synchronously, so an answer that needs no await (GET /fact) never waits for a
+ * promise. `duration` is the time to produce the response, in milliseconds. The response states
+ * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
  */
 export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
 
@@ -51,12 +63,15 @@ export interface AppOptions {
   /** The access log, the request metrics. */
   observers?: Observer[];
   /** Serves GET /metrics here; left out when metrics have a listener of their own (or none). */
-  metrics?: Handler<AppEnv>;
+  metrics?: RouteHandler;
   /** Called for each fact sent in a response body. */
   onFactServed?: () => void;
+  /** Where a request that failed is reported; the console if not given. */
+  log?: Logger;
   /**
-   * More routes, added after ours (test fixtures add routes that fail on purpose). They are counted
-   * in the metrics under route "/*": only our own routes name their pattern.
+   * More routes, added to Hono after the table's (test fixtures add routes that fail on purpose).
+   * They are counted in the metrics under route "/*", are not behind MAX_BODY, and should state
+   * their Content-Length.
    */
   extend?: (app: Hono<AppEnv>) => void;
 }
@@ -68,9 +83,10 @@ export interface App {
   request(input: string | Request, init?: RequestInit, conn?: ConnInfo): Promise<Response>;
 }
 
+// One spelling of the charset on every answer (Hono's c.text() says UTF-8; the rest say utf-8).
 const TEXT = "text/plain; charset=utf-8";
+const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
-const ALLOW = "GET, HEAD";
 
 const FactId = v.pipe(
   v.string(),
@@ -78,7 +94,7 @@ const FactId = v.pipe(
   v.transform(Number),
 );
 
-/** Bodies and headers are built once at start: serving a fact copies one header set, adds the id. */
+/** A fact's bodies, text and JSON, built once at start for /fact (no-store) and /facts/:id (cached). */
 function prebuild(fact: Fact) {
   const text = `${fact.text}\n`;
   const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
@@ -88,135 +104,171 @@ function prebuild(fact: Fact) {
   });
   return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
 }
+type Variants = ReturnType<typeof prebuild>["random"];
 
 /** Whether Accept prefers `type` to text/plain, which is what everything else gets. */
-function prefers(c: Context, type: "application/json" | "text/html"): boolean {
-  const accept = c.req.header("accept");
+function prefers(accept: string | null, type: "application/json" | "text/html"): boolean {
   // The common case (no mention of the subtype at all) is answered without parsing the header.
-  if (accept === undefined || !accept.includes(type.slice(type.indexOf("/") + 1))) return false;
+  if (accept === null || !accept.includes(type.slice(type.indexOf("/") + 1))) return false;
+  // Hono's accepts() reads the header through c.req.header(), the only part of c it uses.
+  const c = { req: { header: () => accept } } as unknown as Context;
   return accepts(c, { header: "Accept", supports: ["text/plain", type], default: "text/plain" }) === type;
 }
 
-export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend }: AppOptions): App {
+/** A response that states its Content-Length: Hono's HEAD keeps it, and the access log reads it. */
+function send(c: Context, body: string, status: ContentfulStatusCode, type: string, headers: Record<string, string> = {}) {
+  return c.body(body, status, { "Content-Type": type, "Content-Length": String(Buffer.byteLength(body)), ...headers });
+}
+
+/** The table's paths, for requests no route took: which pattern the path belongs to, and its Allow. */
+function pathsOf(routes: readonly Route[]) {
+  const methods = new Map<string, string[]>();
+  for (const { method, path } of routes) {
+    methods.set(path, [...(methods.get(path) ?? []), method, ...(method === "GET" ? ["HEAD"] : [])]);
+  }
+  const router = new TrieRouter<{ pattern: string; allow: string[] }>();
+  for (const [pattern, allow] of methods) router.add("ALL", pattern, { pattern, allow });
+  return (path: string) => router.match("ALL", path)[0][0]?.[0];
+}
+
+export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend, log = console }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
-  const served = (c: Context<AppEnv>) => {
-    if (!c.env.head) onFactServed?.();
+  const served = (head: boolean) => {
+    if (!head) onFactServed?.();
   };
+  const negotiate = (request: Request, variants: Variants) =>
+    prefers(request.headers.get("accept"), "application/json") ? variants.json : variants.text;
 
-  const factResponse = (c: Context<AppEnv>, variants: ReturnType<typeof prebuild>["random"]) => {
-    served(c);
-    return prebuiltResponse(prefers(c, "application/json") ? variants.json : variants.text, c.env.requestId);
-  };
+  const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" });
 
-  /**
-   * The routes, on a Hono app with no middleware: a request that matches one handler is answered
-   * straight from it, with no compose() and no promise when the handler returns a Response.
-   * `bodyLimit` is the one middleware, on a second copy that only requests with a body go through.
-   */
-  const routes = (bodyLimit?: MiddlewareHandler<AppEnv>) => {
-    const app = new Hono<AppEnv>();
-    if (bodyLimit) app.use(bodyLimit);
-    // Each handler names its route for the metrics, so the label is the pattern, never the path.
-    const get = (path: string, handler: Handler<AppEnv>) =>
-      app.get(path, (c, next) => {
-        c.env.route = path;
-        return handler(c, next);
-      });
+  // The route table.
+  const routes: Route[] = [
+    {
+      method: "GET",
+      path: "/fact",
+      prebuilt: (request) => {
+        served(request.method === "HEAD");
+        return negotiate(request, pick().random);
+      },
+    },
+    {
+      method: "GET",
+      path: "/facts/:id",
+      handler: (c) => {
+        const parsed = v.safeParse(FactId, c.req.param("id"));
+        if (!parsed.success) return send(c, `${parsed.issues[0].message}\n`, 400, TEXT);
+        const body = bodies[parsed.output - 1];
+        if (body === undefined) return send(c, `no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404, TEXT);
+        served(c.env.head);
+        return prebuiltResponse(negotiate(c.req.raw, body.byId), c.env.requestId);
+      },
+    },
+    {
+      method: "GET",
+      path: "/",
+      handler: async (c) => {
+        served(c.env.head);
+        return send(c, String(await indexPage(pick().fact)), 200, HTML, { "Cache-Control": "no-store" });
+      },
+    },
+    { method: "GET", path: "/healthz", prebuilt: () => healthz },
+    ...(metrics ? [{ method: "GET", path: "/metrics", handler: metrics } as const] : []),
+    ...assets.map((asset): Route => {
+      // The name carries the content hash: a changed file gets a new name.
+      const answer = prebuilt(asset.body, { "Content-Type": asset.contentType, "Cache-Control": "public, max-age=31536000, immutable" });
+      return { method: "GET", path: asset.path, prebuilt: () => answer };
+    }),
+  ];
 
-    get("/fact", (c) => factResponse(c, pick().random));
+  // MAX_BODY, for a request that has a body, before its route or the 404/405 answers it. Bun
+  // refuses a long Content-Length itself but drains an unread chunked body of any length: this
+  // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and closes
+  // the connection with the 413 so the rest is never read. Hono's bodyLimit, called per request
+  // rather than with use(), which would put every request through Hono's async compose().
+  const tooLarge = (c: Context<AppEnv>) => send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
+  const limit = maxBodyBytes === undefined ? undefined : bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  const guarded =
+    (answer: RouteHandler): RouteHandler =>
+    (c) => {
+      if (limit === undefined || !hasBody(c.req.raw.headers)) return answer(c);
+      // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
+      // so its stated length is what MAX_BODY is held to. A chunked one states none.
+      if (c.req.raw.body === null) return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
+      return limit(c, async () => {
+        c.res = await answer(c);
+      }).then((tooLarge) => tooLarge ?? c.res);
+    };
 
-    get("/facts/:id", (c) => {
-      const parsed = v.safeParse(FactId, c.req.param("id"));
-      if (!parsed.success) return c.text(`${parsed.issues[0].message}\n`, 400);
-      const body = bodies[parsed.output - 1];
-      if (body === undefined) return c.text(`no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404);
-      return factResponse(c, body.byId);
-    });
+  const hono = new Hono<AppEnv>();
+  for (const route of routes) {
+    const answer: RouteHandler = route.handler ?? ((c) => prebuiltResponse(route.prebuilt(c.req.raw), c.env.requestId));
+    hono.on(
+      route.method,
+      route.path,
+      guarded((c) => {
+        c.env.route = route.path;
+        return answer(c);
+      }),
+    );
+  }
+  extend?.(hono);
 
-    get("/", (c) => {
-      served(c);
-      c.header("Cache-Control", "no-store");
-      return c.html(indexPage(pick().fact));
-    });
-
-    get("/healthz", (c) => c.text("ok\n", 200, { "Cache-Control": "no-store" }));
-    if (metrics) get("/metrics", metrics);
-
-    const serveAsset = (asset: Asset) => (c: Context<AppEnv>) =>
-      c.body(asset.body, 200, {
-        "Content-Type": asset.contentType,
-        // The name carries the content hash: a changed file gets a new name.
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
-    for (const asset of assets) get(asset.path, serveAsset(asset));
-    extend?.(app);
-
-    app.notFound((c) => {
-      // A known path with a method it does not take: 405 with Allow, not a misleading 404. The
-      // router's match for GET holds [handler, RouterRoute] pairs, bodyLimit's "*" route among
-      // them on the copy that has it; a GET route's path is the pattern.
-      const getRoute =
-        c.req.method === "GET" ? undefined : app.router.match("GET", c.req.path)[0].find(([[, route]]) => route.method === "GET");
-      if (getRoute !== undefined) {
-        c.env.route = getRoute[0][1].path;
-        return c.text("method not allowed\n", 405, { Allow: ALLOW });
+  const pathOf = pathsOf(routes);
+  hono.notFound(
+    guarded((c) => {
+      // A path of the table with a method it does not take: 405 with Allow, not a misleading 404.
+      const known = pathOf(c.req.path);
+      if (known !== undefined && !known.allow.includes(c.req.method)) {
+        c.env.route = known.pattern;
+        return send(c, "method not allowed\n", 405, TEXT, { Allow: known.allow.join(", ") });
       }
-      return prefers(c, "text/html") ? c.html(notFoundPage(c.req.path), 404) : c.text("not found\n", 404);
-    });
+      // The body depends on Accept, so caches must key on it too.
+      const vary = { Vary: "Accept" };
+      return prefers(c.req.header("accept") ?? null, "text/html")
+        ? send(c, String(notFoundPage(c.req.path)), 404, HTML, vary)
+        : send(c, "not found\n", 404, TEXT, vary);
+    }),
+  );
 
-    app.onError((err, c) => {
-      const id = c.env.requestId;
-      log.error(`request ${id} ${c.env.head ? "HEAD" : c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
-      return c.text(`internal error; request id ${id}\n`, 500);
-    });
-    return app;
+  hono.onError((err, c) => {
+    const id = c.env.requestId;
+    log.error(`request ${id} ${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    return send(c, `internal error; request id ${id}\n`, 500, TEXT);
+  });
+
+  const fast = fastPath(routes);
+  const duplicateHost = (requestId: string) => {
+    const body = "more than one Host header\n";
+    const headers = new Headers({ "Content-Type": TEXT, "Content-Length": String(body.length), Connection: "close" });
+    completeHeaders(headers, requestId);
+    return new Response(body, { status: 400, headers });
   };
 
-  const plain = routes();
-  // Here, not in the runtime: Bun refuses a long Content-Length itself but drains an unread
-  // chunked body of any length, and its limit on a read one surfaces as a handler error. This
-  // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and
-  // closes the connection with the 413 so the rest is never read.
-  const limited =
-    maxBodyBytes === undefined
-      ? plain
-      : routes(
-          bodyLimit({
-            maxSize: maxBodyBytes,
-            onError: (c) => c.text(`request body over ${maxBodyBytes} bytes\n`, 413, { Connection: "close" }),
-          }),
-        );
-
-  const observe = (request: Request, exchange: Exchange, response: Response, duration: number) => {
-    // HEAD: GET's status and headers, Content-Length included, and no body (RFC 9110, 9.3.2).
-    const res = exchange.head ? new Response(null, response) : response;
-    for (const observer of observers) observer(request, exchange, res, duration);
-    return res;
-  };
-
-  /** Secure headers and the id on what the handler did not build whole; then the observers. */
-  const finish = (request: Request, exchange: Exchange, response: Response, started: number): Response | Promise<Response> => {
+  const observe = (request: Request, exchange: Exchange, response: Response, started: number) => {
     const duration = performance.now() - started;
-    if (isComplete(response)) return observe(request, exchange, response, duration);
-    completeHeaders(response.headers, exchange.requestId);
-    return withContentLength(response).then((res) => observe(request, exchange, res, duration));
+    for (const observer of observers) observer(request, exchange, response, duration);
+    return response;
+  };
+
+  /** Through Hono: the id and the secure headers go on after the handler, then the observers. */
+  const finish = (request: Request, exchange: Exchange, response: Response, started: number) => {
+    // A prebuilt answer carries its id and headers already.
+    if (!response.headers.has("x-request-id")) completeHeaders(response.headers, exchange.requestId);
+    return observe(request, exchange, response, started);
   };
 
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
-    const headers = request.headers;
     const head = request.method === "HEAD";
-    const exchange: Exchange = { conn, requestId: requestIdFor(headers.get("x-request-id")), route: "/*", head };
-    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3).
-    const mayHaveBody = headers.has("content-length") || headers.has("transfer-encoding");
-    // HEAD is answered here, not by Hono: Hono drops the body before its length is known, and the
-    // runtimes then say Content-Length: 0.
-    // Only the URL and headers are carried over: copying the whole request would copy its signal,
-    // which makes Deno print a warning about it. A HEAD body is never read.
-    const routed = head ? new Request(request.url, { method: "GET", headers }) : request;
-    const response = (mayHaveBody ? limited : plain).fetch(routed, exchange);
+    const exchange: Exchange = { conn, requestId: requestIdFor(request.headers.get("x-request-id")), route: "/*", head };
+    // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
+    // as RFC 9112, 3.2 requires (Deno's parser says so itself).
+    if (request.headers.get("host")?.includes(",")) return observe(request, exchange, duplicateHost(exchange.requestId), started);
+    const quick = fast(request, exchange);
+    if (quick !== undefined) return observe(request, exchange, quick, started);
+    const response = hono.fetch(request, exchange);
     return response instanceof Promise
       ? response.then((res) => finish(request, exchange, res, started))
       : finish(request, exchange, response, started);

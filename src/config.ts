@@ -3,17 +3,14 @@
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { ipVersion } from "./ip.ts";
+import type { ListenTarget } from "./serve/types.ts";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
 export const MAX_SOCKPATH_BYTES = 107;
 /** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
 export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
-export type ListenTarget =
-  | { kind: "unix"; path: string }
-  | { kind: "tcp"; host: string; port: number }
-  /** A listening socket systemd opened and passed in (socket activation); systemd owns it. */
-  | { kind: "systemd"; fd: number };
+export type { ListenTarget };
 
 /** sd_listen_fds(3): passed sockets start at fd 3. */
 export const SD_LISTEN_FDS_START = 3;

@@ -1,13 +1,27 @@
-// Response headers, built once at start. Hono's secureHeaders middleware sets its dozen headers one
-// by one on every response after the handler; on GET /fact that cost more than the rest of the
-// request (see BENCHMARKS.md). Here the same headers, taken from that middleware itself so the
-// values stay the library's, are prebuilt into Headers sets: the hot routes copy a complete set
-// and add only the request id, and every other response gets them set one by one (app.ts).
-import type { MiddlewareHandler } from "hono";
-import { Hono } from "hono";
-import { secureHeaders } from "hono/secure-headers";
+// Response headers every answer carries, and responses built whole at start (prebuilt): the hot
+// routes copy one header set and add the request id, instead of setting a dozen headers each time.
+import type { secureHeaders } from "hono/secure-headers";
 
-const secureHeaderOptions: Parameters<typeof secureHeaders>[0] = {
+/**
+ * What Hono's secureHeaders middleware sets with SECURE_HEADER_OPTIONS, written out so no app has
+ * to run at start to learn it; test/unit/headers.test.ts holds the two equal.
+ */
+export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
+  ["content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["cross-origin-resource-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["referrer-policy", "no-referrer"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "DENY"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+];
+
+/** The options for Hono's secureHeaders that SECURE_HEADERS stands for. */
+export const SECURE_HEADER_OPTIONS: Parameters<typeof secureHeaders>[0] = {
   // TLS ends at nginx: only it knows whether the client used HTTPS, so HSTS is set there
   // (deploy/nginx). A backend that sent it over plain HTTP would be lying.
   strictTransportSecurity: false,
@@ -23,64 +37,48 @@ const secureHeaderOptions: Parameters<typeof secureHeaders>[0] = {
   xFrameOptions: "DENY",
 };
 
-/** The headers Hono's secureHeaders sets with our options, read once from a throwaway app. */
-async function headersSetBy(middleware: MiddlewareHandler): Promise<[string, string][]> {
-  const probe = new Hono().use(middleware).get("/", (c) => c.body(null));
-  return [...(await probe.request("/")).headers];
-}
-
-const secureHeaderSet: readonly [string, string][] = await headersSetBy(secureHeaders(secureHeaderOptions));
-
-/** A complete header set for one kind of response: the secure headers plus these. */
-function headerSet(extra: Record<string, string>): Headers {
-  return new Headers([...secureHeaderSet, ...Object.entries(extra)]);
-}
-
-/** A body and all its headers but the request id, Content-Length included, built once at start. */
-export interface Prebuilt {
-  body: string;
-  headers: Headers;
-}
-
-export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
-  return { body, headers: headerSet({ ...headers, "Content-Length": String(Buffer.byteLength(body)) }) };
-}
-
-/** Responses built whole from a prebuilt set: nothing is added to them after the handler. */
-const complete = new WeakSet<Response>();
-
-export function prebuiltResponse({ body, headers }: Prebuilt, requestId: string): Response {
-  // Copying a Headers is far cheaper than setting each header (measured in BENCHMARKS.md).
-  const res = new Response(body, { headers });
-  res.headers.set("X-Request-Id", requestId);
-  complete.add(res);
-  return res;
-}
-
-export function isComplete(res: Response): boolean {
-  return complete.has(res);
-}
-
-/** Hono's requestId rules: an incoming id is kept if it is short and plain, else a new UUID. */
+/** Hono's requestId rule: an incoming id is kept if it is short and plain, else a new UUID. */
 export function requestIdFor(incoming: string | null): string {
   return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming) ? incoming : crypto.randomUUID();
 }
 
-/** X-Request-Id and the secure headers, as Hono's requestId and secureHeaders middleware set them. */
+/** A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3). */
+export function hasBody(headers: Headers): boolean {
+  return headers.has("content-length") || headers.has("transfer-encoding");
+}
+
+/** X-Request-Id and the secure headers, on a response the app did not build whole. */
 export function completeHeaders(headers: Headers, requestId: string): void {
   headers.set("X-Request-Id", requestId);
-  for (const [name, value] of secureHeaderSet) headers.set(name, value);
+  for (const [name, value] of SECURE_HEADERS) headers.set(name, value);
 }
 
 /**
- * The response with Content-Length stated, so the access log can count bytes without reading the
- * body. Responses built from prebuilt sets and /metrics state it already; the others (pages,
- * errors) are read once and rebuilt.
+ * A body and all its headers but the request id, Content-Length included. Held as a Headers on Bun
+ * and as a plain object elsewhere: each runtime builds a Response fastest from that (Deno 2.9 from
+ * a copied Headers at about a third of the rate, as measured for issue 17).
  */
-export async function withContentLength(res: Response): Promise<Response> {
-  if (res.body === null || res.headers.has("content-length")) return res;
-  const body = await res.arrayBuffer();
-  const rebuilt = new Response(body, res);
-  rebuilt.headers.set("Content-Length", String(body.byteLength));
-  return rebuilt;
+export interface Prebuilt {
+  readonly body: string;
+  /** Content-Length, for the access log. */
+  readonly bytes: number;
+  readonly headers: Headers | Readonly<Record<string, string>>;
+}
+
+const ON_BUN = typeof Bun !== "undefined";
+
+export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
+  const bytes = Buffer.byteLength(body);
+  const all = { ...Object.fromEntries(SECURE_HEADERS), ...headers, "Content-Length": String(bytes) };
+  return { body, bytes, headers: ON_BUN ? new Headers(all) : all };
+}
+
+/** The prebuilt answer with this request's id; no body for HEAD, with GET's Content-Length. */
+export function prebuiltResponse({ body, headers }: Prebuilt, requestId: string, head = false): Response {
+  if (headers instanceof Headers) {
+    const res = new Response(head ? null : body, { headers });
+    res.headers.set("X-Request-Id", requestId);
+    return res;
+  }
+  return new Response(head ? null : body, { headers: { ...headers, "X-Request-Id": requestId } });
 }

@@ -2,14 +2,10 @@
 // LOG_LEVEL sets the least severe line written; the access log (access-log.ts) follows it too.
 import { writeSync } from "node:fs";
 import type { LogLevel } from "./config.ts";
+import type { Logger } from "./serve/types.ts";
 
+export type { Logger };
 export type Level = "info" | "warn" | "error";
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 const SEVERITY: Record<LogLevel, number> = { info: 0, warn: 1, error: 2, off: 3 };
 let threshold = SEVERITY.info;

@@ -72,6 +72,7 @@ export async function main(args: string[]): Promise<void> {
       metrics: config.metrics ? undefined : metrics.serve,
       onFactServed: metrics.factServed,
       maxBodyBytes: config.maxBodyBytes,
+      log,
     });
     const metricsApp = metrics.app();
     const server = await startServer(config, (request, conn) => app.fetch(request, conn), log, {

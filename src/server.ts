@@ -1,10 +1,9 @@
 // Wires the app to its listeners (the main one and, if asked for, a metrics-only one): socket
 // safety for SOCKPATH and METRICS_SOCKPATH alike, then graceful shutdown on signals.
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
-import type { Config, ListenTarget, SocketOptions } from "./config.ts";
-import type { Logger } from "./log.ts";
+import type { Config, SocketOptions } from "./config.ts";
 import { adapter as runtime } from "./serve/index.ts";
-import type { Adapter, Handler, Listener } from "./serve/types.ts";
+import type { Adapter, Handler, Listener, ListenTarget, Logger } from "./serve/types.ts";
 import { formatHost } from "./serve/shared.ts";
 import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlinkIfOurs, worldWritableWarning } from "./socket.ts";
 
@@ -63,14 +62,14 @@ function listenError(err: unknown, target: { host: string; port: number }, prefi
  */
 async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOptions, handler: Handler, log: Logger, prefix: string): Promise<Bound> {
   if (target.kind === "tcp") {
-    const listener = await adapter.listen({ target, handler }).catch((err) => {
+    const listener = await adapter.listen({ target, handler, log }).catch((err) => {
       throw listenError(err, target, prefix);
     });
     return { listener, description: listener.address };
   }
   if (target.kind === "systemd") {
     // systemd made the socket and keeps it: no stale checks, no permissions to set, no unlink on exit.
-    const listener = await adapter.listen({ target, handler });
+    const listener = await adapter.listen({ target, handler, log });
     return { listener, description: `the socket systemd passed (fd ${target.fd}, ${listener.address})` };
   }
   const gid = socket.group === undefined ? undefined : await resolveGroup(socket.group, `${prefix}SOCKGROUP`);
@@ -80,7 +79,7 @@ async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOption
   const bound = await bindSocket(
     target.path,
     { ...socket, gid, replaceStale: state === "stale" },
-    (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler }),
+    (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler, log }),
     log,
   );
   return {

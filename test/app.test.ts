@@ -85,7 +85,7 @@ describe("GET /", () => {
   test("an HTML page with a fact, a link to another, and the embedded stylesheet", async () => {
     const res = await first.request("/");
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const page = await res.text();
     expect(page).toContain("<title>Printer Facts</title>");
     expect(page).toContain("<h1>Printer Facts</h1>");
@@ -142,7 +142,7 @@ describe("anything else", () => {
   test("404 as an HTML page for browsers, with the path escaped", async () => {
     const res = await get("/<b>nope</b>", { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" });
     expect(res.status).toBe(404);
-    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const page = await res.text();
     expect(page).toContain("<h1>Not found</h1>");
     expect(page).toContain("&lt;b&gt;nope&lt;/b&gt;");

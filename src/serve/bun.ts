@@ -1,12 +1,29 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
-import type { ConnInfo } from "../app.ts";
-import { log } from "../log.ts";
-import { formatHost, raceTimeout } from "./shared.ts";
-import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
+import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
+import { type Adapter, type ConnInfo, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
 
 /** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
 function withAbsoluteUrl(request: Request): Request {
   return request.url.startsWith("/") ? new Request(new URL(request.url, "http://localhost"), request) : request;
+}
+
+/**
+ * Bun closes the connection after every HTTP/1.0 request, even one that asked for keep-alive, and
+ * after a client's Connection: close, but says so in neither response. Without the header a proxy
+ * that asked for keep-alive (HAProxy does for HTTP/1.0 clients) reuses a connection Bun is closing
+ * and loses the request. Bun does not tell the handler the HTTP version, so HTTP/1.0 is known by
+ * what it sends: Connection: keep-alive (HTTP/1.1 needs no such header), or no Host at all (a bare
+ * path). Pinned by test/conformance.test.ts; docs/runtime-issues.md has the reproduction.
+ */
+function closesAfter(request: Request): boolean {
+  if (request.url.startsWith("/")) return true;
+  const connection = request.headers.get("connection");
+  return connection !== null && /close|keep-alive/i.test(connection);
+}
+
+function sayClose(response: Response): Response {
+  response.headers.set("Connection", "close");
+  return response;
 }
 
 /** A Unix socket's peer has no address to tell: one object serves every request on it. */
@@ -14,7 +31,7 @@ const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
 
 export const bunAdapter: Adapter = {
   runtime: "bun",
-  async listen({ target, handler, idleTimeoutSeconds }: ListenOptions): Promise<Listener> {
+  async listen({ target, handler, idleTimeoutSeconds, log }: ListenOptions): Promise<Listener> {
     if (target.kind === "systemd") {
       // Bun.serve({ fd }) and node:http listen({ fd }) in Bun ignore the fd and bind elsewhere.
       throw new UnsupportedError(
@@ -22,6 +39,8 @@ export const bunAdapter: Adapter = {
       );
     }
     const transport = target.kind;
+    const requests = new InFlight();
+    const counted = requests.wrap(handler);
     const where = target.kind === "unix" ? { unix: target.path } : { hostname: target.host, port: target.port };
     // maxRequestBodySize stays Bun's: MAX_BODY is the app's bodyLimit, the same on every runtime.
     const server = Bun.serve({
@@ -37,8 +56,13 @@ export const bunAdapter: Adapter = {
         return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
       },
       fetch(request, srv) {
+        // Bun keeps a connection that sent CONNECT as a tunnel nobody reads: the next request on
+        // it is never answered. Connection: close makes Bun close it instead.
+        if (request.method === "CONNECT") return refuseConnect();
         const conn = transport === "unix" ? UNIX : { transport, remoteAddress: srv.requestIP(request)?.address };
-        return handler(withAbsoluteUrl(request), conn);
+        if (!closesAfter(request)) return counted(request, conn);
+        const response = counted(withAbsoluteUrl(request), conn);
+        return response instanceof Promise ? response.then(sayClose) : sayClose(response);
       },
     });
     // The compiled binary starts with the JIT held back (--compile-jit-policy in package.json's
@@ -49,9 +73,11 @@ export const bunAdapter: Adapter = {
       address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${server.port}`,
       port: target.kind === "tcp" ? server.port : undefined,
       async close(timeoutMs) {
-        // stop() without force closes idle connections and resolves when in-flight ones end.
-        const forced = await raceTimeout(server.stop(false), timeoutMs);
-        if (forced) await server.stop(true);
+        // stop() without force closes idle connections, but waits for every other one, even one
+        // that will never send a whole request. So: until stop() is done or no request is in
+        // flight, then the rest is cut.
+        const forced = await raceTimeout(Promise.race([server.stop(false), requests.settled()]), timeoutMs);
+        await server.stop(true);
         return { forced };
       },
       abort() {

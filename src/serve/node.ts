@@ -1,9 +1,10 @@
 // Node adapter: @hono/node-server's node:http server on a socket path, [host]:port or an
 // inherited fd. Deno uses it too for a systemd socket, since Deno.serve cannot take an fd.
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { STATUS_CODES } from "node:http";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
-import { formatHost, raceTimeout } from "./shared.ts";
+import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
 import type { Adapter, Handler, Listener, ListenOptions } from "./types.ts";
 
 const HEADERS_TIMEOUT_MS = 12_000;
@@ -33,10 +34,36 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
   // close() alone lets a keep-alive connection linger for its 5 s timeout once idle. While
   // closing, each connection is closed as soon as its last request ends.
   let closing = false;
+  const requests = new InFlight();
   server.on("request", (_req, res) => {
+    requests.begin();
+    res.once("close", () => requests.end());
     res.once("finish", () => {
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
+  });
+
+  // Without a listener Node drops a CONNECT with zero bytes (a proxy in front says 502).
+  server.on("connect", (_req, socket: Socket) => {
+    socket.on("error", () => socket.destroy()); // Node has let go of the socket: a reset is ours to take
+    void rawResponse(refuseConnect()).then((bytes) => socket.end(bytes));
+  });
+
+  // Node's parser refuses a method it does not know (FOO) with a bare 400 the app never sees, so
+  // it is neither logged nor counted. A well-formed one is handed to the app like any request;
+  // every other parse error gets Node's own answer.
+  server.on("clientError", (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    const request = err.code === "HPE_INVALID_METHOD" && err.rawPacket ? unknownMethodRequest(err.rawPacket) : undefined;
+    if (request === undefined || !socket.writable) return nodeDefaultClientError(err, socket);
+    requests.begin();
+    const conn = socket.remoteAddress === undefined ? { transport: "unix" as const } : { transport: "tcp" as const, remoteAddress: socket.remoteAddress };
+    Promise.resolve(handler(request, conn))
+      .then(rawResponse)
+      .then(
+        (bytes) => socket.end(bytes),
+        () => nodeDefaultClientError(err, socket),
+      )
+      .finally(() => requests.end());
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -59,8 +86,11 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const forced = await raceTimeout(closed, timeoutMs);
-      if (forced) server.closeAllConnections();
+      // A connection part-way through its request head is not idle to Node: it would hold close()
+      // until headersTimeout. Once no request is in flight, what is left is cut.
+      const forced = await raceTimeout(Promise.race([closed, requests.settled()]), timeoutMs);
+      server.closeAllConnections();
+      await closed;
       return { forced };
     },
     abort() {
@@ -68,6 +98,45 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
       server.close();
     },
   };
+}
+
+/** A complete request head whose method is a token Node's parser does not know (RFC 9110, 9.1). */
+const UNKNOWN_METHOD_HEAD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.[01]\r\n((?:[^\r\n]+\r\n)*)\r\n/;
+
+function unknownMethodRequest(packet: Buffer): Request | undefined {
+  const head = UNKNOWN_METHOD_HEAD.exec(packet.toString("latin1"));
+  if (head === null) return undefined;
+  const [, method, target, lines] = head;
+  try {
+    const headers = new Headers();
+    for (const line of lines.split("\r\n").filter(Boolean)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) return undefined;
+      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    return new Request(`http://localhost${target}`, { method, headers });
+  } catch {
+    return undefined; // a header or method the Fetch API refuses: Node's own 400 then
+  }
+}
+
+/** A Response as HTTP/1.1 bytes for a socket Node's HTTP layer has let go of; the connection closes after. */
+async function rawResponse(response: Response): Promise<Buffer> {
+  const body = Buffer.from(await response.arrayBuffer());
+  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`, `Date: ${new Date().toUTCString()}`];
+  for (const [name, value] of response.headers) if (!/^(connection|content-length|transfer-encoding|date)$/i.test(name)) lines.push(`${name}: ${value}`);
+  lines.push(`Content-Length: ${body.length}`, "Connection: close");
+  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
+}
+
+/** What Node answers a parse error with when no clientError listener is set (lib/_http_server.js). */
+function nodeDefaultClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (socket.writable && socket.bytesWritten === 0) {
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW" ? 413 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy(err);
 }
 
 function describeAddress(target: ListenOptions["target"], bound: string | AddressInfo | null): string {

@@ -13,3 +13,66 @@ export function raceTimeout(done: Promise<unknown>, timeoutMs: number): Promise<
   });
   return Promise.race([done.then(() => false), timedOut]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Counts the requests the app is answering. A drain waits for these, not for connections: an idle,
+ * stalled or wedged connection has no request in flight and must not hold SIGTERM up.
+ */
+export class InFlight {
+  private count = 0;
+  private started = 0;
+  private waiters: (() => void)[] = [];
+
+  begin(): void {
+    this.count++;
+    this.started++;
+  }
+
+  end(): void {
+    if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** The handler, counted from its call until its response is settled. */
+  wrap<A extends unknown[]>(handler: (...args: A) => Response | Promise<Response>): (...args: A) => Response | Promise<Response> {
+    return (...args) => {
+      this.begin();
+      let result: Response | Promise<Response>;
+      try {
+        result = handler(...args);
+      } catch (err) {
+        this.end();
+        throw err;
+      }
+      if (result instanceof Promise) return result.finally(() => this.end());
+      this.end();
+      return result;
+    };
+  }
+
+  /**
+   * Resolves once no request has been in flight for quietMs: long enough for the runtime to write
+   * out the last response, short enough that what is left is only idle or wedged connections.
+   */
+  async settled(quietMs = QUIET_MS): Promise<void> {
+    for (;;) {
+      while (this.count > 0) await new Promise<void>((wake) => this.waiters.push(wake));
+      const before = this.started;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      if (this.count === 0 && this.started === before) return;
+    }
+  }
+}
+
+/** How long a drain waits, once no request is in flight, before it cuts the connections left. */
+export const QUIET_MS = 200;
+
+/**
+ * CONNECT asks an origin server to become a tunnel, which it is not: refused with 405 and closed,
+ * the same on every runtime (Bun would otherwise keep the connection as a dead tunnel).
+ */
+export function refuseConnect({ close = true } = {}): Response {
+  return new Response("method not allowed\n", {
+    status: 405,
+    headers: { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8", ...(close ? { Connection: "close" } : {}) },
+  });
+}

@@ -1,0 +1,41 @@
+// The equal-work ceiling: a raw Bun.serve (or, run by Deno, a raw Deno.serve) doing the work of
+// work.ts and nothing else. printerfacts on each runtime is measured against it. Every path is
+// answered as /fact.
+import { countRequest, loadWork, logRequest, pick, requestId } from "./work.ts";
+
+const path = process.env.SOCKPATH;
+if (!path) throw new Error("SOCKPATH is required");
+const onBun = typeof Bun !== "undefined";
+// Each runtime builds a Response fastest from its own form: a copied Headers on Bun, a plain
+// object on Deno.
+const answers = loadWork().map((a) => ({ ...a, headers: onBun ? new Headers(a.fields) : a.fields }));
+
+function handle(request: Request): Response {
+  const started = performance.now();
+  const headers = request.headers;
+  const id = requestId(headers.get("x-request-id"));
+  const answer = pick(answers);
+  let response: Response;
+  if (answer.headers instanceof Headers) {
+    response = new Response(answer.body, { headers: answer.headers });
+    response.headers.set("X-Request-Id", id);
+  } else {
+    response = new Response(answer.body, { headers: { ...answer.headers, "X-Request-Id": id } });
+  }
+  const duration = performance.now() - started;
+  countRequest(request.method, 200, duration / 1000);
+  logRequest(request.method, request.url, answer.bytes, duration, id, headers.get("x-real-ip") ?? headers.get("x-forwarded-for"));
+  return response;
+}
+
+declare const Deno: { serve(options: { path: string; transport: "unix"; onListen?: () => void }, handler: (request: Request) => Response): unknown };
+if (onBun) {
+  const server = Bun.serve({ unix: path, fetch: handle });
+  process.on("SIGTERM", () => {
+    server.stop(true);
+    process.exit(0);
+  });
+} else {
+  Deno.serve({ path, transport: "unix", onListen: () => {} }, handle);
+  process.on("SIGTERM", () => process.exit(0));
+}

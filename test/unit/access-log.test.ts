@@ -1,0 +1,53 @@
+// access-log.ts in process: the line each answered request gets, as text and as JSON.
+import { expect, test } from "bun:test";
+import { accessLog } from "../../src/access-log.ts";
+import type { Exchange } from "../../src/app.ts";
+import type { Level } from "../../src/log.ts";
+
+function logger(format: "text" | "json", enabled: (level: Level) => boolean = () => true) {
+  const lines: string[] = [];
+  const observe = accessLog({
+    format,
+    clientAddress: (headers) => headers.get("x-real-ip"),
+    writer: { write: (line) => lines.push(line), flush: () => {} },
+    isEnabled: enabled,
+  });
+  return { lines, observe };
+}
+
+const exchange = (requestId = "id-1"): Exchange => ({ conn: { transport: "unix" }, requestId, route: "/fact", head: false });
+const sized = (body: string | null, status = 200) =>
+  new Response(body, { status, headers: body === null ? {} : { "Content-Length": String(Buffer.byteLength(body)) } });
+
+test("JSON: every field, the path still encoded and without its query, the time when the request arrived", () => {
+  const { lines, observe } = logger("json");
+  const before = Date.now();
+  // It took 1.5 s: however slowly this test runs, the line's time is before it started.
+  observe(new Request("http://x/a%20b/c?q=1", { headers: { "X-Real-IP": "192.0.2.10" } }), exchange(), sized("héllo\n"), 1500.1234);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toEndWith("\n");
+  const line = JSON.parse(lines[0]);
+  expect(line).toEqual({ time: line.time, method: "GET", path: "/a%20b/c", status: 200, bytes: 7, duration_ms: 1500.123, request_id: "id-1", client: "192.0.2.10" });
+  expect(Date.parse(line.time)).toBeLessThanOrEqual(before);
+  expect(lines[0]).toBe(`${JSON.stringify(line)}\n`);
+});
+
+test("text: logfmt, values with spaces or quotes quoted, no client as -", () => {
+  const { lines, observe } = logger("text");
+  observe(new Request("http://x/healthz"), exchange('a "b"'), sized("ok\n"), 0.5);
+  expect(lines[0]).toMatch(/^time=\S+Z method=GET path=\/healthz status=200 bytes=3 duration_ms=0\.5 request_id="a \\"b\\"" client=-\n$/);
+});
+
+test("bytes: 0 for HEAD and for a response without a body", () => {
+  const { lines, observe } = logger("json");
+  observe(new Request("http://x/fact", { method: "HEAD" }), exchange(), new Response(null, { headers: { "Content-Length": "42" } }), 0);
+  observe(new Request("http://x/fact"), exchange(), sized(null, 204), 0);
+  expect(lines.map((l) => JSON.parse(l).bytes)).toEqual([0, 0]);
+});
+
+test("LOG_LEVEL: 5xx lines are errors, the rest info; a level that is off writes nothing", () => {
+  const { lines, observe } = logger("json", (level) => level === "error");
+  observe(new Request("http://x/fact"), exchange(), sized("ok\n"), 0);
+  observe(new Request("http://x/fact"), exchange(), sized("boom\n", 500), 0);
+  expect(lines.map((l) => JSON.parse(l).status)).toEqual([500]);
+});

@@ -1,0 +1,48 @@
+// fast-path.ts in process: its one rule, case by case.
+import { expect, test } from "bun:test";
+import type { Exchange, Route } from "../../src/app.ts";
+import { fastPath } from "../../src/fast-path.ts";
+import { prebuilt } from "../../src/headers.ts";
+
+const answer = prebuilt("hi\n", { "Content-Type": "text/plain" });
+const routes: Route[] = [
+  { method: "GET", path: "/hi", prebuilt: () => answer },
+  { method: "GET", path: "/p/:id", prebuilt: () => answer },
+  { method: "GET", path: "/h", handler: (c) => c.text("h") },
+  { method: "POST", path: "/post", prebuilt: () => answer },
+];
+const fast = fastPath(routes);
+
+function tryFast(path: string, init: RequestInit = {}) {
+  const request = new Request(`http://x${path}`, init);
+  const exchange: Exchange = { conn: { transport: "unix" }, requestId: "id", route: "/*", head: request.method === "HEAD" };
+  return { response: fast(request, exchange), exchange };
+}
+
+test("a bodyless GET or HEAD for a prebuilt route's exact path is answered, and labelled", async () => {
+  const get = tryFast("/hi?x=1");
+  expect(await get.response?.text()).toBe("hi\n");
+  expect(get.response?.headers.get("x-request-id")).toBe("id");
+  expect(get.exchange.route).toBe("/hi");
+  const head = tryFast("/hi", { method: "HEAD" });
+  expect(head.response?.headers.get("content-length")).toBe("3");
+  expect(await head.response?.text()).toBe("");
+});
+
+test("anything else is left to Hono", () => {
+  for (const [path, init] of [
+    ["/hi", { method: "POST" }],
+    ["/hi", { method: "GET", headers: { "Content-Length": "0" } }],
+    ["/hi", { method: "GET", headers: { "Transfer-Encoding": "chunked" } }],
+    ["/hi/", {}],
+    ["/HI", {}],
+    ["/p/1", {}],
+    ["/p/:id", {}],
+    ["/h", {}],
+    ["/post", {}],
+  ] as const) {
+    const { response, exchange } = tryFast(path, init);
+    expect(response).toBeUndefined();
+    expect(exchange.route).toBe("/*");
+  }
+});

@@ -1,0 +1,35 @@
+// headers.ts: the secure headers written out are Hono's, the prebuilt answers are complete.
+import { expect, test } from "bun:test";
+import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { hasBody, prebuilt, prebuiltResponse, requestIdFor, SECURE_HEADER_OPTIONS, SECURE_HEADERS } from "../../src/headers.ts";
+
+test("SECURE_HEADERS is what Hono's secureHeaders sets with SECURE_HEADER_OPTIONS", async () => {
+  const probe = new Hono().use(secureHeaders(SECURE_HEADER_OPTIONS)).get("/", (c) => c.body(null));
+  expect([...(await probe.request("/")).headers]).toEqual(SECURE_HEADERS.map(([name, value]) => [name, value]));
+});
+
+test("a prebuilt answer states its length and carries the secure headers and the id; HEAD has no body", async () => {
+  const answer = prebuilt("é\n", { "Content-Type": "text/plain; charset=utf-8" });
+  expect(answer.bytes).toBe(3);
+  const get = prebuiltResponse(answer, "id-1");
+  expect(get.headers.get("content-length")).toBe("3");
+  expect(get.headers.get("x-request-id")).toBe("id-1");
+  for (const [name, value] of SECURE_HEADERS) expect(get.headers.get(name)).toBe(value);
+  expect(await get.text()).toBe("é\n");
+  const head = prebuiltResponse(answer, "id-2", true);
+  expect(head.headers.get("content-length")).toBe("3");
+  expect(await head.text()).toBe("");
+});
+
+test("request ids: a short plain incoming one is kept, anything else replaced by a UUID", () => {
+  expect(requestIdFor("nginx-abc_123=")).toBe("nginx-abc_123=");
+  for (const bad of [null, "", "bad id", "a/b", "x".repeat(256)]) expect(requestIdFor(bad)).toMatch(/^[0-9a-f-]{36}$/);
+  expect(requestIdFor("x".repeat(255))).toBe("x".repeat(255));
+});
+
+test("a request has a body when it says so with Content-Length or Transfer-Encoding", () => {
+  expect(hasBody(new Headers())).toBe(false);
+  expect(hasBody(new Headers({ "Content-Length": "0" }))).toBe(true);
+  expect(hasBody(new Headers({ "Transfer-Encoding": "chunked" }))).toBe(true);
+});
