@@ -55,9 +55,52 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export const DEFAULT_MAX_BODY = 16 * 1024;
+/** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
+export type Listener = "main" | "metrics" | "both";
+
+export interface Variable {
+  /** The value used when the variable is unset, as it would be written; absent: `about` says. */
+  default?: string;
+  /** One line for --help and docs/configuration.md. */
+  about: string;
+  listener: Listener;
+}
+
+/**
+ * Every environment variable printerfacts reads: the one list that --help and
+ * docs/configuration.md come from and scripts/deno-run's --allow-env is checked against
+ * (test/variables.test.ts). A new variable is one entry here, its rule in Env below, and its use.
+ */
+export const VARIABLES = {
+  SOCKPATH: { about: "serve on this Unix socket only (at most 107 bytes), e.g. /run/printerfacts/printerfacts.sock", listener: "main" },
+  SOCKMODE: { default: "0660", about: "the socket's exact permissions, octal; o+w (such as 0666) lets every local user in, and is warned about", listener: "main" },
+  SOCKGROUP: { about: "the socket's group, a name or gid this process is in (default: the process's own group)", listener: "main" },
+  PORT: { default: "3000", about: "serve on TCP on this port instead (used when SOCKPATH is unset; never both)", listener: "main" },
+  HOST: { default: "::", about: "the TCP address to bind; :: takes IPv6 and IPv4 on every interface", listener: "main" },
+  SHUTDOWN_TIMEOUT: { default: "10", about: "seconds to let requests finish after SIGTERM, then the rest are cut", listener: "both" },
+  MAX_BODY: { default: "16384", about: "largest request body in bytes; a longer one gets 413 (nginx's client_max_body_size refuses first)", listener: "main" },
+  IDLE_TIMEOUT: { default: "75", about: "seconds an idle connection is kept, 0 to 255 (0 = never); above nginx's upstream keepalive_timeout", listener: "both" },
+  LISTEN_FDS: { about: "set by systemd socket activation (must be 1); then SOCKPATH, PORT, HOST, SOCKMODE, SOCKGROUP stay unset", listener: "main" },
+  LISTEN_PID: { about: "set by systemd with LISTEN_FDS; must be this process's id", listener: "main" },
+  LOG_FORMAT: { default: "text", about: "the access log on stdout: text (logfmt) or json", listener: "main" },
+  LOG_LEVEL: { default: "info", about: "the least severe line written, access log and stderr alike: info, warn, error or off", listener: "both" },
+  TRUST_PROXY: { about: "TCP peers (IPs, CIDR blocks, comma-separated) whose X-Real-IP is believed; TCP only", listener: "main" },
+  METRICS_SOCKPATH: { about: "serve /metrics only, on this Unix socket; the main listener then answers /metrics with 404", listener: "metrics" },
+  METRICS_SOCKMODE: { default: "0660", about: "the metrics socket's exact permissions, octal; o+w is warned about", listener: "metrics" },
+  METRICS_SOCKGROUP: { about: "the metrics socket's group, a name or gid this process is in (default: the process's own group)", listener: "metrics" },
+  METRICS_PORT: { about: "serve /metrics only, on this TCP port (instead of METRICS_SOCKPATH)", listener: "metrics" },
+  METRICS_HOST: { default: "127.0.0.1", about: "the address METRICS_PORT binds", listener: "metrics" },
+} as const satisfies Record<string, Variable>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+type WithDefault = { [K in VariableName]: (typeof VARIABLES)[K] extends { default: string } ? K : never }[VariableName];
+/** The default of a variable that has one, as its literal type (so picklists accept it). */
+const defaultOf = <N extends WithDefault>(name: N): (typeof VARIABLES)[N]["default"] => VARIABLES[name].default;
+
+export const DEFAULT_MAX_BODY = Number(defaultOf("MAX_BODY"));
 const MAX_BODY_LIMIT = 1024 * 1024 * 1024;
-export const DEFAULT_IDLE_TIMEOUT = 75;
+export const DEFAULT_IDLE_TIMEOUT = Number(defaultOf("IDLE_TIMEOUT"));
 
 const wholeNumber = (min: number, max: number, unit = "") =>
   v.pipe(
@@ -129,32 +172,36 @@ const TrustProxy = v.pipe(
 const Env = v.object({
   SOCKPATH: v.optional(SockPath),
   PORT: v.optional(wholeNumber(1, 65535)),
-  HOST: v.optional(Host, "::"),
-  SOCKMODE: v.optional(SockMode, "0660"),
+  HOST: v.optional(Host, defaultOf("HOST")),
+  SOCKMODE: v.optional(SockMode, defaultOf("SOCKMODE")),
   SOCKGROUP: v.optional(SockGroup),
-  SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), "10"),
+  SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), defaultOf("SHUTDOWN_TIMEOUT")),
   // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
   // answers the 413 first; this is the second line, for whatever else reaches the socket.
-  MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), String(DEFAULT_MAX_BODY)),
+  MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), defaultOf("MAX_BODY")),
   // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
-  IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), String(DEFAULT_IDLE_TIMEOUT)),
+  IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), defaultOf("IDLE_TIMEOUT")),
   // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
   LISTEN_FDS: v.optional(v.pipe(v.string(), v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"))),
   LISTEN_PID: v.optional(wholeNumber(1, 2 ** 22)),
-  LOG_FORMAT: v.optional(v.picklist(["text", "json"], "must be text or json"), "text"),
-  LOG_LEVEL: v.optional(v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"), "info"),
+  LOG_FORMAT: v.optional(v.picklist(["text", "json"], "must be text or json"), defaultOf("LOG_FORMAT")),
+  LOG_LEVEL: v.optional(v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"), defaultOf("LOG_LEVEL")),
   TRUST_PROXY: v.optional(TrustProxy),
   METRICS_SOCKPATH: v.optional(SockPath),
-  METRICS_SOCKMODE: v.optional(SockMode, "0660"),
+  METRICS_SOCKMODE: v.optional(SockMode, defaultOf("METRICS_SOCKMODE")),
   METRICS_SOCKGROUP: v.optional(SockGroup),
   METRICS_PORT: v.optional(wholeNumber(1, 65535)),
-  METRICS_HOST: v.optional(Host, "127.0.0.1"),
+  METRICS_HOST: v.optional(Host, defaultOf("METRICS_HOST")),
 });
 
-export const DEFAULT_PORT = 3000;
+export const DEFAULT_PORT = Number(defaultOf("PORT"));
 
-/** Every variable this module reads, for --help and for error messages. */
-export const ENV_VARS = Object.keys(Env.entries);
+/** Every variable this module reads, in the table's order. */
+export const ENV_VARS = Object.keys(VARIABLES) as VariableName[];
+
+// The table and the rules name the same variables, no more and no fewer (tsc checks this line).
+type Extra<A, B> = Exclude<keyof A, keyof B>;
+export const TABLE_MATCHES_RULES: [Extra<typeof Env.entries, typeof VARIABLES>, Extra<typeof VARIABLES, typeof Env.entries>] extends [never, never] ? true : false = true;
 
 /** `pid` is this process's id, which LISTEN_PID must name. */
 export function loadConfig(env: Record<string, string | undefined>, pid = process.pid): Config {
@@ -252,4 +299,22 @@ function checkMetricsListener(cfg: v.InferOutput<typeof Env>, given: Record<stri
   if (cfg.METRICS_PORT !== undefined && cfg.SOCKPATH === undefined && cfg.METRICS_PORT === (cfg.PORT ?? DEFAULT_PORT)) {
     throw new ConfigError(`METRICS_PORT=${cfg.METRICS_PORT} is the port the service itself listens on; give the metrics listener a port of its own`);
   }
+}
+
+/**
+ * What a valid configuration is still warned about at start, one line each: a socket every local
+ * user may connect to (o+w: connect(2) needs write permission) bypasses nginx and its limits.
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const check = (prefix: string, listen: ListenTarget, socket: SocketOptions) => {
+    if (listen.kind !== "unix" || (socket.mode & 0o002) === 0) return;
+    const mode = socket.mode.toString(8).padStart(4, "0");
+    warnings.push(
+      `${prefix}SOCKMODE=${mode} lets every local user connect to ${listen.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 with ${prefix}SOCKGROUP set to the proxy's group`,
+    );
+  };
+  check("", config.listen, config.socket);
+  if (config.metrics) check("METRICS_", config.metrics.listen, config.metrics.socket);
+  return warnings;
 }

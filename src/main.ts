@@ -5,7 +5,7 @@ import pkg from "../package.json" with { type: "json" };
 import { accessLog } from "./access-log.ts";
 import { createApp } from "./app.ts";
 import { clientAddress } from "./client-address.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, configWarnings, ENV_VARS, loadConfig, VARIABLES, type Variable } from "./config.ts";
 import { facts } from "./facts.ts";
 import { exitOnFatalErrors } from "./fatal.ts";
 import { watchFileDescriptors } from "./fdwatch.ts";
@@ -17,46 +17,49 @@ import { createMetrics } from "./metrics.ts";
 import { exitOnSignals, ListenError, startServer } from "./server.ts";
 import { SocketError } from "./socket.ts";
 
-const USAGE = `printerfacts ${pkg.version}: random printer facts over HTTP
+/** --help: the variables come from config.ts's table, so a new one is listed without a second edit. */
+function usage(): string {
+  const variables = ENV_VARS.map((name) => {
+    const variable: Variable = VARIABLES[name];
+    const suffix = variable.default === undefined ? "" : ` (default ${variable.default})`;
+    return `  ${name.padEnd(19)}${variable.about}${suffix}`;
+  });
+  return `printerfacts ${pkg.version}: random printer facts over HTTP
 
 Usage: printerfacts [--help | --version]
+       printerfacts check [USER]   can USER (default: nginx's worker user) connect to SOCKPATH,
+                                   and does /healthz answer? Exit 0 yes; see docs/check.md
 
 Configured by environment variables:
-  SOCKPATH          serve on this Unix socket only (e.g. /run/printerfacts/printerfacts.sock)
-  SOCKMODE          socket permissions, octal (default 0660)
-  SOCKGROUP         group (name or gid) the socket belongs to (default: the process's group)
-  PORT              serve on TCP instead (default 3000 when SOCKPATH is unset)
-  HOST              TCP address to bind (default ::, all interfaces, IPv4 and IPv6)
-  SHUTDOWN_TIMEOUT  seconds to let requests finish after SIGTERM (default 10)
-  MAX_BODY          largest request body in bytes; larger ones get 413 (default 16384)
-  IDLE_TIMEOUT      seconds before an idle connection is closed, 0 = never (default 75)
-  LOG_FORMAT        access log on stdout: text (default) or json
-  LOG_LEVEL         info (default), warn, error or off
-  TRUST_PROXY       TCP peers (IPs, CIDRs, comma-separated) whose X-Real-IP is believed
-  METRICS_SOCKPATH  serve /metrics only, on this Unix socket (METRICS_SOCKMODE, METRICS_SOCKGROUP)
-  METRICS_PORT      serve /metrics only, on this TCP port (METRICS_HOST, default 127.0.0.1)
+${variables.join("\n")}
 SOCKPATH and PORT are exclusive: set one. Without METRICS_*, /metrics is on the main listener.
 
 Routes: GET /fact, /facts/{id}, /, /healthz, /metrics`;
+}
 
 export async function main(args: string[]): Promise<void> {
   exitOnFatalErrors(fatal);
+  if (args[0] === "check") {
+    const { check } = await import("./check.ts");
+    process.exit(await check(args.slice(1), process.env));
+  }
   for (const arg of args) {
     if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
+      console.log(usage());
       return;
     }
     if (arg === "--version" || arg === "-V") {
       console.log(`printerfacts ${pkg.version} (${runtimeName()})`);
       return;
     }
-    log.error(`unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help and --version (configure it with environment variables)`);
+    log.error(`unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)`);
     process.exit(64);
   }
 
   try {
     const config = loadConfig(process.env);
     setLogLevel(config.log.level);
+    for (const warning of configWarnings(config)) log.warn(warning);
     const metrics = createMetrics({ version: pkg.version, runtime: runtimeName() });
     const stdout = lineWriter(1, (err) => log.error(`access log: writing to stdout failed (${err.message}); no more access lines`));
     const app = createApp({

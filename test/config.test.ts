@@ -2,9 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../src/config.ts";
+import { configWarnings, loadConfig } from "../src/config.ts";
 import { errorOf } from "./helpers/config.ts";
-import { BINARY, start, tempDir } from "./helpers/server.ts";
+import { BINARY, start, startListening, tempDir } from "./helpers/server.ts";
 
 describe("defaults", () => {
   test("TCP on [::]:3000, socket mode 0660, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
@@ -110,6 +110,37 @@ describe("command line", () => {
   test("an unknown flag exits 64 with one line", async () => {
     const proc = start([BINARY, "--port=80"]);
     expect(await proc.exited).toBe(64);
-    expect(proc.stderr()).toBe('printerfacts error: unknown argument "--port=80"; printerfacts takes only --help and --version (configure it with environment variables)\n');
+    expect(proc.stderr()).toBe('printerfacts error: unknown argument "--port=80"; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)\n');
+  });
+});
+
+describe("a socket every local user may connect to (o+w) starts, with one warning naming the risk", () => {
+  test.each([
+    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0666" }, ["SOCKMODE=0666 lets every local user connect to /run/p/s.sock (o+w)"]],
+    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "777" }, ["SOCKMODE=0777 lets every local user connect"]],
+    [{ SOCKPATH: "/run/p/s.sock", METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0662" }, ["METRICS_SOCKMODE=0662 lets every local user connect to /run/p/m.sock"]],
+    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0664" }, []],
+    [{ SOCKPATH: "/run/p/s.sock" }, []],
+    [{ PORT: "8080" }, []],
+  ])("%p", (env, expected) => {
+    const warnings = configWarnings(loadConfig(env));
+    expect(warnings).toHaveLength(expected.length);
+    for (const [i, prefix] of expected.entries()) expect(warnings[i]).toStartWith(prefix);
+  });
+
+  test("the real binary with SOCKMODE=777: serves, and says once why that is a risk", async () => {
+    const dir = tempDir();
+    try {
+      const sock = join(dir.path, "s.sock");
+      const proc = await startListening([BINARY], { SOCKPATH: sock, SOCKMODE: "777" });
+      proc.kill();
+      expect(await proc.exited).toBe(0);
+      const warnings = proc.stderr().split("\n").filter((line) => line.startsWith("printerfacts warn:"));
+      expect(warnings).toEqual([
+        `printerfacts warn: SOCKMODE=0777 lets every local user connect to ${sock} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 with SOCKGROUP set to the proxy's group`,
+      ]);
+    } finally {
+      dir.cleanup();
+    }
   });
 });

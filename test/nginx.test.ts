@@ -125,3 +125,23 @@ describe("with the access log", () => {
     expect(line).toMatchObject({ method: "GET", path: "/fact", status: 200, client: "127.0.0.1", request_id: r.headers["x-request-id"] });
   });
 });
+
+describe("one request id in both logs (the shipped log_format)", () => {
+  test("the id the client got is in nginx's access log and in the service's, on the line for that request", async () => {
+    const { proc, sock } = await backend({ SOCKGROUP: "nogroup" });
+    const n = await nginx([sock]);
+    const r = await viaNginx(`${n.https}/facts/7`);
+    expect(r.status).toBe(200);
+    const id = r.headers["x-request-id"];
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const deadline = Date.now() + 2000;
+    const ours = () => proc.stdout().split("\n").filter((l) => l.includes(`request_id=${id}`));
+    const theirs = () => n.siteLog().split("\n").filter((l) => l.includes(`request_id=${id}`));
+    while ((ours().length === 0 || theirs().length === 0) && Date.now() < deadline) await Bun.sleep(20);
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]).toContain("path=/facts/7 status=200");
+    expect(theirs()).toHaveLength(1);
+    expect(theirs()[0]).toContain('"GET /facts/7 HTTP/2.0" 200');
+    expect(theirs()[0]).toContain(`upstream=unix:${sock} upstream_status=200`);
+  });
+});

@@ -32,7 +32,7 @@ export interface SiteOptions {
 }
 
 /** The shipped site config, pointed at test sockets, loopback ports and a test certificate. */
-export function renderSite({ sockets, httpPort, httpsPort, cert }: SiteOptions): string {
+export function renderSite({ sockets, httpPort, httpsPort, cert }: SiteOptions, accessLogPath: string): string {
   let conf = readFileSync(SHIPPED_CONF, "utf8");
   conf = replaceExactly(conf, SHIPPED_SOCKET_LINE, sockets.map((s) => `server unix:${s} max_fails=0;`).join("\n    "));
   conf = replaceExactly(conf, "listen 80;", `listen 127.0.0.1:${httpPort};`);
@@ -41,6 +41,7 @@ export function renderSite({ sockets, httpPort, httpsPort, cert }: SiteOptions):
   conf = replaceExactly(conf, "listen [::]:443 ssl http2;", "");
   conf = replaceExactly(conf, "/etc/letsencrypt/live/printerfacts.example.com/fullchain.pem", cert.cert);
   conf = replaceExactly(conf, "/etc/letsencrypt/live/printerfacts.example.com/privkey.pem", cert.key);
+  conf = replaceExactly(conf, "access_log /var/log/nginx/printerfacts.access.log printerfacts;", `access_log ${accessLogPath} printerfacts;`);
   return conf;
 }
 
@@ -65,7 +66,10 @@ http {
 export interface Nginx {
   proc: Running;
   errorLog(): string;
+  /** The http block's log ($status $upstream_addr $upstream_status), for servers without their own. */
   accessLog(): string;
+  /** The shipped site's access_log, in its printerfacts log_format (with request_id=). */
+  siteLog(): string;
   stop(): Promise<void>;
 }
 
@@ -82,7 +86,7 @@ export interface NginxOptions {
 export function writeConfig(prefix: string, site: SiteOptions, opts: NginxOptions = {}): string {
   mkdirSync(join(prefix, "temp"), { recursive: true });
   const sitePath = join(prefix, "printerfacts.conf");
-  writeFileSync(sitePath, renderSite(site));
+  writeFileSync(sitePath, renderSite(site, join(prefix, "printerfacts.access.log")));
   const confPath = join(prefix, "nginx.conf");
   writeFileSync(confPath, mainConf(prefix, sitePath, { user: opts.user }));
   if (opts.owner !== undefined) {
@@ -122,6 +126,7 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
     proc,
     errorLog: () => read("error.log"),
     accessLog: () => read("access.log"),
+    siteLog: () => read("printerfacts.access.log"),
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;

@@ -1,0 +1,207 @@
+// `printerfacts check [USER]`: the article's 502 "(13: Permission denied)", explained before it
+// happens. With the service's environment, it says whether USER (default: the user nginx's workers
+// run as) may connect to SOCKPATH, walking every directory on the way with USER's groups from
+// NSS; names the first obstacle and the command that removes it; then asks /healthz itself, so it
+// doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
+import { connect } from "node:net";
+import { resolve } from "node:path";
+import { ConfigError, type ListenTarget, loadConfig } from "./config.ts";
+
+/** What `printerfacts check` exits with (sysexits.h names where one fits). */
+export const CHECK_EXIT = {
+  /** USER can connect, and GET /healthz answered 200. */
+  ok: 0,
+  /** Nothing healthy to connect to: no socket (the service is not running), or /healthz did not answer 200. */
+  unhealthy: 1,
+  /** USER may not connect: a directory on the path or the socket itself keeps it out. */
+  denied: 2,
+  /** Bad arguments. */
+  usage: 64,
+  /** USER is not a user on this host (EX_NOUSER). */
+  noUser: 67,
+  /** This process may not look at the path itself (EX_NOPERM): run check as root. */
+  noPerm: 77,
+  /** The environment is not a valid configuration, as the service itself would say (EX_CONFIG). */
+  config: 78,
+} as const;
+
+export const NGINX_CONF = "/etc/nginx/nginx.conf";
+
+interface Who {
+  name: string;
+  uid: number;
+  gids: number[];
+}
+
+type Out = (line: string) => void;
+
+function getent(database: string, key: string): string | undefined {
+  try {
+    return execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const groupName = (gid: number) => getent("group", String(gid))?.split(":")[0] ?? String(gid);
+const userName = (uid: number) => getent("passwd", String(uid))?.split(":")[0] ?? String(uid);
+
+/** The user nginx's workers run as: its `user` directive, nginx's default nobody, or, without nginx, us. */
+export function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
+  if (!existsSync(conf)) return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
+  const text = readFileSync(conf, "utf8").replace(/#.*$/gm, "");
+  const m = text.match(/^\s*user\s+([^\s;]+)/m);
+  if (m) return { name: m[1], why: `nginx's workers, from "user" in ${conf}` };
+  return { name: "nobody", why: `nginx's workers: ${conf} has no "user" directive, so nginx's default` };
+}
+
+/** USER's uid and every group NSS gives it (its passwd group and `getent initgroups`), as initgroups(3) would. */
+function lookUp(name: string): Who | undefined {
+  if (process.getuid && name === userName(process.getuid())) {
+    const gids = new Set([process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
+    return { name, uid: process.getuid(), gids: [...gids] };
+  }
+  const passwd = getent("passwd", name)?.split(":");
+  if (!passwd || passwd.length < 4) return undefined;
+  const user = passwd[0];
+  const extra = getent("initgroups", user)?.split(/\s+/).slice(1).filter(Boolean).map(Number) ?? [];
+  return { name: user, uid: Number(passwd[2]), gids: [...new Set([Number(passwd[3]), ...extra])] };
+}
+
+/** Whether `who` has `bit` (1 search, 2 write) on a file, by Linux's rule: owner bits, else group, else other. */
+function permits(st: Stats, who: Who, bit: 1 | 2): { ok: boolean; as: string } {
+  if (who.uid === 0) return { ok: true, as: "root" };
+  if (st.uid === who.uid) return { ok: ((st.mode >> 6) & bit) !== 0, as: "owner" };
+  if (who.gids.includes(st.gid)) return { ok: ((st.mode >> 3) & bit) !== 0, as: `group ${groupName(st.gid)}` };
+  return { ok: (st.mode & bit) !== 0, as: "other" };
+}
+
+const describe = (st: Stats) => `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${userName(st.uid)}:${groupName(st.gid)}`;
+
+/** The command that lets `who` through: join the file's group if its group bits allow it, else open the bits. */
+function fix(path: string, st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): string[] {
+  const group = groupName(st.gid);
+  const what = bit === 1 ? "x" : "w";
+  if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid)) {
+    return [`adduser ${who.name} ${group}`, ...(restart ? [`then ${restart}`] : [])];
+  }
+  if (bit === 2) return [`give the socket group write: SOCKMODE=0660 (and SOCKGROUP), then restart the service`];
+  return [`chmod g+${what} ${path} and put ${who.name} in group ${group} (adduser ${who.name} ${group})`];
+}
+
+type Verdict = { code: 0 | 1 | 2 | 77; lines: string[] };
+
+/** Walk SOCKPATH's directories and the socket as `who`; the first obstacle ends the walk. */
+export function walk(given: string, who: Who, restart?: string): Verdict {
+  const path = resolve(given);
+  const parts = path.split("/").filter(Boolean);
+  const dirs = ["/", ...parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
+  const lines: string[] = [];
+  for (const dir of dirs) {
+    let st: Stats;
+    try {
+      st = statSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { code: 1, lines: [...lines, `no: ${dir} does not exist; is the service running? (systemctl status printerfacts: its RuntimeDirectory= makes /run/printerfacts)`] };
+      return { code: 77, lines: [...lines, `cannot tell: this check may not look at ${dir} (${code}); run it as root`] };
+    }
+    const p = permits(st, who, 1);
+    lines.push(`  ${dir.padEnd(28)} ${describe(st).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+    if (!p.ok) {
+      const [first, ...rest] = fix(dir, st, who, 1, restart);
+      return { code: 2, lines: [...lines, `no: ${who.name} may not search ${dir} (${describe(st)}; ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
+    }
+  }
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { code: 1, lines: [...lines, `no: there is no socket at ${path}; is the service running? (systemctl status printerfacts)`] };
+    return { code: 77, lines: [...lines, `cannot tell: this check may not look at ${path} (${code}); run it as root`] };
+  }
+  if (!st.isSocket()) return { code: 1, lines: [...lines, `no: ${path} is not a socket; printerfacts never replaces it: remove it yourself if it is not needed`] };
+  const p = permits(st, who, 2);
+  lines.push(`  ${path.padEnd(28)} ${describe(st).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+  if (!p.ok) {
+    const [first, ...rest] = fix(path, st, who, 2, restart);
+    return { code: 2, lines: [...lines, `no: ${who.name} may not connect to ${path} (${describe(st)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
+  }
+  return { code: 0, lines: [...lines, `yes: ${who.name} can connect to ${path}`] };
+}
+
+/** GET /healthz on a raw connection, as this process: no HTTP client needed. Resolves to a status or an error text. */
+export function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+  return new Promise((resolve) => {
+    const socket =
+      listen.kind === "unix"
+        ? connect({ path: listen.path })
+        : listen.kind === "tcp"
+          ? connect({ host: listen.host === "::" ? "::1" : listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host, port: listen.port })
+          : undefined;
+    if (!socket) return resolve("socket activation: systemd holds the socket; probe its path instead");
+    let got = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`no answer within ${timeoutMs / 1000} s`);
+    }, timeoutMs);
+    socket.on("connect", () => socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+    socket.on("data", (d) => {
+      got += d;
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(`could not connect: ${err.code ?? err.message}${err.code === "ECONNREFUSED" ? " (a stale socket: nobody is serving on it)" : ""}`);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      const m = got.match(/^HTTP\/1\.[01] (\d{3})/);
+      resolve(m ? Number(m[1]) : `no HTTP answer (${JSON.stringify(got.slice(0, 40))})`);
+    });
+  });
+}
+
+/** The subcommand; returns the exit code. */
+export async function check(args: string[], env: Record<string, string | undefined>, out: Out = (l) => console.log(l)): Promise<number> {
+  if (args.length > 1 || args[0]?.startsWith("-")) {
+    out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
+    return CHECK_EXIT.usage;
+  }
+  let listen: ListenTarget;
+  try {
+    listen = loadConfig(env).listen;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    out(`config: ${err.message}`);
+    return CHECK_EXIT.config;
+  }
+
+  let code: number = CHECK_EXIT.ok;
+  if (listen.kind === "unix") {
+    const chosen = args[0] ? { name: args[0], why: "given" } : defaultUser();
+    const who = lookUp(chosen.name);
+    if (!who) {
+      out(`${chosen.name} is not a user on this host (getent passwd ${chosen.name} found nothing)`);
+      return CHECK_EXIT.noUser;
+    }
+    const nginxUser = !args[0] && chosen.why.startsWith("nginx");
+    out(`can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(groupName).join(",")}) connect to ${listen.path}?`);
+    const verdict = walk(listen.path, who, nginxUser ? "systemctl restart nginx (its workers take their groups when nginx starts)" : undefined);
+    for (const line of verdict.lines) out(line);
+    if (verdict.code === 77) return CHECK_EXIT.noPerm;
+    code = verdict.code;
+    if (/^\/(var\/)?tmp\//.test(listen.path)) {
+      out(`note: ${listen.path} is under ${listen.path.startsWith("/tmp") ? "/tmp" : "/var/tmp"}; under systemd nginx may have PrivateTmp= and see another one (the article's 502): use /run/printerfacts`);
+    }
+  } else if (listen.kind === "tcp") {
+    out(`printerfacts serves on TCP ${listen.host}:${listen.port}; there are no socket permissions to check`);
+  }
+
+  const status = await probe(listen);
+  out(`GET /healthz: ${typeof status === "number" ? `${status}${status === 200 ? " ok" : ""}` : status}`);
+  if (code === CHECK_EXIT.ok && status !== 200) code = CHECK_EXIT.unhealthy;
+  return code;
+}

@@ -1,0 +1,160 @@
+// `printerfacts check [USER]` predicts the article's 502 before nginx shows it: against real users
+// (nobody, daemon, root) and a real nginx whose workers run as nobody, it names the first obstacle
+// and its fix where nginx answers 502 "(13: Permission denied)", and says yes where nginx answers
+// 200. Then it asks /healthz itself, so its exit code doubles as a health probe.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, type Nginx, selfSignedCert, startNginx } from "./helpers/nginx.ts";
+import { BINARY, curl, type Running, start, startListening, tempDir } from "./helpers/server.ts";
+
+const dir = tempDir();
+const cert = selfSignedCert(dir.path);
+const running: Array<Running | Nginx> = [];
+afterAll(async () => {
+  for (const r of running) "stop" in r ? await r.stop() : r.kill("SIGKILL");
+  dir.cleanup();
+});
+
+const NOBODY = 65534;
+const DAEMON_GID = 1;
+
+async function backend(sock: string, env: Record<string, string> = {}) {
+  const proc = await startListening([BINARY], { SOCKPATH: sock, ...env });
+  running.push(proc);
+  return proc;
+}
+
+/** printerfacts check, with the service's SOCKPATH; `wrapper` runs it as another user. */
+async function check(sock: string, args: string[] = [], wrapper: string[] = []) {
+  const proc = start([...wrapper, BINARY, "check", ...args], { SOCKPATH: sock });
+  const code = await proc.exited;
+  return { code, out: proc.stdout(), err: proc.stderr() };
+}
+
+/** The shipped site in a real nginx, workers as nobody:nogroup (master root, as on Debian). */
+async function nginxTo(sock: string) {
+  const prefix = join(dir.path, `nginx-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(prefix);
+  const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
+  const n = await startNginx(prefix, site);
+  running.push(n);
+  const get = () => curl(`https://127.0.0.1:${site.httpsPort}/fact`, { args: ["-k"] });
+  return { ...n, get };
+}
+
+describe("the socket's own mode and group", () => {
+  test("a 0660 socket of group daemon: check says nobody may not connect and how to fix it (exit 2); nginx as nobody: 502 (13)", async () => {
+    const sock = dir.socketPath("sock-");
+    await backend(sock, { SOCKGROUP: "daemon" });
+    const r = await check(sock, ["nobody"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`no: nobody may not connect to ${sock} (0660 root:daemon; connecting needs write, and nobody gets the other bits)`);
+    expect(r.out).toContain("fix: adduser nobody daemon\n");
+    // The service itself is fine: the probe (as root) got its answer.
+    expect(r.out).toContain("GET /healthz: 200 ok");
+
+    const n = await nginxTo(sock);
+    expect((await n.get()).status).toBe(502);
+    expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
+  });
+
+  test("the socket given to nobody's group: check says yes (exit 0), and nginx as nobody gets 200", async () => {
+    const sock = dir.socketPath("sock-");
+    await backend(sock, { SOCKGROUP: "nogroup" });
+    const r = await check(sock, ["nobody"]);
+    expect(r.out).toContain(`yes: nobody can connect to ${sock}`);
+    expect(r.code).toBe(0);
+    const n = await nginxTo(sock);
+    expect((await n.get()).status).toBe(200);
+    expect(n.errorLog()).not.toContain("Permission denied");
+  });
+});
+
+describe("every directory on the path", () => {
+  test("a 0750 directory of group daemon: check names it and the group to join; nginx: 502 (13); a member passes", async () => {
+    const sub = join(dir.path, "run-daemon");
+    mkdirSync(sub);
+    chownSync(sub, 0, DAEMON_GID);
+    chmodSync(sub, 0o750);
+    const sock = join(sub, "printerfacts.sock");
+    await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0666" });
+    const r = await check(sock, ["nobody"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`no: nobody may not search ${sub} (0750 root:daemon; nobody gets the other bits)`);
+    expect(r.out).toContain("fix: adduser nobody daemon\n");
+    const n = await nginxTo(sock);
+    expect((await n.get()).status).toBe(502);
+    expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
+
+    // daemon is in the directory's group; the socket is 0666, so it may connect.
+    const member = await check(sock, ["daemon"]);
+    expect(member.out).toContain("search: yes (as group daemon)");
+    expect(member.code).toBe(0);
+  });
+
+  test("without USER it checks the user nginx's workers run as, from /etc/nginx/nginx.conf's user directive", async () => {
+    const sock = dir.socketPath("sock-");
+    await backend(sock);
+    const r = await check(sock);
+    expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
+    expect(r.out).toContain("fix: adduser www-data root\n     then systemctl restart nginx");
+    expect(r.code).toBe(2);
+  });
+});
+
+describe("as a health probe (no HTTP client needed)", () => {
+  test("run by an unprivileged user that may connect, about itself: exit 0 once /healthz answers 200", async () => {
+    const sock = dir.socketPath("sock-");
+    await backend(sock, { SOCKGROUP: "nogroup" });
+    const r = await check(sock, ["nobody"], ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--init-groups"]);
+    expect(r.out).toContain(`yes: nobody can connect to ${sock}`);
+    expect(r.out).toContain("GET /healthz: 200 ok");
+    expect(r.code).toBe(0);
+  });
+
+  test("a stale socket (the service was killed): exit 1, connection refused", async () => {
+    const sock = dir.socketPath("sock-");
+    const proc = await backend(sock);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    const r = await check(sock, ["root"]);
+    expect(r.out).toContain("GET /healthz: could not connect: ECONNREFUSED (a stale socket: nobody is serving on it)");
+    expect(r.code).toBe(1);
+  });
+
+  test("no socket at all: exit 1, and it says the service is not running", async () => {
+    const sock = dir.socketPath("none-");
+    const r = await check(sock, ["root"]);
+    expect(r.out).toContain(`no: there is no socket at ${sock}; is the service running?`);
+    expect(r.code).toBe(1);
+  });
+
+  test("on TCP: no permissions to walk, just /healthz", async () => {
+    const env = { PORT: String(await freePort()), HOST: "127.0.0.1" };
+    running.push(await startListening([BINARY], env));
+    const probe = start([BINARY, "check"], env);
+    expect(await probe.exited).toBe(0);
+    expect(probe.stdout()).toContain("there are no socket permissions to check");
+    expect(probe.stdout()).toContain("GET /healthz: 200 ok");
+  });
+});
+
+describe("what it cannot answer has its own exit code", () => {
+  test("an unknown USER: 67; bad configuration: 78 with the service's own line; an extra argument: 64", async () => {
+    const sock = dir.socketPath("sock-");
+    expect((await check(sock, ["pf-no-such-user"])).code).toBe(67);
+    const bad = start([BINARY, "check"], { SOCKPATH: sock, PORT: "80" });
+    expect(await bad.exited).toBe(78);
+    expect(bad.stdout()).toStartWith("config: SOCKPATH and PORT are both set");
+    expect((await check(sock, ["a", "b"])).code).toBe(64);
+  });
+
+  test("a checker that may not look into a directory (0700, not its own): 77, run it as root", async () => {
+    const sub = join(dir.path, "private");
+    mkdirSync(sub, { mode: 0o700 });
+    const r = await check(join(sub, "s.sock"), ["root"], ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups"]);
+    expect(r.out).toContain(`cannot tell: this check may not look at ${join(sub, "s.sock")} (EACCES); run it as root`);
+    expect(r.code).toBe(77);
+  });
+});
