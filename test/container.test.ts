@@ -5,7 +5,7 @@
 // volume and one loopback-only network namespace, as a pod's containers do.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Doc, find, need } from "./helpers/kubernetes.ts";
 import { importRootfs, type Podman, podman } from "./helpers/podman.ts";
@@ -127,13 +127,15 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
   test("`printerfacts check` as nginx's user and group reaches the socket", () => {
     const nginx = container("nginx").securityContext;
     const r = pm.run(["run", "--rm", "--network", "none", "--user", `${nginx.runAsUser}:${nginx.runAsGroup}`, "--group-add", String(fsGroup), "--volume", `${join(pm.dir, "volumes/socket")}:/run/printerfacts`, IMAGE, "check"]);
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: expect.stringContaining(`yes: ${nginx.runAsUser} can connect to /run/printerfacts/printerfacts.sock`) });
+    expect(r.stdout).toContain("GET /healthz: 200");
   });
 
   test("a third container, another user in the same pod (so with fsGroup), cannot connect", () => {
     const r = pm.run(["run", "--rm", "--network", "none", "--user", "10003:10003", "--group-add", String(fsGroup), "--volume", `${join(pm.dir, "volumes/socket")}:/run/printerfacts`, IMAGE, "check"]);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/EACCES|permission denied/i);
+    // Exit 2: the permission bits say no, and the real connect() agrees.
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 2, stdout: expect.stringContaining("no: 10003 may not connect to /run/printerfacts/printerfacts.sock") });
+    expect(r.stdout).toContain("GET /healthz: could not connect: EACCES");
   });
 
   test("the image's HEALTHCHECK is `printerfacts check`, the manifest's probe, and reports healthy", () => {
@@ -143,4 +145,21 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     const r = pm.run(["healthcheck", "run", "printerfacts"]);
     expect({ status: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, out: expect.any(String) });
   });
+
+  // Last: it stops the pod. Each container gets its image's stop signal, as Kubernetes sends it.
+  test("stopping: nginx quits gracefully on its SIGQUIT, then printerfacts removes its socket on SIGTERM", () => {
+    pm.ok(["stop", "--time", "10", "nginx"]);
+    expect(pm.ok(["inspect", "--format", "{{.State.ExitCode}}", "nginx"]).trim()).toBe("0");
+    expect(pm.ok(["logs", "nginx"]).concat(pm.run(["logs", "nginx"]).stderr)).not.toContain("[emerg]");
+    pm.ok(["stop", "--time", "10", "printerfacts"]);
+    expect(pm.ok(["inspect", "--format", "{{.State.ExitCode}}", "printerfacts"]).trim()).toBe("0");
+    expect(existsSync(join(pm.dir, "volumes/socket/printerfacts.sock"))).toBe(false);
+  });
+});
+
+test("npm run image says so in one line when neither podman nor docker is installed", () => {
+  const empty = join(pm.dir, "empty-path");
+  mkdirSync(empty);
+  const r = spawnSync(BUN, [join(ROOT, "scripts/image.ts")], { env: { PATH: empty }, encoding: "utf8" });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: "image: neither podman nor docker is on PATH; install one (Debian: apt-get install podman) or set CONTAINER_ENGINE\n" });
 });
