@@ -64,7 +64,7 @@ describe("deploy/kubernetes", () => {
     const shipped = directives(readFileSync(SHIPPED_CONF, "utf8"));
     const pod = directives(nginxConf);
     // The pod's own differences: its socket path is the volume's, and TLS ended in front of it.
-    const same = (d: string) => /^(proxy_|client_|keepalive|server unix:)/.test(d) && !/^proxy_set_header X-Forwarded-Proto|_temp_path /.test(d);
+    const same = (d: string) => /^(log_format |'|proxy_|client_|keepalive|server unix:)/.test(d) && !/^proxy_set_header X-Forwarded-Proto|_temp_path /.test(d);
     expect(pod.filter(same)).toEqual(shipped.filter(same));
   });
 
@@ -92,11 +92,12 @@ describe("deploy/kubernetes", () => {
     expect(find("Deployment").spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
   });
 
-  test("printerfacts' probes are the image's HEALTHCHECK command", () => {
+  test("printerfacts' liveness probe is the image's HEALTHCHECK command; readiness is through nginx", () => {
     const healthcheck = readFileSync(join(import.meta.dir, "../deploy/container/Containerfile"), "utf8").match(/^HEALTHCHECK .* CMD (\[.*\])$/m);
     const command = JSON.parse(need(healthcheck?.[1], "the Containerfile's HEALTHCHECK"));
     expect(command).toEqual(["/printerfacts", "check"]);
     expect(container("printerfacts").livenessProbe.exec.command).toEqual(command);
-    expect(container("printerfacts").readinessProbe.exec.command).toEqual(command);
+    // Readiness goes through nginx to /healthz: both containers and the socket between them.
+    expect(container("nginx").readinessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
   });
 });

@@ -113,6 +113,14 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     expect(curlInPod("/metrics").status).toBe(404);
   });
 
+  test("both containers log to stdout, one request id in nginx's line and printerfacts' JSON line", async () => {
+    expect(curlInPod("/fact").status).toBe(200);
+    await Bun.sleep(200);
+    const id = need(pm.ok(["logs", "nginx"]).match(/"GET \/fact HTTP\/1.1" 200 .* request_id=(\w+) upstream=unix:/)?.[1], "nginx's access line for /fact");
+    const line = pm.ok(["logs", "printerfacts"]).split("\n").find((l) => l.includes(`"request_id":"${id}"`));
+    expect(JSON.parse(need(line, `printerfacts' access line with request_id ${id}`))).toMatchObject({ method: "GET", path: "/fact", status: 200 });
+  });
+
   test("the socket is the manifest's: 0660, owned by printerfacts' user and the socket group", () => {
     const pf = container("printerfacts");
     const env = Object.fromEntries(pf.env.map((e: Doc) => [e.name, e.value]));
