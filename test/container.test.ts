@@ -165,6 +165,16 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
   });
 });
 
+test("the image alone, as its own user with an anonymous volume at /run/printerfacts, serves and reports healthy", async () => {
+  pm.ok(["run", "--detach", "--name", "alone", "--network", "none", "--health-interval", "disable", IMAGE]);
+  let r = pm.run(["exec", "alone", "/printerfacts", "check"]);
+  for (const deadline = Date.now() + 5000; r.status !== 0 && Date.now() < deadline; await Bun.sleep(100)) {
+    r = pm.run(["exec", "alone", "/printerfacts", "check"]);
+  }
+  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: expect.stringContaining("GET /healthz: 200") });
+  expect(r.stdout).toMatch(/\/run\/printerfacts +0755 65532:65532/);
+});
+
 test("npm run image says so in one line when neither podman nor docker is installed", () => {
   const empty = join(pm.dir, "empty-path");
   mkdirSync(empty);
