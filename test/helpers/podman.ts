@@ -2,6 +2,8 @@
 // runtime state and build files, so parallel runs never meet and nothing is left behind. runc
 // with cgroupfs, since crun refuses this machine's cgroup layout; no default ulimits, which the
 // kernel here does not allow raising. No registry is reachable: images are built from local files.
+// Outside the temp dir podman as root still touches runc's state (/run/runc/ID, removed with the
+// container) and its blob info cache, /var/lib/containers/cache, which no setting moves.
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
