@@ -49,7 +49,8 @@ tmp_dir = "${dir}/libpod"
   mkdirSync(join(dir, "tmp"));
   const env = { CONTAINERS_CONF: conf, CONTAINERS_STORAGE_CONF: storage, TMPDIR: join(dir, "tmp") };
   const run = (args: string[], input?: Buffer): Result => {
-    const r = spawnSync("podman", args, { env: { ...process.env, ...env }, input, encoding: "utf8", maxBuffer: 64 << 20 });
+    // A hung podman fails its test instead of the whole run.
+    const r = spawnSync("podman", args, { env: { ...process.env, ...env }, input, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 });
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
