@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type Doc, find, manifests, need } from "./helpers/kubernetes.ts";
 import { validateManifest } from "./helpers/kubernetes-schema.ts";
 import { SHIPPED_CONF } from "./helpers/nginx.ts";
-import { tempDir } from "./helpers/server.ts";
+import { BINARY, tempDir } from "./helpers/server.ts";
 
 const pod: Doc = find("Deployment").spec.template.spec;
 const container = (name: string): Doc => need(pod.containers.find((c: Doc) => c.name === name), `container ${name}`);
@@ -80,6 +80,12 @@ describe("deploy/kubernetes", () => {
     const mounts = (c: Doc) => c.volumeMounts.find((m: Doc) => m.name === "socket").mountPath;
     expect(mounts(pf)).toBe(mounts(nginx));
     expect(`${mounts(pf)}/printerfacts.sock`).toBe(env(pf).SOCKPATH);
+  });
+
+  test("no service links: a Service named metrics would set METRICS_PORT=tcp://..., which printerfacts refuses", () => {
+    expect(pod.enableServiceLinks).toBe(false);
+    const r = spawnSync(BINARY, [], { env: { ...env(container("printerfacts")), METRICS_PORT: "tcp://10.0.0.11:80" }, encoding: "utf8", timeout: 10_000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 78, stderr: expect.stringContaining('METRICS_PORT="tcp://10.0.0.11:80"') });
   });
 
   test("a rolling update loses no request: nginx drains before printerfacts stops, all within the grace period", () => {
