@@ -42,6 +42,9 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["ab", "apache2-utils"],
   ["wrk", "wrk"],
   ["podman", "podman"],
+  ["runc", "runc"],
+  ["nsenter", "util-linux"],
+  ["ldd", "libc-bin"],
 ];
 
 /** The first tool that is missing, as the one line that says what to install; undefined if none. */
