@@ -54,9 +54,10 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 }
 
 /**
- * A body and all its headers but the request id, Content-Length included. Held as a Headers on Bun
- * and as a plain object elsewhere: each runtime builds a Response fastest from that (Deno 2.9 from
- * a copied Headers at about a third of the rate, as measured for issue 17).
+ * A body and all its headers but the request id, Content-Length included. Held as a plain object
+ * on Deno and as a Headers elsewhere: each runtime builds a Response fastest from that (Deno 2.9
+ * from a copied Headers at about a third of the rate; Node, through @hono/node-server, slower from
+ * an object, see BENCHMARKS.md).
  */
 export interface Prebuilt {
   readonly body: string;
@@ -65,12 +66,12 @@ export interface Prebuilt {
   readonly headers: Headers | Readonly<Record<string, string>>;
 }
 
-const ON_BUN = typeof Bun !== "undefined";
+const ON_DENO = "Deno" in globalThis;
 
 export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
   const bytes = Buffer.byteLength(body);
   const all = { ...Object.fromEntries(SECURE_HEADERS), ...headers, "Content-Length": String(bytes) };
-  return { body, bytes, headers: ON_BUN ? new Headers(all) : all };
+  return { body, bytes, headers: ON_DENO ? all : new Headers(all) };
 }
 
 /** The prebuilt answer with this request's id; no body for HEAD, with GET's Content-Length. */
