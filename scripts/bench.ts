@@ -16,7 +16,17 @@
 // build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
 // ("K=V K=V": the production settings and the same with the access log off, when not detected).
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createApp } from "../src/app.ts";
@@ -54,14 +64,23 @@ function which(cmd: string): string | undefined {
 }
 
 function run(cmd: string[], what: string) {
-  const result = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, encoding: "utf8", env: cleanEnv({ PATH: `${BIN}:${env.PATH}` }) });
+  const result = spawnSync(cmd[0], cmd.slice(1), {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: cleanEnv({ PATH: `${BIN}:${env.PATH}` }),
+  });
   if (result.status !== 0) throw new Error(`${what} failed (${cmd.join(" ")}):\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
 
 function parseEnvList(text: string | undefined): Record<string, string> | undefined {
   if (text === undefined) return undefined;
-  return Object.fromEntries(text.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
 }
 
 // --- build -------------------------------------------------------------------------------------
@@ -86,7 +105,9 @@ const deno = join(BIN, "deno");
 const ceilingScript = join(ROOT, "scripts", "bench", "ceiling.ts");
 // The Bun ceiling compiled as the build compiles printerfacts, for the idle memory the runtime
 // itself takes with the same work loaded.
-const buildFlags = (scripts.build ?? "").split(/\s+/).filter((arg) => arg.startsWith("--") && !["--compile", "--outfile"].includes(arg));
+const buildFlags = (scripts.build ?? "")
+  .split(/\s+/)
+  .filter((arg) => arg.startsWith("--") && !["--compile", "--outfile"].includes(arg));
 const compiledBaseline = join(buildDir, "ceiling");
 run([bun, "build", ceilingScript, "--compile", ...buildFlags, "--outfile", compiledBaseline], "compiling the ceiling");
 
@@ -105,7 +126,9 @@ function buildPeer(build: () => void): string | undefined {
     build();
     return undefined;
   } catch (err) {
-    return `could not be built: ${String((err as Error).message).replace(/\s+/g, " ").slice(0, 300)}`;
+    return `could not be built: ${String((err as Error).message)
+      .replace(/\s+/g, " ")
+      .slice(0, 300)}`;
   }
 }
 
@@ -160,7 +183,11 @@ async function drive(target: Target, args: string[]): Promise<LoadResult> {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`loadgen failed: ${err}`);
   return JSON.parse(out);
 }
@@ -173,7 +200,13 @@ async function accessLogLines(extra: Record<string, string>): Promise<number | u
   writeFileSync(out, "");
   const path = sock("probe");
   const probe = new Instance(
-    { name: "probe", cmd: [binary], env: { ...extra, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: out },
+    {
+      name: "probe",
+      cmd: [binary],
+      env: { ...extra, SOCKPATH: path },
+      ready: { target: unix(path), path: "/healthz" },
+      stdout: out,
+    },
     [],
     join(runDir, "probe.stderr"),
   );
@@ -197,7 +230,14 @@ let nologEnv: Record<string, string> | undefined;
 if (accessLog) {
   const given = parseEnvList(env.BENCH_NOLOG_ENV);
   const { LOG_FORMAT: _, ...withoutFormat } = prodEnv;
-  const candidates = given ? [given] : [withoutFormat, { ...prodEnv, LOG_LEVEL: "warn" }, { ...prodEnv, LOG_FORMAT: "off" }, { ...prodEnv, LOG_FORMAT: "none" }];
+  const candidates = given
+    ? [given]
+    : [
+        withoutFormat,
+        { ...prodEnv, LOG_LEVEL: "warn" },
+        { ...prodEnv, LOG_FORMAT: "off" },
+        { ...prodEnv, LOG_FORMAT: "none" },
+      ];
   for (const candidate of candidates) {
     if ((await accessLogLines(candidate)) === 0) {
       nologEnv = candidate;
@@ -205,7 +245,10 @@ if (accessLog) {
     }
   }
 }
-const showEnv = (e: Record<string, string>) => Object.entries(e).map(([k, v]) => `${k}=${v}`).join(" ") || "(defaults)";
+const showEnv = (e: Record<string, string>) =>
+  Object.entries(e)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ") || "(defaults)";
 
 // --- the variants --------------------------------------------------------------------------------
 
@@ -225,7 +268,8 @@ const notes: string[] = [];
 const absent: Plan[] = [];
 const wanted = (key: string) => settings.only === undefined || settings.only.includes(key) || key === "baseline";
 const variants: Variant[] = [];
-const addVariant = (key: string, label: string, target: Target, instances: Instance[]) => variants.push({ key, label, target, instances });
+const addVariant = (key: string, label: string, target: Target, instances: Instance[]) =>
+  variants.push({ key, label, target, instances });
 const skip = (key: string, label: string, why: string) => {
   absent.push({ key, label, absent: why });
   console.log(`skipping ${key}: ${why}`);
@@ -238,7 +282,13 @@ async function tryStart(key: string, label: string, spec: InstanceSpec): Promise
   } catch (err) {
     const instance = running.pop();
     await instance?.stop();
-    skip(key, label, `did not start: ${String((err as Error).message).replace(/\s+/g, " ").slice(0, 300)}`);
+    skip(
+      key,
+      label,
+      `did not start: ${String((err as Error).message)
+        .replace(/\s+/g, " ")
+        .slice(0, 300)}`,
+    );
     return undefined;
   }
 }
@@ -258,20 +308,36 @@ if (wanted("ceiling-deno")) {
   const path = sock("ceiling-deno");
   const label = "Deno.serve doing the same work (Deno's ceiling)";
   if (existsSync(deno)) {
-    const i = await tryStart("ceiling-deno", label, { name: "ceiling-deno", cmd: [deno, "run", "--allow-all", ceilingScript], env: { ...workEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/fact" }, stdout: logsOut });
+    const i = await tryStart("ceiling-deno", label, {
+      name: "ceiling-deno",
+      cmd: [deno, "run", "--allow-all", ceilingScript],
+      env: { ...workEnv, SOCKPATH: path },
+      ready: { target: unix(path), path: "/fact" },
+      stdout: logsOut,
+    });
     if (i) addVariant("ceiling-deno", label, unix(path), [i]);
   } else skip("ceiling-deno", label, "node_modules/.bin/deno is missing (npm ci)");
 }
 if (wanted("bare-bun")) {
   const path = sock("bare-bun");
   const label = "bare Bun.serve: the fact only, no headers, id, log or metrics";
-  const i = await tryStart("bare-bun", label, { name: "bare-bun", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path }, ready: { target: unix(path), path: "/" } });
+  const i = await tryStart("bare-bun", label, {
+    name: "bare-bun",
+    cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")],
+    env: { SOCKPATH: path },
+    ready: { target: unix(path), path: "/" },
+  });
   if (i) addVariant("bare-bun", label, unix(path), [i]);
 }
 if (wanted("bare-hono")) {
   const path = sock("bare-hono");
   const label = "bare Hono on Bun.serve: the fact only, one route, no middleware";
-  const i = await tryStart("bare-hono", label, { name: "bare-hono", cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")], env: { SOCKPATH: path, BASELINE_FRAMEWORK: "hono" }, ready: { target: unix(path), path: "/fact" } });
+  const i = await tryStart("bare-hono", label, {
+    name: "bare-hono",
+    cmd: [bun, join(ROOT, "scripts", "bench", "baseline.ts")],
+    env: { SOCKPATH: path, BASELINE_FRAMEWORK: "hono" },
+    ready: { target: unix(path), path: "/fact" },
+  });
   if (i) addVariant("bare-hono", label, unix(path), [i]);
 }
 
@@ -281,7 +347,13 @@ let tcpPort = 0;
 const metricsOn = { value: false };
 if (wanted("binary-unix") || wanted("nginx-unix")) {
   const path = sock("binary");
-  binaryUnix = await start({ name: "binary-unix", cmd: [binary], env: { ...prodEnv, ...groupEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  binaryUnix = await start({
+    name: "binary-unix",
+    cmd: [binary],
+    env: { ...prodEnv, ...groupEnv, SOCKPATH: path },
+    ready: { target: unix(path), path: "/healthz" },
+    stdout: logsOut,
+  });
   metricsOn.value = (await request(unix(path), "/metrics").catch(() => 0)) === 200;
   if (wanted("binary-unix")) addVariant("binary-unix", "dist/printerfacts, unix", unix(path), [binaryUnix]);
 }
@@ -289,20 +361,45 @@ if (wanted("binary-unix-nolog")) {
   if (nologEnv) {
     const path = sock("binary-nolog");
     const label = "dist/printerfacts, unix, access log off";
-    const i = await tryStart("binary-unix-nolog", label, { name: "binary-unix-nolog", cmd: [binary], env: { ...nologEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    const i = await tryStart("binary-unix-nolog", label, {
+      name: "binary-unix-nolog",
+      cmd: [binary],
+      env: { ...nologEnv, SOCKPATH: path },
+      ready: { target: unix(path), path: "/healthz" },
+      stdout: logsOut,
+    });
     if (i) addVariant("binary-unix-nolog", label, unix(path), [i]);
   } else {
-    skip("binary-unix-nolog", "dist/printerfacts, unix, access log off", accessLog ? "no setting found that turns the access log off (set BENCH_NOLOG_ENV)" : "this build writes no access log");
+    skip(
+      "binary-unix-nolog",
+      "dist/printerfacts, unix, access log off",
+      accessLog
+        ? "no setting found that turns the access log off (set BENCH_NOLOG_ENV)"
+        : "this build writes no access log",
+    );
   }
 }
 if (wanted("binary-tcp") || wanted("nginx-tcp")) {
   tcpPort = freePort();
-  binaryTcp = await start({ name: "binary-tcp", cmd: [binary], env: { ...prodEnv, HOST: "127.0.0.1", PORT: String(tcpPort) }, ready: { target: { kind: "tcp", port: tcpPort }, path: "/healthz" }, stdout: logsOut });
-  if (wanted("binary-tcp")) addVariant("binary-tcp", "dist/printerfacts, TCP 127.0.0.1", { kind: "tcp", port: tcpPort }, [binaryTcp]);
+  binaryTcp = await start({
+    name: "binary-tcp",
+    cmd: [binary],
+    env: { ...prodEnv, HOST: "127.0.0.1", PORT: String(tcpPort) },
+    ready: { target: { kind: "tcp", port: tcpPort }, path: "/healthz" },
+    stdout: logsOut,
+  });
+  if (wanted("binary-tcp"))
+    addVariant("binary-tcp", "dist/printerfacts, TCP 127.0.0.1", { kind: "tcp", port: tcpPort }, [binaryTcp]);
 }
 if (wanted("bun-src")) {
   const path = sock("bun-src");
-  const i = await tryStart("bun-src", "bun src/main.ts, unix", { name: "bun-src", cmd: [bun, join(ROOT, "src", "main.ts")], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  const i = await tryStart("bun-src", "bun src/main.ts, unix", {
+    name: "bun-src",
+    cmd: [bun, join(ROOT, "src", "main.ts")],
+    env: { ...prodEnv, SOCKPATH: path },
+    ready: { target: unix(path), path: "/healthz" },
+    stdout: logsOut,
+  });
   if (i) addVariant("bun-src", "bun src/main.ts, unix", unix(path), [i]);
 }
 // Node and Deno run the way package.json runs them (start:node, start:deno), exec'd so the pid we
@@ -314,7 +411,14 @@ if (wanted("node")) {
   if (script && existsSync(bundle)) {
     const path = sock("node");
     const label = "Node (npm run start:node), unix";
-    const i = await tryStart("node", label, { name: "node", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    const i = await tryStart("node", label, {
+      name: "node",
+      cmd: viaScript(script),
+      cwd: ROOT,
+      env: { ...prodEnv, SOCKPATH: path },
+      ready: { target: unix(path), path: "/healthz" },
+      stdout: logsOut,
+    });
     if (i) addVariant("node", label, unix(path), [i]);
   } else skip("node", "Node, unix", "dist/node/printerfacts.mjs does not exist (no build:node script yet)");
 }
@@ -323,7 +427,14 @@ if (wanted("deno")) {
   if (script) {
     const path = sock("deno");
     const label = "Deno (npm run start:deno), unix";
-    const i = await tryStart("deno", label, { name: "deno", cmd: viaScript(script), cwd: ROOT, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    const i = await tryStart("deno", label, {
+      name: "deno",
+      cmd: viaScript(script),
+      cwd: ROOT,
+      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` },
+      ready: { target: unix(path), path: "/healthz" },
+      stdout: logsOut,
+    });
     if (i) addVariant("deno", label, unix(path), [i]);
   } else skip("deno", "Deno, unix", "no start:deno script in package.json yet (or set BENCH_DENO_CMD)");
 }
@@ -332,7 +443,13 @@ if (wanted("deno")) {
 if (env.BENCH_COMPARE) {
   const path = sock("compare");
   const label = `${env.BENCH_COMPARE_LABEL ?? env.BENCH_COMPARE}, unix`;
-  const i = await tryStart("compare", label, { name: "compare", cmd: [resolve(env.BENCH_COMPARE)], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  const i = await tryStart("compare", label, {
+    name: "compare",
+    cmd: [resolve(env.BENCH_COMPARE)],
+    env: { ...prodEnv, SOCKPATH: path },
+    ready: { target: unix(path), path: "/healthz" },
+    stdout: logsOut,
+  });
   if (i) addVariant("compare", label, unix(path), [i]);
 }
 // --- peers: what a user might pick instead, each doing the same work (scripts/bench/work.ts) ------
@@ -346,7 +463,14 @@ async function peer(key: string, label: string, build: (() => string[]) | string
   });
   if (failed) return skip(key, label, failed);
   const path = sock(key);
-  const i = await tryStart(key, label, { name: key, cmd, cwd: ROOT, env: { ...workEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/fact" }, stdout: logsOut });
+  const i = await tryStart(key, label, {
+    name: key,
+    cmd,
+    cwd: ROOT,
+    env: { ...workEnv, SOCKPATH: path },
+    ready: { target: unix(path), path: "/fact" },
+    stdout: logsOut,
+  });
   if (i) addVariant(key, label, unix(path), [i]);
 }
 const peersDir = join(ROOT, "scripts", "bench", "peers");
@@ -363,7 +487,9 @@ await peer(
     : "Go is not installed (apt-get install golang-go)",
 );
 const cargo = which("cargo");
-const debianHyper = existsSync("/usr/share/cargo/registry") && readdirSync("/usr/share/cargo/registry").some((d) => d.startsWith("hyper-0.14"));
+const debianHyper =
+  existsSync("/usr/share/cargo/registry") &&
+  readdirSync("/usr/share/cargo/registry").some((d) => d.startsWith("hyper-0.14"));
 await peer(
   "hyper",
   "Rust hyper 0.14 + tokio, one thread (peer)",
@@ -380,11 +506,16 @@ await peer(
             '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n[net]\noffline = true\n',
           );
           const target = join(buildDir, "hyper-target");
-          const built = spawnSync(cargo, ["build", "--release", "--offline", "--manifest-path", join(peersDir, "hyper", "Cargo.toml")], {
-            encoding: "utf8",
-            env: cleanEnv({ CARGO_HOME: cargoHome, CARGO_TARGET_DIR: target }),
-          });
-          if (built.status !== 0) throw new Error(`cargo build failed: ${built.stderr.trim().split("\n").slice(-5).join(" ")}`);
+          const built = spawnSync(
+            cargo,
+            ["build", "--release", "--offline", "--manifest-path", join(peersDir, "hyper", "Cargo.toml")],
+            {
+              encoding: "utf8",
+              env: cleanEnv({ CARGO_HOME: cargoHome, CARGO_TARGET_DIR: target }),
+            },
+          );
+          if (built.status !== 0)
+            throw new Error(`cargo build failed: ${built.stderr.trim().split("\n").slice(-5).join(" ")}`);
           return [join(target, "release", "printerfacts-peer-hyper")];
         },
 );
@@ -393,12 +524,29 @@ await peer(
   "Fastify on Node (peer)",
   existsSync(join(ROOT, "node_modules", "fastify"))
     ? () => {
-        run([bun, "build", join(peersDir, "fastify.ts"), "--target=node", "--packages=external", "--outfile", join(buildDir, "peer-fastify.mjs")], "bundling the Fastify peer");
+        run(
+          [
+            bun,
+            "build",
+            join(peersDir, "fastify.ts"),
+            "--target=node",
+            "--packages=external",
+            "--outfile",
+            join(buildDir, "peer-fastify.mjs"),
+          ],
+          "bundling the Fastify peer",
+        );
         return ["node", join(buildDir, "peer-fastify.mjs")];
       }
     : "fastify is not installed (npm ci installs the devDependencies)",
 );
-await peer("elysia", "Elysia on Bun (peer)", existsSync(join(ROOT, "node_modules", "elysia")) ? () => [bun, join(peersDir, "elysia.ts")] : "elysia is not installed (npm ci installs the devDependencies)");
+await peer(
+  "elysia",
+  "Elysia on Bun (peer)",
+  existsSync(join(ROOT, "node_modules", "elysia"))
+    ? () => [bun, join(peersDir, "elysia.ts")]
+    : "elysia is not installed (npm ci installs the devDependencies)",
+);
 
 // BENCH_BEFORE=path/to/a/built/checkout (npm run pretest done there, e.g. of the commit before a
 // change): its binary, Node bundle and Deno run too, so "no slower than before" is one run's ratio.
@@ -406,13 +554,24 @@ if (env.BENCH_BEFORE) {
   const dir = resolve(env.BENCH_BEFORE);
   const before: [string, string, string[]][] = [
     ["before-binary", "before: dist/printerfacts, unix", [join(dir, "dist", "printerfacts")]],
-    ["before-node", "before: Node, unix", viaScript(`node --enable-source-maps ${join(dir, "dist", "node", "printerfacts.mjs")}`)],
+    [
+      "before-node",
+      "before: Node, unix",
+      viaScript(`node --enable-source-maps ${join(dir, "dist", "node", "printerfacts.mjs")}`),
+    ],
     ["before-deno", "before: Deno, unix", viaScript(join(dir, "scripts", "deno-run"))],
   ];
   for (const [key, label, cmd] of before) {
     if (!wanted(key)) continue;
     const path = sock(key);
-    const i = await tryStart(key, label, { name: key, cmd, cwd: dir, env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+    const i = await tryStart(key, label, {
+      name: key,
+      cmd,
+      cwd: dir,
+      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` },
+      ready: { target: unix(path), path: "/healthz" },
+      stdout: logsOut,
+    });
     if (i) addVariant(key, label, unix(path), [i]);
   }
 }
@@ -434,7 +593,10 @@ if (nginxKeys.length > 0) {
       PORT_TCP: String(ports.tcp),
       FACT: fact.replace(/["\\]/g, "\\$&"),
     };
-    const conf = readFileSync(join(ROOT, "scripts", "bench", "nginx.conf"), "utf8").replace(/@(\w+)@/g, (_, k) => fill[k]);
+    const conf = readFileSync(join(ROOT, "scripts", "bench", "nginx.conf"), "utf8").replace(
+      /@(\w+)@/g,
+      (_, k) => fill[k],
+    );
     writeFileSync(join(runDir, "nginx.conf"), conf);
     writeFileSync(join(runDir, "proxy.conf"), readFileSync(join(ROOT, "scripts", "bench", "proxy.conf")));
     mkdirSync(join(runDir, "nginx-tmp"));
@@ -446,22 +608,48 @@ if (nginxKeys.length > 0) {
     });
     const tcp = (port: number): Target => ({ kind: "tcp", port });
     if (!ngx) for (const key of nginxKeys.slice(1)) skip(key, key, "nginx did not start (see above)");
-    else if (wanted("nginx-return")) addVariant("nginx-return", "nginx return 200 (native ceiling)", tcp(ports.return), [ngx]);
-    if (ngx && wanted("nginx-unix")) addVariant("nginx-unix", "nginx → dist/printerfacts, unix", tcp(ports.unix), [ngx, binaryUnix]);
-    if (ngx && wanted("nginx-tcp")) addVariant("nginx-tcp", "nginx → dist/printerfacts, TCP keepalive", tcp(ports.tcp), [ngx, binaryTcp]);
+    else if (wanted("nginx-return"))
+      addVariant("nginx-return", "nginx return 200 (native ceiling)", tcp(ports.return), [ngx]);
+    if (ngx && wanted("nginx-unix"))
+      addVariant("nginx-unix", "nginx → dist/printerfacts, unix", tcp(ports.unix), [ngx, binaryUnix]);
+    if (ngx && wanted("nginx-tcp"))
+      addVariant("nginx-tcp", "nginx → dist/printerfacts, TCP keepalive", tcp(ports.tcp), [ngx, binaryTcp]);
   } else {
-    for (const key of nginxKeys) skip(key, key, nginx ? "needs the binary-unix and binary-tcp variants" : "nginx is not installed (apt-get install nginx-light)");
+    for (const key of nginxKeys)
+      skip(
+        key,
+        key,
+        nginx
+          ? "needs the binary-unix and binary-tcp variants"
+          : "nginx is not installed (apt-get install nginx-light)",
+      );
   }
 }
 
 // --- the same answer: every row that claims printerfacts' work must send what printerfacts sends ---
 
-const SAME_WORK = ["baseline", "ceiling-deno", "go", "hyper", "fastify", "elysia", "binary-unix", "bun-src", "node", "deno"];
+const SAME_WORK = [
+  "baseline",
+  "ceiling-deno",
+  "go",
+  "hyper",
+  "fastify",
+  "elysia",
+  "binary-unix",
+  "bun-src",
+  "node",
+  "deno",
+];
 {
   const work = JSON.parse(readFileSync(workFile, "utf8")) as { headers: [string, string][]; facts: string[] };
   const transport = new Set(["date", "x-request-id", "content-length", "connection", "keep-alive"]);
   /** Name: value lines, lower-case names, sorted, without what each response or transport adds. */
-  const canon = (pairs: Iterable<[string, string]>) => [...pairs].map(([k, v]) => `${k.toLowerCase()}: ${v}`).filter((l) => !transport.has(l.slice(0, l.indexOf(":")))).sort().join("\n");
+  const canon = (pairs: Iterable<[string, string]>) =>
+    [...pairs]
+      .map(([k, v]) => `${k.toLowerCase()}: ${v}`)
+      .filter((l) => !transport.has(l.slice(0, l.indexOf(":"))))
+      .sort()
+      .join("\n");
   const expected = canon(work.headers);
   const bodies = new Set(work.facts.map((f) => `${f}\n`));
   for (const v of variants.filter((v) => SAME_WORK.includes(v.key) && v.target.kind === "unix")) {
@@ -473,11 +661,16 @@ const SAME_WORK = ["baseline", "ceiling-deno", "go", "hyper", "fastify", "elysia
       const got = canon(res.headers);
       if (res.status !== 200) problems.push(`status ${res.status}`);
       if (!bodies.has(body)) problems.push(`a body that is not one fact: ${JSON.stringify(body.slice(0, 60))}`);
-      if (res.headers.get("content-length") !== String(Buffer.byteLength(body))) problems.push(`Content-Length ${res.headers.get("content-length")}`);
+      if (res.headers.get("content-length") !== String(Buffer.byteLength(body)))
+        problems.push(`Content-Length ${res.headers.get("content-length")}`);
       if (got !== expected) problems.push(`headers ${JSON.stringify(got)}`);
       ids.push(res.headers.get("x-request-id") ?? "");
     }
-    if (!ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)) || ids[0] === ids[1]) problems.push(`request ids ${ids.join(", ")}`);
+    if (
+      !ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)) ||
+      ids[0] === ids[1]
+    )
+      problems.push(`request ids ${ids.join(", ")}`);
     if (problems.length > 0) {
       const note = `- **${v.label} does not answer /fact as printerfacts does:** ${[...new Set(problems)].join("; ")}`;
       notes.push(note);
@@ -488,7 +681,13 @@ const SAME_WORK = ["baseline", "ceiling-deno", "go", "hyper", "fastify", "elysia
 
 // --- idle memory, warm-up, rounds ---------------------------------------------------------------
 
-const compiled = await start({ name: "ceiling-compiled", cmd: [compiledBaseline], env: { ...workEnv, SOCKPATH: sock("ceiling-compiled") }, ready: { target: unix(sock("ceiling-compiled")), path: "/fact" }, stdout: logsOut });
+const compiled = await start({
+  name: "ceiling-compiled",
+  cmd: [compiledBaseline],
+  env: { ...workEnv, SOCKPATH: sock("ceiling-compiled") },
+  ready: { target: unix(sock("ceiling-compiled")), path: "/fact" },
+  stdout: logsOut,
+});
 await Bun.sleep(1000);
 const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
 const binaryVariant = variants.find((v) => v.key === "binary-unix");
@@ -500,7 +699,8 @@ const served = new Map(variants.map((v) => [v.key, 0]));
 
 console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
 for (const v of variants) {
-  if (settings.warmup > 0) served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
+  if (settings.warmup > 0)
+    served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
 }
 
 const rounds: Round[] = [];
@@ -533,7 +733,9 @@ for (let r = 0; r < settings.rounds; r++) {
       otherCpu: Math.max(0, machineCpu - serverCpu - result.cpu_share),
       rssLoad,
     });
-    console.log(`round ${r + 1}/${settings.rounds} ${v.key.padEnd(18)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${(result.p99_us / 1000).toFixed(2)} ms  errors ${result.errors}  server cpu ${serverCpu.toFixed(2)}  client cpu ${result.cpu_share.toFixed(2)}  others ${Math.max(0, machineCpu - serverCpu - result.cpu_share).toFixed(2)}`);
+    console.log(
+      `round ${r + 1}/${settings.rounds} ${v.key.padEnd(18)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${(result.p99_us / 1000).toFixed(2)} ms  errors ${result.errors}  server cpu ${serverCpu.toFixed(2)}  client cpu ${result.cpu_share.toFixed(2)}  others ${Math.max(0, machineCpu - serverCpu - result.cpu_share).toFixed(2)}`,
+    );
   }
   rounds.push(round);
 }
@@ -547,7 +749,13 @@ let growth: { first: number; firstRss: number; all: number; allRss: number; erro
 if (settings.rssRequests > 0 && variants.some((v) => v.key === "binary-unix")) {
   console.log(`memory growth: ${settings.rssRequests} requests to a fresh dist/printerfacts …`);
   const path = sock("growth");
-  const fresh = await start({ name: "growth", cmd: [binary], env: { ...prodEnv, SOCKPATH: path }, ready: { target: unix(path), path: "/healthz" }, stdout: logsOut });
+  const fresh = await start({
+    name: "growth",
+    cmd: [binary],
+    env: { ...prodEnv, SOCKPATH: path },
+    ready: { target: unix(path), path: "/healthz" },
+    stdout: logsOut,
+  });
   const first = Math.round(settings.rssRequests / 10);
   const a = await drive(unix(path), ["-n", String(first)]);
   await Bun.sleep(1000);
@@ -569,7 +777,11 @@ for (let i = 0; i < settings.startupRuns; i++) {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`start-up measurement failed: ${err}`);
   startups.push(JSON.parse(out).startup_ms);
 }
@@ -599,13 +811,23 @@ const shellWord = (text: string) => (/^[\w./,:=-]*$/.test(text) ? text : `'${tex
 const changed = Object.entries(defaults)
   .filter(([k, v]) => env[k] !== undefined && env[k] !== v)
   .map(([k]) => `${k}=${shellWord(env[k] ?? "")}`);
-for (const k of ["BENCH_WARMUP", "BENCH_RSS_REQUESTS", "BENCH_STARTUP_RUNS", "BENCH_PIN", "BENCH_ONLY", "BENCH_COMPARE", "BENCH_COMPARE_LABEL", "BENCH_BEFORE"]) {
+for (const k of [
+  "BENCH_WARMUP",
+  "BENCH_RSS_REQUESTS",
+  "BENCH_STARTUP_RUNS",
+  "BENCH_PIN",
+  "BENCH_ONLY",
+  "BENCH_COMPARE",
+  "BENCH_COMPARE_LABEL",
+  "BENCH_BEFORE",
+]) {
   if (env[k] !== undefined) changed.push(`${k}=${shellWord(env[k])}`);
 }
 const report = renderReport({
   command: [...changed, "npm run bench"].join(" "),
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-  commit: spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim() || "unknown",
+  commit:
+    spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim() || "unknown",
   machine: {
     host: hostname(),
     cpu: cpus()[0]?.model ?? "unknown",

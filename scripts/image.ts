@@ -19,7 +19,8 @@ function fail(message: string): never {
 }
 
 const engine = process.env.CONTAINER_ENGINE || ["podman", "docker"].find((name) => Bun.which(name) !== null);
-if (!engine) fail("neither podman nor docker is on PATH; install one (Debian: apt-get install podman) or set CONTAINER_ENGINE");
+if (!engine)
+  fail("neither podman nor docker is on PATH; install one (Debian: apt-get install podman) or set CONTAINER_ENGINE");
 if (!existsSync(BINARY)) fail(`${BINARY} does not exist; build it first (npm run build)`);
 
 const tag = process.env.IMAGE_TAG || `printerfacts:${pkg.version}`;

@@ -18,7 +18,8 @@ const devNull = lineWriter(openSync("/dev/null", "w"), (err) => {
   throw err;
 });
 const client = await clientAddress([]);
-const log = (format: "text" | "json", on: boolean) => accessLog({ format, clientAddress: client, writer: devNull, isEnabled: () => on });
+const log = (format: "text" | "json", on: boolean) =>
+  accessLog({ format, clientAddress: client, writer: devNull, isEnabled: () => on });
 
 const variants: Record<string, AppOptions["observers"]> = {
   "no observers": [],
@@ -42,4 +43,5 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const base = best["no observers"];
 console.log(`GET /fact through app.fetch, best of ${ROUNDS} rounds of ${N}`);
-for (const [name, us] of Object.entries(best)) console.log(`${name.padEnd(28)} ${us.toFixed(2)} µs  (+${(us - base).toFixed(2)})`);
+for (const [name, us] of Object.entries(best))
+  console.log(`${name.padEnd(28)} ${us.toFixed(2)} µs  (+${(us - base).toFixed(2)})`);

@@ -24,7 +24,8 @@ const COMPILE_FLAGS = (() => {
   const words = pkg.scripts.build.split(/\s+/);
   const from = words.indexOf("src/main.ts");
   const to = words.indexOf("--outfile");
-  if (from < 0 || to < from) throw new Error(`cannot find the flags in package.json's build script: ${pkg.scripts.build}`);
+  if (from < 0 || to < from)
+    throw new Error(`cannot find the flags in package.json's build script: ${pkg.scripts.build}`);
   return words.slice(from + 1, to);
 })();
 
@@ -32,10 +33,21 @@ export const releaseName = (target: string) => `printerfacts-${pkg.version}-${ta
 
 function build(target: string): string {
   const outfile = join(OUT, releaseName(target));
-  const r = Bun.spawnSync([process.execPath, "build", join(ROOT, "src/main.ts"), ...COMPILE_FLAGS, `--target=bun-${target}`, "--outfile", outfile], {
-    stdout: "inherit",
-    stderr: "inherit",
-  });
+  const r = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      join(ROOT, "src/main.ts"),
+      ...COMPILE_FLAGS,
+      `--target=bun-${target}`,
+      "--outfile",
+      outfile,
+    ],
+    {
+      stdout: "inherit",
+      stderr: "inherit",
+    },
+  );
   if (r.exitCode !== 0) throw new Error(`bun build --target=bun-${target} failed with exit code ${r.exitCode}`);
   // The source map is embedded in the binary (stack traces name src/ lines); the copy bun
   // writes beside it is not part of the release.

@@ -54,7 +54,9 @@ const samples: { t: number; rss: number; total: number }[] = [];
 const sampler = setInterval(() => {
   samples.push({ t: (Date.now() - started) / 1000, rss: rssKb(server.pid), total: counts.ok + counts.errors });
   const s = samples[samples.length - 1];
-  console.log(`${s.t.toFixed(0)} s: ${s.total} requests, ${counts.errors} errors, RSS ${(s.rss / 1024).toFixed(1)} MiB`);
+  console.log(
+    `${s.t.toFixed(0)} s: ${s.total} requests, ${counts.errors} errors, RSS ${(s.rss / 1024).toFixed(1)} MiB`,
+  );
 }, sampleEvery);
 
 async function client(n: number) {
@@ -97,7 +99,9 @@ const warm = median(samples.slice(q, 2 * q).map((s) => s.rss));
 const late = median(samples.slice(3 * q).map((s) => s.rss));
 const flat = samples.length >= 8 && late <= Math.max(warm * GROWTH_RATIO, warm + GROWTH_SLACK_KB);
 const total = counts.ok + counts.errors;
-console.log(`\nsoak: ${elapsed.toFixed(0)} s, ${clients} clients, ${total} requests (${(total / elapsed).toFixed(0)}/s), ${counts.errors} errors`);
+console.log(
+  `\nsoak: ${elapsed.toFixed(0)} s, ${clients} clients, ${total} requests (${(total / elapsed).toFixed(0)}/s), ${counts.errors} errors`,
+);
 for (const [what, n] of errors) console.log(`  error x${n}: ${what}`);
 console.log(
   `RSS: min ${(Math.min(...samples.map((s) => s.rss)) / 1024).toFixed(1)} MiB, max ${(Math.max(...samples.map((s) => s.rss)) / 1024).toFixed(1)} MiB, ` +

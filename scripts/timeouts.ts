@@ -11,7 +11,9 @@ import { ENTRIES, type Entry, loggedPort, type Running, startListening, tempDir 
 const maxSeconds = Number(process.env.TIMEOUTS_MAX_SECONDS ?? 45);
 const overTcp = process.env.TIMEOUTS_TCP === "1";
 const runtime = process.env.TIMEOUTS_RUNTIME ?? "bun";
-const entry = (Object.keys(ENTRIES) as Entry[]).find((name) => (runtime === "bun" ? name === "binary" : name.startsWith(runtime)));
+const entry = (Object.keys(ENTRIES) as Entry[]).find((name) =>
+  runtime === "bun" ? name === "binary" : name.startsWith(runtime),
+);
 if (entry === undefined) throw new Error(`TIMEOUTS_RUNTIME=${runtime}: must be bun, node or deno`);
 const idleTimeouts = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["5", "30"];
 
@@ -23,7 +25,9 @@ async function measure(target: Target, send: string, drip?: string): Promise<str
   clearInterval(dripper);
   conn.destroy();
   const answer = conn.received().split("\r\n")[0] || "nothing";
-  return outcome ? `closed after ${(outcome.ms / 1000).toFixed(1)} s (answer: ${answer})` : `still open after ${maxSeconds} s (answer: ${answer})`;
+  return outcome
+    ? `closed after ${(outcome.ms / 1000).toFixed(1)} s (answer: ${answer})`
+    : `still open after ${maxSeconds} s (answer: ${answer})`;
 }
 
 const dir = tempDir();
@@ -38,7 +42,9 @@ try {
     servers.push(server);
     const target: Target = overTcp ? loggedPort(server) : sock;
     const results = await Promise.all(Object.values(STALLS).map(({ send, drip }) => measure(target, send, drip)));
-    return Object.keys(STALLS).map((name, i) => `${runtime} IDLE_TIMEOUT=${idle} ${overTcp ? "tcp" : "unix"}: ${name}: ${results[i]}`);
+    return Object.keys(STALLS).map(
+      (name, i) => `${runtime} IDLE_TIMEOUT=${idle} ${overTcp ? "tcp" : "unix"}: ${name}: ${results[i]}`,
+    );
   });
   for (const lines of await Promise.all(runs)) console.log(lines.join("\n"));
 } finally {

@@ -116,7 +116,13 @@ function prefers(accept: string | null, type: "application/json" | "text/html"):
 }
 
 /** A response that states its Content-Length: Hono's HEAD keeps it, and the access log reads it. */
-function send(c: Context, body: string, status: ContentfulStatusCode, type: string, headers: Record<string, string> = {}) {
+function send(
+  c: Context,
+  body: string,
+  status: ContentfulStatusCode,
+  type: string,
+  headers: Record<string, string> = {},
+) {
   return c.body(body, status, { "Content-Type": type, "Content-Length": String(Buffer.byteLength(body)), ...headers });
 }
 
@@ -131,7 +137,16 @@ function pathsOf(routes: readonly Route[]) {
   return (path: string) => router.match("ALL", path)[0][0]?.[0];
 }
 
-export function createApp({ facts, random = Math.random, observers = [], metrics, onFactServed, maxBodyBytes, extend, log = console }: AppOptions): App {
+export function createApp({
+  facts,
+  random = Math.random,
+  observers = [],
+  metrics,
+  onFactServed,
+  maxBodyBytes,
+  extend,
+  log = console,
+}: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
   const bodies = facts.map(prebuild);
   const pick = () => bodies[Math.floor(random() * bodies.length)];
@@ -160,7 +175,8 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
         const parsed = v.safeParse(FactId, c.req.param("id"));
         if (!parsed.success) return send(c, `${parsed.issues[0].message}\n`, 400, TEXT);
         const body = bodies[parsed.output - 1];
-        if (body === undefined) return send(c, `no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404, TEXT);
+        if (body === undefined)
+          return send(c, `no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404, TEXT);
         served(c.env.head);
         return prebuiltResponse(negotiate(c.req.raw, body.byId), c.env.requestId);
       },
@@ -177,7 +193,10 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     ...(metrics ? [{ method: "GET", path: "/metrics", handler: metrics } as const] : []),
     ...assets.map((asset): Route => {
       // The name carries the content hash: a changed file gets a new name.
-      const answer = prebuilt(asset.body, { "Content-Type": asset.contentType, "Cache-Control": "public, max-age=31536000, immutable" });
+      const answer = prebuilt(asset.body, {
+        "Content-Type": asset.contentType,
+        "Cache-Control": "public, max-age=31536000, immutable",
+      });
       return { method: "GET", path: asset.path, prebuilt: () => answer };
     }),
   ];
@@ -187,7 +206,8 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   // answers a long Content-Length unread, reads at most maxBodyBytes of a chunked body, and closes
   // the connection with the 413 so the rest is never read. Hono's bodyLimit, called per request
   // rather than with use(), which would put every request through Hono's async compose().
-  const tooLarge = (c: Context<AppEnv>) => send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
+  const tooLarge = (c: Context<AppEnv>) =>
+    send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
   const limit = maxBodyBytes === undefined ? undefined : bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   const guarded =
     (answer: RouteHandler): RouteHandler =>
@@ -195,7 +215,8 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
       if (limit === undefined || !hasBody(c.req.raw.headers)) return answer(c);
       // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
       // so its stated length is what MAX_BODY is held to. A chunked one states none.
-      if (c.req.raw.body === null) return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
+      if (c.req.raw.body === null)
+        return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
       return limit(c, async () => {
         c.res = await answer(c);
       }).then((tooLarge) => tooLarge ?? c.res);
@@ -262,10 +283,16 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
     const head = request.method === "HEAD";
-    const exchange: Exchange = { conn, requestId: requestIdFor(request.headers.get("x-request-id")), route: "/*", head };
+    const exchange: Exchange = {
+      conn,
+      requestId: requestIdFor(request.headers.get("x-request-id")),
+      route: "/*",
+      head,
+    };
     // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
     // as RFC 9112, 3.2 requires (Deno's parser says so itself).
-    if (request.headers.get("host")?.includes(",")) return observe(request, exchange, duplicateHost(exchange.requestId), started);
+    if (request.headers.get("host")?.includes(","))
+      return observe(request, exchange, duplicateHost(exchange.requestId), started);
     const quick = fast(request, exchange);
     if (quick !== undefined) return observe(request, exchange, quick, started);
     const response = hono.fetch(request, exchange);
@@ -278,7 +305,9 @@ export function createApp({ facts, random = Math.random, observers = [], metrics
     fetch,
     request: async (input, init, conn = { transport: "unix" }) => {
       const request =
-        typeof input === "string" ? new Request(/^https?:\/\//.test(input) ? input : `http://localhost${input}`, init) : new Request(input, init);
+        typeof input === "string"
+          ? new Request(/^https?:\/\//.test(input) ? input : `http://localhost${input}`, init)
+          : new Request(input, init);
       return fetch(request, conn);
     },
   };

@@ -44,7 +44,11 @@ let noGetent = false;
 
 function getent(database: string, key: string): string | undefined {
   try {
-    return execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} }).trim();
+    return execFileSync("getent", [database, key], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      env: {},
+    }).trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") noGetent = true;
     return undefined;
@@ -56,7 +60,8 @@ const userName = (uid: number) => getent("passwd", String(uid))?.split(":")[0] ?
 
 /** The user nginx's workers run as: its `user` directive, nginx's default nobody, or, without nginx, us. */
 function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
-  if (!existsSync(conf)) return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
+  if (!existsSync(conf))
+    return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
   const text = readFileSync(conf, "utf8").replace(/#.*$/gm, "");
   const m = text.match(/^\s*user\s+([^\s;]+)/m);
   if (m) return { name: m[1], why: `nginx's workers, from "user" in ${conf}` };
@@ -84,7 +89,8 @@ function permits(st: Stats, who: Who, bit: 1 | 2): { ok: boolean; as: string } {
   return { ok: (st.mode & bit) !== 0, as: "other" };
 }
 
-const describe = (st: Stats) => `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${userName(st.uid)}:${groupName(st.gid)}`;
+const describe = (st: Stats) =>
+  `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${userName(st.uid)}:${groupName(st.gid)}`;
 
 /**
  * What lets `who` through: join the file's group when its group bits would allow it (never root's
@@ -96,9 +102,13 @@ function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): stri
     return [`adduser ${who.name} ${group}`, ...(restart ? [`then ${restart}`] : [])];
   }
   if (bit === 2) {
-    return [`give the socket a group of its own that ${who.name} joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser ${who.name} printerfacts`];
+    return [
+      `give the socket a group of its own that ${who.name} joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser ${who.name} printerfacts`,
+    ];
   }
-  return [`put the socket where ${who.name} can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts), then adduser ${who.name} printerfacts`];
+  return [
+    `put the socket where ${who.name} can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts), then adduser ${who.name} printerfacts`,
+  ];
 }
 
 type Verdict = { code: 0 | 1 | 2 | 77; lines: string[] };
@@ -115,14 +125,32 @@ function walk(given: string, who: Who, restart?: string): Verdict {
       st = statSync(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return { code: 1, lines: [...lines, `no: ${dir} does not exist; is the service running? (systemctl status printerfacts: its RuntimeDirectory= makes /run/printerfacts)`] };
-      return { code: 77, lines: [...lines, `cannot tell: this check may not look at ${dir} (${code}); run it as root`] };
+      if (code === "ENOENT")
+        return {
+          code: 1,
+          lines: [
+            ...lines,
+            `no: ${dir} does not exist; is the service running? (systemctl status printerfacts: its RuntimeDirectory= makes /run/printerfacts)`,
+          ],
+        };
+      return {
+        code: 77,
+        lines: [...lines, `cannot tell: this check may not look at ${dir} (${code}); run it as root`],
+      };
     }
     const p = permits(st, who, 1);
     lines.push(`  ${dir.padEnd(28)} ${describe(st).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
     if (!p.ok) {
       const [first, ...rest] = fix(st, who, 1, restart);
-      return { code: 2, lines: [...lines, `no: ${who.name} may not search ${dir} (${describe(st)}; ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
+      return {
+        code: 2,
+        lines: [
+          ...lines,
+          `no: ${who.name} may not search ${dir} (${describe(st)}; ${who.name} gets the ${p.as} bits)`,
+          `fix: ${first}`,
+          ...rest.map((l) => `     ${l}`),
+        ],
+      };
     }
   }
   let st: Stats;
@@ -130,15 +158,34 @@ function walk(given: string, who: Who, restart?: string): Verdict {
     st = lstatSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { code: 1, lines: [...lines, `no: there is no socket at ${path}; is the service running? (systemctl status printerfacts)`] };
+    if (code === "ENOENT")
+      return {
+        code: 1,
+        lines: [...lines, `no: there is no socket at ${path}; is the service running? (systemctl status printerfacts)`],
+      };
     return { code: 77, lines: [...lines, `cannot tell: this check may not look at ${path} (${code}); run it as root`] };
   }
-  if (!st.isSocket()) return { code: 1, lines: [...lines, `no: ${path} is not a socket; printerfacts never replaces it: remove it yourself if it is not needed`] };
+  if (!st.isSocket())
+    return {
+      code: 1,
+      lines: [
+        ...lines,
+        `no: ${path} is not a socket; printerfacts never replaces it: remove it yourself if it is not needed`,
+      ],
+    };
   const p = permits(st, who, 2);
   lines.push(`  ${path.padEnd(28)} ${describe(st).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
   if (!p.ok) {
     const [first, ...rest] = fix(st, who, 2, restart);
-    return { code: 2, lines: [...lines, `no: ${who.name} may not connect to ${path} (${describe(st)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`, `fix: ${first}`, ...rest.map((l) => `     ${l}`)] };
+    return {
+      code: 2,
+      lines: [
+        ...lines,
+        `no: ${who.name} may not connect to ${path} (${describe(st)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`,
+        `fix: ${first}`,
+        ...rest.map((l) => `     ${l}`),
+      ],
+    };
   }
   return { code: 0, lines: [...lines, `yes: ${who.name} can connect to ${path}`] };
 }
@@ -151,7 +198,10 @@ export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<num
       listen.kind === "unix"
         ? connect({ path: listen.path })
         : listen.kind === "tcp"
-          ? connect({ host: listen.host === "::" ? "::1" : listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host, port: listen.port })
+          ? connect({
+              host: listen.host === "::" ? "::1" : listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host,
+              port: listen.port,
+            })
           : undefined;
     if (!socket) return resolve("socket activation: systemd holds the socket; probe its path instead");
     let got = "";
@@ -165,7 +215,9 @@ export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<num
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(`could not connect: ${err.code ?? err.message}${err.code === "ECONNREFUSED" ? " (a stale socket: nobody is serving on it)" : ""}`);
+      resolve(
+        `could not connect: ${err.code ?? err.message}${err.code === "ECONNREFUSED" ? " (a stale socket: nobody is serving on it)" : ""}`,
+      );
     });
     socket.on("close", () => {
       clearTimeout(timer);
@@ -176,7 +228,11 @@ export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<num
 }
 
 /** The subcommand; returns the exit code. */
-export async function check(args: string[], env: Record<string, string | undefined>, out: Out = (l) => console.log(l)): Promise<number> {
+export async function check(
+  args: string[],
+  env: Record<string, string | undefined>,
+  out: Out = (l) => console.log(l),
+): Promise<number> {
   if (args.length > 1 || args[0]?.startsWith("-")) {
     out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
     return CHECK_EXIT.usage;
@@ -204,13 +260,21 @@ export async function check(args: string[], env: Record<string, string | undefin
       return CHECK_EXIT.noUser;
     }
     const nginxUser = !args[0] && chosen.why.startsWith("nginx");
-    out(`can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(groupName).join(",")}) connect to ${listen.path}?`);
-    const verdict = walk(listen.path, who, nginxUser ? "systemctl restart nginx (its workers take their groups when nginx starts)" : undefined);
+    out(
+      `can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(groupName).join(",")}) connect to ${listen.path}?`,
+    );
+    const verdict = walk(
+      listen.path,
+      who,
+      nginxUser ? "systemctl restart nginx (its workers take their groups when nginx starts)" : undefined,
+    );
     for (const line of verdict.lines) out(line);
     if (verdict.code === 77) return CHECK_EXIT.noPerm;
     code = verdict.code;
     if (/^\/(var\/)?tmp\//.test(listen.path)) {
-      out(`note: ${listen.path} is under ${listen.path.startsWith("/tmp") ? "/tmp" : "/var/tmp"}; under systemd nginx may have PrivateTmp= and see another one (the article's 502): use /run/printerfacts`);
+      out(
+        `note: ${listen.path} is under ${listen.path.startsWith("/tmp") ? "/tmp" : "/var/tmp"}; under systemd nginx may have PrivateTmp= and see another one (the article's 502): use /run/printerfacts`,
+      );
     }
   } else if (listen.kind === "tcp") {
     out(`printerfacts serves on TCP ${listen.host}:${listen.port}; there are no socket permissions to check`);

@@ -69,22 +69,72 @@ export interface Variable {
  * (test/variables.test.ts). A new variable is one entry here, its rule in Env below, and its use.
  */
 export const VARIABLES = {
-  SOCKPATH: { about: "serve on this Unix socket only (at most 107 bytes), e.g. /run/printerfacts/printerfacts.sock", listener: "main" },
-  SOCKMODE: { default: "0660", about: "the socket's exact permissions, octal; o+w (such as 0666) lets every local user in, and is warned about", listener: "main" },
-  SOCKGROUP: { about: "the socket's group, a name or gid this process is in (default: the process's own group)", listener: "main" },
-  PORT: { default: "3000", about: "serve on TCP on this port instead (used when SOCKPATH is unset; never both)", listener: "main" },
-  HOST: { default: "::", about: "the TCP address to bind; :: takes IPv6 and IPv4 on every interface", listener: "main" },
-  SHUTDOWN_TIMEOUT: { default: "10", about: "seconds to let requests finish after SIGTERM, then the rest are cut", listener: "both" },
-  MAX_BODY: { default: "16384", about: "largest request body in bytes; a longer one gets 413 (nginx's client_max_body_size refuses first)", listener: "main" },
-  IDLE_TIMEOUT: { default: "75", about: "seconds an idle connection is kept, 0 to 255 (0 = never); above nginx's upstream keepalive_timeout", listener: "both" },
-  LISTEN_FDS: { about: "set by systemd socket activation (must be 1); then SOCKPATH, PORT, HOST, SOCKMODE, SOCKGROUP stay unset", listener: "main" },
+  SOCKPATH: {
+    about: "serve on this Unix socket only (at most 107 bytes), e.g. /run/printerfacts/printerfacts.sock",
+    listener: "main",
+  },
+  SOCKMODE: {
+    default: "0660",
+    about: "the socket's exact permissions, octal; o+w (such as 0666) lets every local user in, and is warned about",
+    listener: "main",
+  },
+  SOCKGROUP: {
+    about: "the socket's group, a name or gid this process is in (default: the process's own group)",
+    listener: "main",
+  },
+  PORT: {
+    default: "3000",
+    about: "serve on TCP on this port instead (used when SOCKPATH is unset; never both)",
+    listener: "main",
+  },
+  HOST: {
+    default: "::",
+    about: "the TCP address to bind; :: takes IPv6 and IPv4 on every interface",
+    listener: "main",
+  },
+  SHUTDOWN_TIMEOUT: {
+    default: "10",
+    about: "seconds to let requests finish after SIGTERM, then the rest are cut",
+    listener: "both",
+  },
+  MAX_BODY: {
+    default: "16384",
+    about: "largest request body in bytes; a longer one gets 413 (nginx's client_max_body_size refuses first)",
+    listener: "main",
+  },
+  IDLE_TIMEOUT: {
+    default: "75",
+    about: "seconds an idle connection is kept, 0 to 255 (0 = never); above nginx's upstream keepalive_timeout",
+    listener: "both",
+  },
+  LISTEN_FDS: {
+    about: "set by systemd socket activation (must be 1); then SOCKPATH, PORT, HOST, SOCKMODE, SOCKGROUP stay unset",
+    listener: "main",
+  },
   LISTEN_PID: { about: "set by systemd with LISTEN_FDS; must be this process's id", listener: "main" },
   LOG_FORMAT: { default: "text", about: "the access log on stdout: text (logfmt) or json", listener: "main" },
-  LOG_LEVEL: { default: "info", about: "the least severe line written, access log and stderr alike: info, warn, error or off", listener: "both" },
-  TRUST_PROXY: { about: "TCP peers (IPs, CIDR blocks, comma-separated) whose X-Real-IP is believed; TCP only", listener: "main" },
-  METRICS_SOCKPATH: { about: "serve /metrics only, on this Unix socket; the main listener then answers /metrics with 404", listener: "metrics" },
-  METRICS_SOCKMODE: { default: "0660", about: "the metrics socket's exact permissions, octal; o+w is warned about", listener: "metrics" },
-  METRICS_SOCKGROUP: { about: "the metrics socket's group, a name or gid this process is in (default: the process's own group)", listener: "metrics" },
+  LOG_LEVEL: {
+    default: "info",
+    about: "the least severe line written, access log and stderr alike: info, warn, error or off",
+    listener: "both",
+  },
+  TRUST_PROXY: {
+    about: "TCP peers (IPs, CIDR blocks, comma-separated) whose X-Real-IP is believed; TCP only",
+    listener: "main",
+  },
+  METRICS_SOCKPATH: {
+    about: "serve /metrics only, on this Unix socket; the main listener then answers /metrics with 404",
+    listener: "metrics",
+  },
+  METRICS_SOCKMODE: {
+    default: "0660",
+    about: "the metrics socket's exact permissions, octal; o+w is warned about",
+    listener: "metrics",
+  },
+  METRICS_SOCKGROUP: {
+    about: "the metrics socket's group, a name or gid this process is in (default: the process's own group)",
+    listener: "metrics",
+  },
   METRICS_PORT: { about: "serve /metrics only, on this TCP port (instead of METRICS_SOCKPATH)", listener: "metrics" },
   METRICS_HOST: { default: "127.0.0.1", about: "the address METRICS_PORT binds", listener: "metrics" },
 } as const satisfies Record<string, Variable>;
@@ -110,11 +160,15 @@ const wholeNumber = (min: number, max: number, unit = "") =>
 
 const SockPath = v.pipe(
   v.string(),
-  v.check((s) => !s.startsWith("@"), "abstract sockets (@name) are refused: they have no file permissions, so any local process could connect; use a path such as /run/printerfacts/printerfacts.sock"),
+  v.check(
+    (s) => !s.startsWith("@"),
+    "abstract sockets (@name) are refused: they have no file permissions, so any local process could connect; use a path such as /run/printerfacts/printerfacts.sock",
+  ),
   v.check((s) => !s.includes("\0"), "must not contain a NUL byte"),
   v.check(
     (s) => Buffer.byteLength(s) <= MAX_SOCKPATH_BYTES,
-    (issue) => `is ${Buffer.byteLength(String(issue.input))} bytes; a Unix socket path holds at most ${MAX_SOCKPATH_BYTES}`,
+    (issue) =>
+      `is ${Buffer.byteLength(String(issue.input))} bytes; a Unix socket path holds at most ${MAX_SOCKPATH_BYTES}`,
   ),
   v.check((s) => !s.endsWith("/"), "must name a socket file, not a directory"),
   v.check(
@@ -127,7 +181,10 @@ const SockPath = v.pipe(
 const IpAddress = v.pipe(v.string(), v.ip());
 const Host = v.pipe(
   v.string(),
-  v.check((s) => s === "localhost" || v.is(IpAddress, s), "must be an IP address (such as :: or 127.0.0.1) or localhost"),
+  v.check(
+    (s) => s === "localhost" || v.is(IpAddress, s),
+    "must be an IP address (such as :: or 127.0.0.1) or localhost",
+  ),
 );
 
 const SockMode = v.pipe(
@@ -179,10 +236,18 @@ const Env = v.object({
   // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
   IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), defaultOf("IDLE_TIMEOUT")),
   // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
-  LISTEN_FDS: v.optional(v.pipe(v.string(), v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"))),
+  LISTEN_FDS: v.optional(
+    v.pipe(
+      v.string(),
+      v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"),
+    ),
+  ),
   LISTEN_PID: v.optional(wholeNumber(1, 2 ** 22)),
   LOG_FORMAT: v.optional(v.picklist(["text", "json"], "must be text or json"), defaultOf("LOG_FORMAT")),
-  LOG_LEVEL: v.optional(v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"), defaultOf("LOG_LEVEL")),
+  LOG_LEVEL: v.optional(
+    v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"),
+    defaultOf("LOG_LEVEL"),
+  ),
   TRUST_PROXY: v.optional(TrustProxy),
   METRICS_SOCKPATH: v.optional(SockPath),
   METRICS_SOCKMODE: v.optional(SockMode, defaultOf("METRICS_SOCKMODE")),
@@ -198,7 +263,12 @@ export const ENV_VARS = Object.keys(VARIABLES) as VariableName[];
 
 // The table and the rules name the same variables, no more and no fewer (tsc checks this line).
 type Extra<A, B> = Exclude<keyof A, keyof B>;
-export const TABLE_MATCHES_RULES: [Extra<typeof Env.entries, typeof VARIABLES>, Extra<typeof VARIABLES, typeof Env.entries>] extends [never, never] ? true : false = true;
+export const TABLE_MATCHES_RULES: [
+  Extra<typeof Env.entries, typeof VARIABLES>,
+  Extra<typeof VARIABLES, typeof Env.entries>,
+] extends [never, never]
+  ? true
+  : false = true;
 
 /** `pid` is this process's id, which LISTEN_PID must name. */
 export function loadConfig(env: Record<string, string | undefined>, pid = process.pid): Config {
@@ -232,7 +302,9 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
     throw new ConfigError("SOCKMODE and SOCKGROUP apply only to a Unix socket; set SOCKPATH too, or unset them");
   }
   if (cfg.SOCKPATH !== undefined && cfg.TRUST_PROXY !== undefined) {
-    throw new ConfigError("TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY");
+    throw new ConfigError(
+      "TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY",
+    );
   }
   checkMetricsListener(cfg, given);
 
@@ -250,9 +322,15 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
     trustProxy: cfg.TRUST_PROXY ?? [],
     metrics:
       cfg.METRICS_SOCKPATH !== undefined
-        ? { listen: { kind: "unix", path: cfg.METRICS_SOCKPATH }, socket: { mode: cfg.METRICS_SOCKMODE, group: cfg.METRICS_SOCKGROUP } }
+        ? {
+            listen: { kind: "unix", path: cfg.METRICS_SOCKPATH },
+            socket: { mode: cfg.METRICS_SOCKMODE, group: cfg.METRICS_SOCKGROUP },
+          }
         : cfg.METRICS_PORT !== undefined
-          ? { listen: { kind: "tcp", host: cfg.METRICS_HOST, port: cfg.METRICS_PORT }, socket: { mode: cfg.METRICS_SOCKMODE } }
+          ? {
+              listen: { kind: "tcp", host: cfg.METRICS_HOST, port: cfg.METRICS_PORT },
+              socket: { mode: cfg.METRICS_SOCKMODE },
+            }
           : undefined,
   };
 }
@@ -265,7 +343,9 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
 function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string>, pid: number): boolean {
   if (cfg.LISTEN_FDS === undefined && cfg.LISTEN_PID === undefined) return false;
   if (cfg.LISTEN_FDS === undefined || cfg.LISTEN_PID === undefined) {
-    throw new ConfigError("LISTEN_FDS and LISTEN_PID come together from systemd socket activation; set both or neither");
+    throw new ConfigError(
+      "LISTEN_FDS and LISTEN_PID come together from systemd socket activation; set both or neither",
+    );
   }
   if (cfg.LISTEN_PID !== pid) {
     throw new ConfigError(
@@ -274,7 +354,9 @@ function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string
   }
   const conflicting = ["SOCKPATH", "PORT", "HOST", "SOCKMODE", "SOCKGROUP"].filter((name) => given[name] !== undefined);
   if (conflicting.length > 0) {
-    throw new ConfigError(`${conflicting.join(" and ")} cannot be used with socket activation (LISTEN_FDS): systemd's .socket unit decides where to listen; unset ${conflicting.length > 1 ? "them" : "it"}`);
+    throw new ConfigError(
+      `${conflicting.join(" and ")} cannot be used with socket activation (LISTEN_FDS): systemd's .socket unit decides where to listen; unset ${conflicting.length > 1 ? "them" : "it"}`,
+    );
   }
   return true;
 }
@@ -282,19 +364,30 @@ function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string
 /** The metrics listener's variables: the same exclusions as the main listener's, and never the same address. */
 function checkMetricsListener(cfg: v.InferOutput<typeof Env>, given: Record<string, string>) {
   if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_PORT !== undefined) {
-    throw new ConfigError("METRICS_SOCKPATH and METRICS_PORT are both set; set one of them for a separate metrics listener, or neither to serve /metrics on the main one");
+    throw new ConfigError(
+      "METRICS_SOCKPATH and METRICS_PORT are both set; set one of them for a separate metrics listener, or neither to serve /metrics on the main one",
+    );
   }
   if (cfg.METRICS_PORT === undefined && given.METRICS_HOST !== undefined) {
     throw new ConfigError("METRICS_HOST applies only with METRICS_PORT; set METRICS_PORT too, or unset METRICS_HOST");
   }
-  if (cfg.METRICS_SOCKPATH === undefined && (given.METRICS_SOCKMODE !== undefined || given.METRICS_SOCKGROUP !== undefined)) {
-    throw new ConfigError("METRICS_SOCKMODE and METRICS_SOCKGROUP apply only with METRICS_SOCKPATH; set it too, or unset them");
+  if (
+    cfg.METRICS_SOCKPATH === undefined &&
+    (given.METRICS_SOCKMODE !== undefined || given.METRICS_SOCKGROUP !== undefined)
+  ) {
+    throw new ConfigError(
+      "METRICS_SOCKMODE and METRICS_SOCKGROUP apply only with METRICS_SOCKPATH; set it too, or unset them",
+    );
   }
   if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_SOCKPATH === cfg.SOCKPATH) {
-    throw new ConfigError("METRICS_SOCKPATH is the same path as SOCKPATH; give the metrics listener a socket of its own");
+    throw new ConfigError(
+      "METRICS_SOCKPATH is the same path as SOCKPATH; give the metrics listener a socket of its own",
+    );
   }
   if (cfg.METRICS_PORT !== undefined && cfg.SOCKPATH === undefined && cfg.METRICS_PORT === (cfg.PORT ?? DEFAULT_PORT)) {
-    throw new ConfigError(`METRICS_PORT=${cfg.METRICS_PORT} is the port the service itself listens on; give the metrics listener a port of its own`);
+    throw new ConfigError(
+      `METRICS_PORT=${cfg.METRICS_PORT} is the port the service itself listens on; give the metrics listener a port of its own`,
+    );
   }
 }
 

@@ -41,7 +41,9 @@ export function watchFileDescriptors(log: Logger, intervalMs = 1000): () => void
     if (open === undefined) return;
     if (!exhausted && open >= limit * WARN_AT) {
       exhausted = true;
-      log.error(`file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait until some close (raise LimitNOFILE)`);
+      log.error(
+        `file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait until some close (raise LimitNOFILE)`,
+      );
     } else if (exhausted && open < limit * RECOVERED_BELOW) {
       exhausted = false;
       log.info(`file descriptors recovered: ${open} of ${limit} open`);

@@ -7,7 +7,10 @@ import type { secureHeaders } from "hono/secure-headers";
  * to run at start to learn it; test/unit/headers.test.ts holds the two equal.
  */
 export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
-  ["content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"],
+  [
+    "content-security-policy",
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  ],
   ["cross-origin-opener-policy", "same-origin"],
   ["cross-origin-resource-policy", "same-origin"],
   ["origin-agent-cluster", "?1"],

@@ -53,7 +53,9 @@ export async function main(args: string[]): Promise<void> {
       console.log(`printerfacts ${pkg.version} (${runtimeName()})`);
       return;
     }
-    log.error(`unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)`);
+    log.error(
+      `unknown argument ${JSON.stringify(arg)}; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)`,
+    );
     process.exit(64);
   }
 
@@ -62,11 +64,18 @@ export async function main(args: string[]): Promise<void> {
     setLogLevel(config.log.level);
     for (const warning of configWarnings(config)) log.warn(warning);
     const metrics = createMetrics({ version: pkg.version, runtime: runtimeName() });
-    const stdout = lineWriter(1, (err) => log.error(`access log: writing to stdout failed (${err.message}); no more access lines`));
+    const stdout = lineWriter(1, (err) =>
+      log.error(`access log: writing to stdout failed (${err.message}); no more access lines`),
+    );
     const app = createApp({
       facts,
       observers: [
-        accessLog({ format: config.log.format, clientAddress: await clientAddress(config.trustProxy), writer: stdout, isEnabled }),
+        accessLog({
+          format: config.log.format,
+          clientAddress: await clientAddress(config.trustProxy),
+          writer: stdout,
+          isEnabled,
+        }),
         metrics.observer,
       ],
       metrics: config.metrics ? undefined : metrics.serve,

@@ -40,8 +40,11 @@ interface Series {
 export function createMetrics(build: BuildInfo) {
   const processText = processMetrics();
   const buildInfo =
-    header("printerfacts_build_info", "gauge", "Always 1; the labels say which build of printerfacts is running on which runtime.") +
-    sampleLine("printerfacts_build_info", labelText({ version: build.version, runtime: build.runtime }), 1);
+    header(
+      "printerfacts_build_info",
+      "gauge",
+      "Always 1; the labels say which build of printerfacts is running on which runtime.",
+    ) + sampleLine("printerfacts_build_info", labelText({ version: build.version, runtime: build.runtime }), 1);
   let factsServed = 0;
 
   // method -> route pattern -> status -> series. A handful of entries: the route is the pattern
@@ -82,10 +85,24 @@ export function createMetrics(build: BuildInfo) {
     let out =
       processText() +
       buildInfo +
-      single("printerfacts_facts_served_total", "counter", "Facts sent to clients (HEAD requests send none).", factsServed) +
+      single(
+        "printerfacts_facts_served_total",
+        "counter",
+        "Facts sent to clients (HEAD requests send none).",
+        factsServed,
+      ) +
       header("http_requests_total", "counter", "HTTP requests answered, by method, route pattern and status.");
-    for (const s of all) out += sampleLine("http_requests_total", s.labels, s.counts.reduce((a, b) => a + b, 0));
-    out += header("http_request_duration_seconds", "histogram", "Time to produce the response, in seconds, by method, route pattern and status.");
+    for (const s of all)
+      out += sampleLine(
+        "http_requests_total",
+        s.labels,
+        s.counts.reduce((a, b) => a + b, 0),
+      );
+    out += header(
+      "http_request_duration_seconds",
+      "histogram",
+      "Time to produce the response, in seconds, by method, route pattern and status.",
+    );
     for (const s of all) out += histogramLines("http_request_duration_seconds", s.labels, LE, s.counts, s.sum);
     return out;
   }

@@ -56,24 +56,48 @@ export function processMetrics(): () => string {
   // As prom-client gives it: whole seconds.
   const startTime = Math.round(Date.now() / 1000 - process.uptime());
   const nodeVersion =
-    header("nodejs_version_info", "gauge", "Node.js version info.") + sampleLine("nodejs_version_info", nodeVersionLabels(), 1);
+    header("nodejs_version_info", "gauge", "Node.js version info.") +
+    sampleLine("nodejs_version_info", nodeVersionLabels(), 1);
 
   return () => {
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     let out =
       single("process_cpu_user_seconds_total", "counter", "Total user CPU time spent in seconds.", cpu.user / 1e6) +
-      single("process_cpu_system_seconds_total", "counter", "Total system CPU time spent in seconds.", cpu.system / 1e6) +
-      single("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", (cpu.user + cpu.system) / 1e6) +
-      single("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", startTime);
+      single(
+        "process_cpu_system_seconds_total",
+        "counter",
+        "Total system CPU time spent in seconds.",
+        cpu.system / 1e6,
+      ) +
+      single(
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        (cpu.user + cpu.system) / 1e6,
+      ) +
+      single(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        startTime,
+      );
 
     const status = hasProc ? procStatus() : undefined;
-    out += single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", status?.rss ?? memory.rss);
-    if (status?.virtual !== undefined) out += single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", status.virtual);
-    if (status?.data !== undefined) out += single("process_heap_bytes", "gauge", "Process heap size in bytes.", status.data);
+    out += single(
+      "process_resident_memory_bytes",
+      "gauge",
+      "Resident memory size in bytes.",
+      status?.rss ?? memory.rss,
+    );
+    if (status?.virtual !== undefined)
+      out += single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", status.virtual);
+    if (status?.data !== undefined)
+      out += single("process_heap_bytes", "gauge", "Process heap size in bytes.", status.data);
     const fds = hasProc ? openFds() : undefined;
     if (fds !== undefined) out += single("process_open_fds", "gauge", "Number of open file descriptors.", fds);
-    if (maxFds !== undefined) out += single("process_max_fds", "gauge", "Maximum number of open file descriptors.", maxFds);
+    if (maxFds !== undefined)
+      out += single("process_max_fds", "gauge", "Maximum number of open file descriptors.", maxFds);
 
     return (
       out +

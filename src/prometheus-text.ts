@@ -44,7 +44,13 @@ export function single(name: string, type: MetricType, help: string, value: numb
  * then _sum and _count. `counts[i]` holds the observations in bucket i alone (le[i-1] < v <=
  * le[i]); the last entry, past the highest bound, holds those that only +Inf takes.
  */
-export function histogramLines(name: string, labels: string, le: readonly string[], counts: ArrayLike<number>, sum: number): string {
+export function histogramLines(
+  name: string,
+  labels: string,
+  le: readonly string[],
+  counts: ArrayLike<number>,
+  sum: number,
+): string {
   const prefix = labels === "" ? "" : `${labels},`;
   let out = "";
   let cumulative = 0;

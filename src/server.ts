@@ -5,7 +5,14 @@ import type { Config, SocketOptions } from "./config.ts";
 import { adapter as runtime } from "./serve/index.ts";
 import type { Adapter, Handler, Listener, ListenTarget, Logger } from "./serve/types.ts";
 import { formatHost } from "./serve/shared.ts";
-import { bindSocket, inspectSocketPath, resolveGroup, type SocketIdentity, unlinkIfOurs, worldWritableWarning } from "./socket.ts";
+import {
+  bindSocket,
+  inspectSocketPath,
+  resolveGroup,
+  type SocketIdentity,
+  unlinkIfOurs,
+  worldWritableWarning,
+} from "./socket.ts";
 
 /**
  * After SOCKPATH is unlinked no new client can connect, but some may already wait in the
@@ -52,15 +59,25 @@ const LISTEN_FAILURES: Record<string, string> = {
 /** One line that names the variables to change, instead of the runtime's stack trace. */
 function listenError(err: unknown, target: { host: string; port: number }, prefix: string): ListenError {
   const code = (err as { code?: unknown })?.code;
-  const why = (typeof code === "string" && LISTEN_FAILURES[code]) || String((err as Error)?.message ?? err).split("\n")[0];
-  return new ListenError(`cannot listen on ${formatHost(target.host)}:${target.port} (${prefix}HOST=${target.host} ${prefix}PORT=${target.port}): ${why}`);
+  const why =
+    (typeof code === "string" && LISTEN_FAILURES[code]) || String((err as Error)?.message ?? err).split("\n")[0];
+  return new ListenError(
+    `cannot listen on ${formatHost(target.host)}:${target.port} (${prefix}HOST=${target.host} ${prefix}PORT=${target.port}): ${why}`,
+  );
 }
 
 /**
  * One listener, main or metrics, with the same socket safety (socket.ts) for either. `prefix` is
  * "" or "METRICS_": the variables that configured it, for the errors.
  */
-async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOptions, handler: Handler, log: Logger, prefix: string): Promise<Bound> {
+async function bind(
+  adapter: Adapter,
+  target: ListenTarget,
+  socket: SocketOptions,
+  handler: Handler,
+  log: Logger,
+  prefix: string,
+): Promise<Bound> {
   if (target.kind === "tcp") {
     const listener = await adapter.listen({ target, handler, log }).catch((err) => {
       throw listenError(err, target, prefix);
@@ -89,7 +106,12 @@ async function bind(adapter: Adapter, target: ListenTarget, socket: SocketOption
   };
 }
 
-export async function startServer(config: Config, handler: Handler, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  handler: Handler,
+  log: Logger,
+  extras: ServerExtras = {},
+): Promise<RunningServer> {
   // Every listener gets the connection limits from the config (IDLE_TIMEOUT).
   const adapter: Adapter = {
     runtime: runtime.runtime,

@@ -41,7 +41,11 @@ async function probe(path: string): Promise<Probe> {
       if (err.code === "ENOENT") return done("gone");
       clearTimeout(timer);
       conn.destroy();
-      reject(new SocketError(`cannot tell whether ${path} is in use: connecting to it failed with ${err.code ?? err.message}`));
+      reject(
+        new SocketError(
+          `cannot tell whether ${path} is in use: connecting to it failed with ${err.code ?? err.message}`,
+        ),
+      );
     });
   });
 }
@@ -63,7 +67,9 @@ function checkDirectory(path: string) {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new SocketError(`the directory ${dir} for SOCKPATH does not exist; create it first (under systemd: RuntimeDirectory=printerfacts gives /run/printerfacts)`);
+      throw new SocketError(
+        `the directory ${dir} for SOCKPATH does not exist; create it first (under systemd: RuntimeDirectory=printerfacts gives /run/printerfacts)`,
+      );
     }
     throw new SocketError(`cannot use the directory ${dir} for SOCKPATH: ${code ?? err}`);
   }
@@ -84,7 +90,9 @@ export async function inspectSocketPath(path: string): Promise<"free" | "stale">
     throw new SocketError(`cannot inspect ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   if (!st.isSocket()) {
-    throw new SocketError(`${path} exists and is ${describe(st)}, not a socket; refusing to touch it: move it away or choose another SOCKPATH`);
+    throw new SocketError(
+      `${path} exists and is ${describe(st)}, not a socket; refusing to touch it: move it away or choose another SOCKPATH`,
+    );
   }
   switch (await probe(path)) {
     case "live":
@@ -107,15 +115,23 @@ export async function resolveGroup(group: string, variable = "SOCKGROUP"): Promi
     let entry: string;
     try {
       // No environment: getent needs none, and Deno would otherwise need --allow-env for all of it.
-      entry = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: {} });
+      entry = execFileSync("getent", ["group", group], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        env: {},
+      });
     } catch {
-      throw new ConfigError(`${variable}=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`);
+      throw new ConfigError(
+        `${variable}=${JSON.stringify(group)} is not a group on this host (getent group ${group} found nothing)`,
+      );
     }
     gid = Number(entry.split(":")[2]);
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.getgid?.() !== gid && !process.getgroups?.().includes(gid)) {
-    throw new ConfigError(`${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another ${variable}`);
+    throw new ConfigError(
+      `${variable}=${JSON.stringify(group)} cannot be used: this process is not in group ${gid}, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another ${variable}`,
+    );
   }
   return gid;
 }
@@ -159,15 +175,20 @@ async function makePrivateDir(dir: string, path: string, log: Logger): Promise<v
   if (tryMkdir(dir)) return;
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) {
-    throw new SocketError(`${dir}, where the socket for ${path} is bound first, exists and is not a private directory of this user; refusing to use it: remove it`);
+    throw new SocketError(
+      `${dir}, where the socket for ${path} is bound first, exists and is not a private directory of this user; refusing to use it: remove it`,
+    );
   }
   const entries = fs.readdirSync(dir);
   const inside = join(dir, "s");
   if (entries.some((name) => name !== "s") || (entries.length === 1 && !fs.lstatSync(inside).isSocket())) {
-    throw new SocketError(`${dir} holds files printerfacts did not put there; refusing to touch it: look inside, then remove it`);
+    throw new SocketError(
+      `${dir} holds files printerfacts did not put there; refusing to touch it: look inside, then remove it`,
+    );
   }
   if (entries.length === 1) {
-    if ((await probe(inside)) === "live") throw new SocketError(`another process is starting on ${path} (its socket in ${dir} answers); stop it first`);
+    if ((await probe(inside)) === "live")
+      throw new SocketError(`another process is starting on ${path} (its socket in ${dir} answers); stop it first`);
     fs.rmSync(inside, { force: true });
   }
   fs.rmdirSync(dir);

@@ -1,3 +1,12 @@
-declare module "*.txt" { const text: string; export default text; }
-declare module "*.css" { const text: string; export default text; }
-declare module "*.svg" { const text: string; export default text; }
+declare module "*.txt" {
+  const text: string;
+  export default text;
+}
+declare module "*.css" {
+  const text: string;
+  export default text;
+}
+declare module "*.svg" {
+  const text: string;
+  export default text;
+}

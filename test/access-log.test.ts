@@ -24,7 +24,16 @@ describe("LOG_FORMAT=json", () => {
     const lines = jsonLines(proc);
     expect(lines).toHaveLength(4);
     for (const line of lines) {
-      expect(Object.keys(line).sort()).toEqual(["bytes", "client", "duration_ms", "method", "path", "request_id", "status", "time"]);
+      expect(Object.keys(line).sort()).toEqual([
+        "bytes",
+        "client",
+        "duration_ms",
+        "method",
+        "path",
+        "request_id",
+        "status",
+        "time",
+      ]);
       expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(Number.isNaN(Date.parse(line.time))).toBe(false);
       expect(typeof line.duration_ms).toBe("number");
@@ -32,8 +41,19 @@ describe("LOG_FORMAT=json", () => {
       expect(line.client).toBeNull(); // over a socket with no X-Real-IP: nobody said
     }
     const [get, bad400, head, odd] = lines;
-    expect(get).toMatchObject({ method: "GET", path: "/fact", status: 200, bytes: Buffer.byteLength(fact.body), request_id: "req-fact-1" });
-    expect(bad400).toMatchObject({ method: "GET", path: "/facts/abc", status: 400, bytes: Buffer.byteLength(bad.body) });
+    expect(get).toMatchObject({
+      method: "GET",
+      path: "/fact",
+      status: 200,
+      bytes: Buffer.byteLength(fact.body),
+      request_id: "req-fact-1",
+    });
+    expect(bad400).toMatchObject({
+      method: "GET",
+      path: "/facts/abc",
+      status: 400,
+      bytes: Buffer.byteLength(bad.body),
+    });
     expect(bad400.request_id).toBe(bad.headers["x-request-id"]);
     expect(head).toMatchObject({ method: "HEAD", path: "/fact", status: 200, bytes: 0, request_id: "req-head" });
     // As it came in, still percent-encoded (a decoded %0A would split the line); no query string.
@@ -45,14 +65,33 @@ describe("LOG_FORMAT=text (the default)", () => {
   test("the same fields as key=value pairs on one line", async () => {
     const sock = socketPath();
     const proc = await startListening([BINARY], { SOCKPATH: sock });
-    const res = await curl("http://x/facts/1", { socket: sock, args: ["-H", "X-Request-Id: text-1", "-H", "X-Real-IP: 192.0.2.10"] });
+    const res = await curl("http://x/facts/1", {
+      socket: sock,
+      args: ["-H", "X-Request-Id: text-1", "-H", "X-Real-IP: 192.0.2.10"],
+    });
     await curl("http://x/healthz", { socket: sock, args: ["-H", "X-Request-Id: text-2"] });
     const [first, second] = await waitForLines(proc, 2);
     expect(await stop(proc)).toBe(0);
 
     const fields = Object.fromEntries(first.split(" ").map((pair) => pair.split("=") as [string, string]));
-    expect(Object.keys(fields)).toEqual(["time", "method", "path", "status", "bytes", "duration_ms", "request_id", "client"]);
-    expect(fields).toMatchObject({ method: "GET", path: "/facts/1", status: "200", bytes: String(Buffer.byteLength(res.body)), request_id: "text-1", client: "192.0.2.10" });
+    expect(Object.keys(fields)).toEqual([
+      "time",
+      "method",
+      "path",
+      "status",
+      "bytes",
+      "duration_ms",
+      "request_id",
+      "client",
+    ]);
+    expect(fields).toMatchObject({
+      method: "GET",
+      path: "/facts/1",
+      status: "200",
+      bytes: String(Buffer.byteLength(res.body)),
+      request_id: "text-1",
+      client: "192.0.2.10",
+    });
     expect(Number(fields.duration_ms)).toBeGreaterThanOrEqual(0);
     expect(second).toMatch(/ path=\/healthz status=200 bytes=3 duration_ms=[\d.]+ request_id=text-2 client=-$/);
   });
@@ -66,10 +105,14 @@ describe("shutdown", () => {
     const proc = await startListening([BINARY], { PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json" });
     const count = 50;
     await Promise.all(
-      Array.from({ length: count }, (_, i) => fetch(`http://127.0.0.1:${port}/fact`, { headers: { "X-Request-Id": `burst-${i}` } }).then((r) => r.text())),
+      Array.from({ length: count }, (_, i) =>
+        fetch(`http://127.0.0.1:${port}/fact`, { headers: { "X-Request-Id": `burst-${i}` } }).then((r) => r.text()),
+      ),
     );
     expect(await stop(proc)).toBe(0);
-    const ids = jsonLines(proc).map((line) => line.request_id).sort();
+    const ids = jsonLines(proc)
+      .map((line) => line.request_id)
+      .sort();
     expect(ids).toEqual(Array.from({ length: count }, (_, i) => `burst-${i}`).sort());
   });
 });
@@ -78,7 +121,8 @@ describe("a second signal", () => {
   test("exits at once, and still writes the lines queued so far", async () => {
     const sock = socketPath();
     const proc = await startListening([BINARY], { SOCKPATH: sock, LOG_FORMAT: "json" });
-    for (let i = 0; i < 20; i++) await fetchUnix(sock, "/fact", { headers: { "X-Request-Id": `twice-${i}` } }).then((r) => r.text());
+    for (let i = 0; i < 20; i++)
+      await fetchUnix(sock, "/fact", { headers: { "X-Request-Id": `twice-${i}` } }).then((r) => r.text());
     proc.kill("SIGTERM");
     await waitForLog(proc, "shutting down"); // within the drain's first 100 ms (socket removed, accept queue grace)
     proc.kill("SIGTERM");
@@ -105,7 +149,9 @@ describe("LOG_LEVEL", () => {
     writeFileSync(path, "keep me");
     const proc = start([BINARY], { SOCKPATH: path, LOG_LEVEL: "off" });
     expect(await proc.exited).toBe(1);
-    expect(proc.stderr()).toBe(`printerfacts error: ${path} exists and is a regular file, not a socket; refusing to touch it: move it away or choose another SOCKPATH\n`);
+    expect(proc.stderr()).toBe(
+      `printerfacts error: ${path} exists and is a regular file, not a socket; refusing to touch it: move it away or choose another SOCKPATH\n`,
+    );
   });
 });
 
@@ -115,7 +161,17 @@ describe("line format", () => {
   // through, say).
   test("a JSON line is JSON.stringify's, byte for byte, for strings that need escaping", async () => {
     const { accessLog } = await import("../src/access-log.ts");
-    const odd = ['quo"te', "back\\slash", "tab\there", "nul\u0000", "del\u007f", "é ✓ 🖨", "lone \ud800 surrogate", "", "plain"];
+    const odd = [
+      'quo"te',
+      "back\\slash",
+      "tab\there",
+      "nul\u0000",
+      "del\u007f",
+      "é ✓ 🖨",
+      "lone \ud800 surrogate",
+      "",
+      "plain",
+    ];
     for (const value of odd) {
       const lines: string[] = [];
       const observe = accessLog({
@@ -128,7 +184,15 @@ describe("line format", () => {
       const response = new Response("hi\n", { headers: { "Content-Length": "3" } });
       observe(request, { conn: { transport: "unix" }, requestId: value, route: "/fact", head: false }, response, 0.25);
       const parsed = JSON.parse(lines[0]);
-      expect(parsed).toMatchObject({ method: "GET", path: "/fact", status: 200, bytes: 3, duration_ms: 0.25, request_id: value, client: value });
+      expect(parsed).toMatchObject({
+        method: "GET",
+        path: "/fact",
+        status: 200,
+        bytes: 3,
+        duration_ms: 0.25,
+        request_id: value,
+        client: value,
+      });
       expect(lines[0]).toBe(`${JSON.stringify(parsed)}\n`);
     }
   });

@@ -6,7 +6,8 @@ import { favicon, stylesheet } from "../src/static.ts";
 
 const app = createApp({ facts });
 const first = createApp({ facts, random: () => 0 });
-const get = (path: string, headers: Record<string, string> = {}, method = "GET") => app.request(path, { method, headers });
+const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+  app.request(path, { method, headers });
 
 describe("GET /fact", () => {
   test("one fact as text, ending in a newline", async () => {
@@ -58,7 +59,10 @@ describe("GET /fact", () => {
 describe("GET /facts/{id}", () => {
   test("that fact, as text or JSON", async () => {
     expect(await (await get("/facts/2")).text()).toBe(`${facts[1].text}\n`);
-    expect(await (await get("/facts/2", { Accept: "application/json" })).json()).toEqual({ id: 2, fact: facts[1].text });
+    expect(await (await get("/facts/2", { Accept: "application/json" })).json()).toEqual({
+      id: 2,
+      fact: facts[1].text,
+    });
     expect((await get(`/facts/${facts.length}`)).status).toBe(200);
   });
 
@@ -68,11 +72,14 @@ describe("GET /facts/{id}", () => {
     expect(await res.text()).toBe("");
   });
 
-  test.each(["abc", "1.5", "-1", "1e3", "0x10", "%20", "12345678901234"])("%p is not a whole number: 400", async (id) => {
-    const res = await get(`/facts/${id}`);
-    expect(res.status).toBe(400);
-    expect(await res.text()).toBe("a fact id is a whole number, such as /facts/1\n");
-  });
+  test.each(["abc", "1.5", "-1", "1e3", "0x10", "%20", "12345678901234"])(
+    "%p is not a whole number: 400",
+    async (id) => {
+      const res = await get(`/facts/${id}`);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toBe("a fact id is a whole number, such as /facts/1\n");
+    },
+  );
 
   test.each([0, facts.length + 1, 999999])("%p is out of range: 404", async (id) => {
     const res = await get(`/facts/${id}`);
@@ -168,8 +175,13 @@ describe("anything else", () => {
 
   test("the same for requests with a body, which go through the MAX_BODY check first; the route is named", async () => {
     const routes: string[] = [];
-    const limited = createApp({ facts, maxBodyBytes: 1024, observers: [(_req, exchange) => routes.push(exchange.route)] });
-    const send = (method: string, path: string) => limited.request(path, { method, body: "abc", headers: { "Content-Length": "3" } });
+    const limited = createApp({
+      facts,
+      maxBodyBytes: 1024,
+      observers: [(_req, exchange) => routes.push(exchange.route)],
+    });
+    const send = (method: string, path: string) =>
+      limited.request(path, { method, body: "abc", headers: { "Content-Length": "3" } });
     expect((await send("POST", "/nope")).status).toBe(404);
     expect((await send("PUT", "/facts/1")).status).toBe(405);
     expect(routes).toEqual(["/*", "/facts/:id"]);

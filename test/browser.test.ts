@@ -34,7 +34,12 @@ test("Chromium loads / through nginx: fact visible, stylesheet applied, no conso
   const prefix = join(dir.path, "nginx");
   mkdirSync(prefix);
   const httpsPort = await freePort();
-  const nginx = await startNginx(prefix, { sockets: [sock], httpPort: await freePort(), httpsPort, cert: selfSignedCert(dir.path) });
+  const nginx = await startNginx(prefix, {
+    sockets: [sock],
+    httpPort: await freePort(),
+    httpsPort,
+    cert: selfSignedCert(dir.path),
+  });
   stops.push(() => nginx.stop());
 
   const context = await chromium.launchPersistentContext(join(dir.path, "profile"), {
@@ -74,7 +79,12 @@ test("Chromium loads / through nginx: fact visible, stylesheet applied, no conso
   const style = await page.evaluate(() => {
     const fig = getComputedStyle(document.querySelector("#fact") as Element);
     const body = getComputedStyle(document.body);
-    return { borderStyle: fig.borderLeftStyle, borderColor: fig.borderLeftColor, display: body.display, margin: body.marginTop };
+    return {
+      borderStyle: fig.borderLeftStyle,
+      borderColor: fig.borderLeftColor,
+      display: body.display,
+      margin: body.marginTop,
+    };
   });
   expect(style).toEqual({ borderStyle: "solid", borderColor: "rgb(11, 110, 138)", display: "flex", margin: "0px" });
 

@@ -50,7 +50,9 @@ describe("the socket's own mode and group", () => {
     await backend(sock, { SOCKGROUP: "daemon" });
     const r = await check(sock, ["nobody"]);
     expect(r.code).toBe(2);
-    expect(r.out).toContain(`no: nobody may not connect to ${sock} (0660 root:daemon; connecting needs write, and nobody gets the other bits)`);
+    expect(r.out).toContain(
+      `no: nobody may not connect to ${sock} (0660 root:daemon; connecting needs write, and nobody gets the other bits)`,
+    );
     expect(r.out).toContain("fix: adduser nobody daemon\n");
     // The service itself is fine: the probe (as root) got its answer.
     expect(r.out).toContain("GET /healthz: 200 ok");
@@ -157,7 +159,11 @@ describe("what it cannot answer has its own exit code", () => {
   test("a checker that may not look into a directory (0700, not its own): 77, run it as root", async () => {
     const sub = join(dir.path, "private");
     mkdirSync(sub, { mode: 0o700 });
-    const r = await check(join(sub, "s.sock"), ["root"], ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups"]);
+    const r = await check(
+      join(sub, "s.sock"),
+      ["root"],
+      ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups"],
+    );
     expect(r.out).toContain(`cannot tell: this check may not look at ${join(sub, "s.sock")} (EACCES); run it as root`);
     expect(r.code).toBe(77);
   });

@@ -32,10 +32,17 @@ describe("over the Unix socket: the proxy's headers are believed", () => {
       // A client can put anything on the left; nginx's $proxy_add_x_forwarded_for appends the real peer.
       { id: "xff", url, socket: sock, headers: ["X-Forwarded-For", "10.9.9.9, 198.51.100.23"] },
       { id: "none", url, socket: sock },
-      { id: "garbage", url, socket: sock, headers: ["X-Real-IP", "evil\" client=1.2.3.4"] },
+      { id: "garbage", url, socket: sock, headers: ["X-Real-IP", 'evil" client=1.2.3.4'] },
       { id: "mapped", url, socket: sock, headers: ["X-Real-IP", "::ffff:192.0.2.5"] },
     ]);
-    expect(seen).toEqual({ real: "203.0.113.7", real6: "2001:db8::7", xff: "198.51.100.23", none: null, garbage: null, mapped: "192.0.2.5" });
+    expect(seen).toEqual({
+      real: "203.0.113.7",
+      real6: "2001:db8::7",
+      xff: "198.51.100.23",
+      none: null,
+      garbage: null,
+      mapped: "192.0.2.5",
+    });
   });
 });
 
@@ -53,13 +60,26 @@ describe("over TCP", () => {
 
   test("with TRUST_PROXY: headers from a listed peer are believed, from any other peer ignored", async () => {
     const port = await freePort();
-    const proc = await startListening([BINARY], { PORT: String(port), LOG_FORMAT: "json", TRUST_PROXY: "127.0.0.0/8, 192.0.2.1" });
+    const proc = await startListening([BINARY], {
+      PORT: String(port),
+      LOG_FORMAT: "json",
+      TRUST_PROXY: "127.0.0.0/8, 192.0.2.1",
+    });
     const seen = await clients(proc, [
       { id: "trusted", url: `http://127.0.0.1:${port}/healthz`, headers: ["X-Real-IP", "203.0.113.7"] },
-      { id: "trusted-xff", url: `http://127.0.0.1:${port}/healthz`, headers: ["X-Forwarded-For", "10.1.1.1, 203.0.113.9"] },
+      {
+        id: "trusted-xff",
+        url: `http://127.0.0.1:${port}/healthz`,
+        headers: ["X-Forwarded-For", "10.1.1.1, 203.0.113.9"],
+      },
       { id: "trusted-none", url: `http://127.0.0.1:${port}/healthz` },
       { id: "untrusted", url: `http://[::1]:${port}/healthz`, headers: ["X-Real-IP", "203.0.113.7"] },
     ]);
-    expect(seen).toEqual({ trusted: "203.0.113.7", "trusted-xff": "203.0.113.9", "trusted-none": "127.0.0.1", untrusted: "::1" });
+    expect(seen).toEqual({
+      trusted: "203.0.113.7",
+      "trusted-xff": "203.0.113.9",
+      "trusted-none": "127.0.0.1",
+      untrusted: "::1",
+    });
   });
 });

@@ -28,7 +28,11 @@ describe("defaults", () => {
   });
 
   test("PORT and HOST choose the TCP address", () => {
-    expect(loadConfig({ PORT: "8080", HOST: "127.0.0.1" }).listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 8080 });
+    expect(loadConfig({ PORT: "8080", HOST: "127.0.0.1" }).listen).toEqual({
+      kind: "tcp",
+      host: "127.0.0.1",
+      port: 8080,
+    });
   });
 
   test("SOCKMODE is octal, SOCKGROUP a name or gid, SHUTDOWN_TIMEOUT seconds", () => {
@@ -51,10 +55,16 @@ describe("bad values: one line naming the variable, the value and what is allowe
     [{ SOCKPATH: "@printerfacts" }, 'SOCKPATH="@printerfacts" abstract sockets (@name) are refused'],
     [{ SOCKPATH: "/run/printerfacts/" }, 'SOCKPATH="/run/printerfacts/" must name a socket file, not a directory'],
     [{ HOST: "example.com" }, 'HOST="example.com" must be an IP address (such as :: or 127.0.0.1) or localhost'],
-    [{ SOCKPATH: "/run/x.sock", SOCKMODE: "rw-rw----" }, 'SOCKMODE="rw-rw----" must be octal permission bits from 000 to 777, such as 0660'],
+    [
+      { SOCKPATH: "/run/x.sock", SOCKMODE: "rw-rw----" },
+      'SOCKMODE="rw-rw----" must be octal permission bits from 000 to 777, such as 0660',
+    ],
     [{ SOCKPATH: "/run/x.sock", SOCKMODE: "4777" }, 'SOCKMODE="4777" must be octal permission bits'],
     [{ SOCKPATH: "/run/x.sock", SOCKMODE: "0668" }, 'SOCKMODE="0668" must be octal permission bits'],
-    [{ SOCKPATH: "/run/x.sock", SOCKGROUP: "no such group" }, 'SOCKGROUP="no such group" must be a group name or a numeric gid'],
+    [
+      { SOCKPATH: "/run/x.sock", SOCKGROUP: "no such group" },
+      'SOCKGROUP="no such group" must be a group name or a numeric gid',
+    ],
     [{ SHUTDOWN_TIMEOUT: "soon" }, 'SHUTDOWN_TIMEOUT="soon" must be a whole number from 0 to 3600 seconds'],
     [{ SOCKPATH: "/run/x.sock", PORT: "8080" }, "SOCKPATH and PORT are both set"],
     [{ SOCKPATH: "/run/x.sock", HOST: "::1" }, "HOST applies only to TCP"],
@@ -75,11 +85,16 @@ describe("the real binary with bad config", () => {
     [{ PORT: "abc" }, 'config: PORT="abc" must be a whole number from 1 to 65535'],
     [{ PORT: "70000" }, 'config: PORT="70000" must be a whole number'],
     [{ SOCKPATH: `/tmp/${"y".repeat(110)}` }, "bytes; a Unix socket path holds at most 107"],
-    [{ SOCKGROUP: "pf-no-such-group", SOCKPATH: "SOCK" }, 'config: SOCKGROUP="pf-no-such-group" is not a group on this host'],
+    [
+      { SOCKGROUP: "pf-no-such-group", SOCKPATH: "SOCK" },
+      'config: SOCKGROUP="pf-no-such-group" is not a group on this host',
+    ],
   ])("%p exits 78 with one line and binds nothing", async (env, message) => {
     const dir = tempDir();
     try {
-      const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "SOCK" ? join(dir.path, "s.sock") : v]));
+      const resolved = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, v === "SOCK" ? join(dir.path, "s.sock") : v]),
+      );
       const proc = start([BINARY], resolved);
       expect(await proc.exited).toBe(78);
       const lines = proc.stderr().trimEnd().split("\n");
@@ -98,7 +113,8 @@ describe("command line", () => {
   test("--help lists the variables and exits 0", async () => {
     const proc = start([BINARY, "--help"]);
     expect(await proc.exited).toBe(0);
-    for (const name of ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST", "SHUTDOWN_TIMEOUT"]) expect(proc.stdout()).toContain(name);
+    for (const name of ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST", "SHUTDOWN_TIMEOUT"])
+      expect(proc.stdout()).toContain(name);
   });
 
   test("--version prints the version and runtime and exits 0", async () => {
@@ -110,15 +126,23 @@ describe("command line", () => {
   test("an unknown flag exits 64 with one line", async () => {
     const proc = start([BINARY, "--port=80"]);
     expect(await proc.exited).toBe(64);
-    expect(proc.stderr()).toBe('printerfacts error: unknown argument "--port=80"; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)\n');
+    expect(proc.stderr()).toBe(
+      'printerfacts error: unknown argument "--port=80"; printerfacts takes only --help, --version and check [USER] (configure it with environment variables)\n',
+    );
   });
 });
 
 describe("a socket every local user may connect to (o+w) starts, with one warning naming the risk", () => {
   test.each([
-    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0666" }, ["SOCKMODE=0666 lets every local user connect to /run/p/s.sock (o+w)"]],
+    [
+      { SOCKPATH: "/run/p/s.sock", SOCKMODE: "0666" },
+      ["SOCKMODE=0666 lets every local user connect to /run/p/s.sock (o+w)"],
+    ],
     [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "777" }, ["SOCKMODE=0777 lets every local user connect"]],
-    [{ SOCKPATH: "/run/p/s.sock", METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0662" }, ["METRICS_SOCKMODE=0662 lets every local user connect to /run/p/m.sock"]],
+    [
+      { SOCKPATH: "/run/p/s.sock", METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0662" },
+      ["METRICS_SOCKMODE=0662 lets every local user connect to /run/p/m.sock"],
+    ],
     [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0664" }, []],
     [{ SOCKPATH: "/run/p/s.sock" }, []],
     [{ PORT: "8080" }, []],
@@ -135,7 +159,10 @@ describe("a socket every local user may connect to (o+w) starts, with one warnin
       const proc = await startListening([BINARY], { SOCKPATH: sock, SOCKMODE: "777" });
       proc.kill();
       expect(await proc.exited).toBe(0);
-      const warnings = proc.stderr().split("\n").filter((line) => line.startsWith("printerfacts warn:"));
+      const warnings = proc
+        .stderr()
+        .split("\n")
+        .filter((line) => line.startsWith("printerfacts warn:"));
       expect(warnings).toEqual([
         `printerfacts warn: SOCKMODE=0777 lets every local user connect to ${sock} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 with SOCKGROUP set to the proxy's group`,
       ]);

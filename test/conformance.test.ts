@@ -11,7 +11,17 @@ import { startHaproxy } from "./helpers/haproxy.ts";
 import { freePort as freeLoopbackPort, startNginx } from "./helpers/nginx.ts";
 import { type RunningProxy, rawTlsExchange, testCert } from "./helpers/proxy.ts";
 import { openRaw, type RawResponse, rawExchange } from "./helpers/raw.ts";
-import { BUN, DENO, ENTRIES, ROOT, type Running, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  BUN,
+  DENO,
+  ENTRIES,
+  ROOT,
+  type Running,
+  start,
+  startListening,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const RUNTIMES = {
   bun: ENTRIES.binary,
@@ -27,7 +37,7 @@ const MAX_BODY = 1024;
  * "A or B": either is right.
  */
 type Outcome = string;
-type PerRuntime = Outcome | Partial<Record<Runtime, Outcome>> & { default?: Outcome };
+type PerRuntime = Outcome | (Partial<Record<Runtime, Outcome>> & { default?: Outcome });
 
 interface Row {
   what: string;
@@ -62,7 +72,8 @@ const ROWS: Row[] = [
     direct: { bun: "200 close", default: "200 200" },
     nginx: "200 200",
     pinned: "bun-http10-keepalive",
-    haproxy: "200 200", caddy: "200 200",
+    haproxy: "200 200",
+    caddy: "200 200",
   },
   {
     what: "HTTP/1.1 with Connection: close: echoed, then closed",
@@ -70,7 +81,8 @@ const ROWS: Row[] = [
     direct: "200 close",
     headers: { connection: "close" },
     pinned: "bun-connection-close-not-echoed",
-    haproxy: "200 close", caddy: "200 close",
+    haproxy: "200 close",
+    caddy: "200 close",
   },
   {
     what: "an unknown method (FOO) on a known path",
@@ -82,7 +94,8 @@ const ROWS: Row[] = [
     nginx: "501 close",
     headers: { allow: "GET, HEAD" },
     pinned: "bun-unknown-method",
-    haproxy: "501", caddy: "501",
+    haproxy: "501",
+    caddy: "501",
   },
   {
     what: "CONNECT, then a GET on the same connection",
@@ -95,7 +108,8 @@ const ROWS: Row[] = [
     nginx: "400 close",
     headers: { allow: "GET, HEAD" },
     pinned: "bun-connect-wedges",
-    haproxy: "501 200", caddy: "421 200",
+    haproxy: "501 200",
+    caddy: "421 200",
   },
   {
     what: "two Host headers",
@@ -104,20 +118,26 @@ const ROWS: Row[] = [
     direct: "400 close",
     nginx: "400 close",
     pinned: "bun-duplicate-host",
-    haproxy: "400 close", caddy: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
   },
   {
     what: "GET with a Content-Length over MAX_BODY",
     bytes: req("GET /healthz HTTP/1.1", `Host: x\r\nContent-Length: ${MAX_BODY + 1}\r\n`, "a".repeat(MAX_BODY + 1)),
     direct: "413 close",
     nginx: "413",
-    haproxy: "413", caddy: "413",
+    haproxy: "413",
+    caddy: "413",
   },
   {
     what: "HEAD with a Content-Length over MAX_BODY",
     // With Connection: close, so that the end of the answer is the close (a response to HEAD has
     // no body, whatever its Content-Length says, so it cannot be counted).
-    bytes: req("HEAD /healthz HTTP/1.1", `Host: x\r\nContent-Length: ${MAX_BODY + 1}\r\n${close}`, "a".repeat(MAX_BODY + 1)),
+    bytes: req(
+      "HEAD /healthz HTTP/1.1",
+      `Host: x\r\nContent-Length: ${MAX_BODY + 1}\r\n${close}`,
+      "a".repeat(MAX_BODY + 1),
+    ),
     direct: "413 close",
     proxies: "413 close",
   },
@@ -126,76 +146,264 @@ const ROWS: Row[] = [
     bytes: req("GET /nope HTTP/1.1", "Host: x\r\nAccept: text/html\r\n"),
     direct: "404",
     headers: { vary: "Accept", "content-type": "text/html; charset=utf-8" },
-    haproxy: "404", caddy: "404",
+    haproxy: "404",
+    caddy: "404",
   },
   {
     what: "a 404 in text says Vary: Accept",
     bytes: req("GET /nope HTTP/1.1"),
     direct: "404",
     headers: { vary: "Accept", "content-type": "text/plain; charset=utf-8" },
-    haproxy: "404", caddy: "404",
+    haproxy: "404",
+    caddy: "404",
   },
-  { what: "the page's charset is spelt utf-8", bytes: req("GET / HTTP/1.1"), direct: "200", headers: { "content-type": "text/html; charset=utf-8" }, haproxy: "200", caddy: "200" },
-  { what: "/healthz's charset is spelt utf-8", bytes: req("GET /healthz HTTP/1.1"), direct: "200", headers: { "content-type": "text/plain; charset=utf-8" }, haproxy: "200", caddy: "200" },
-  { what: "/fact's charset is spelt utf-8", bytes: req("GET /fact HTTP/1.1"), direct: "200", headers: { "content-type": "text/plain; charset=utf-8" }, haproxy: "200", caddy: "200" },
-  { what: "a 405's charset is spelt utf-8", bytes: req("DELETE /fact HTTP/1.1"), direct: "405", headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" }, haproxy: "405", caddy: "405" },
+  {
+    what: "the page's charset is spelt utf-8",
+    bytes: req("GET / HTTP/1.1"),
+    direct: "200",
+    headers: { "content-type": "text/html; charset=utf-8" },
+    haproxy: "200",
+    caddy: "200",
+  },
+  {
+    what: "/healthz's charset is spelt utf-8",
+    bytes: req("GET /healthz HTTP/1.1"),
+    direct: "200",
+    headers: { "content-type": "text/plain; charset=utf-8" },
+    haproxy: "200",
+    caddy: "200",
+  },
+  {
+    what: "/fact's charset is spelt utf-8",
+    bytes: req("GET /fact HTTP/1.1"),
+    direct: "200",
+    headers: { "content-type": "text/plain; charset=utf-8" },
+    haproxy: "200",
+    caddy: "200",
+  },
+  {
+    what: "a 405's charset is spelt utf-8",
+    bytes: req("DELETE /fact HTTP/1.1"),
+    direct: "405",
+    headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
+    haproxy: "405",
+    caddy: "405",
+  },
 
   // The earlier bad requests (they were test/bad-requests.test.ts). Statuses that differ between
   // runtimes come from their own parsers (Bun 1.4.5, Node's llhttp, Deno), before the app.
-  { what: "a malformed request line", bytes: "GARBAGE\r\n\r\n", direct: "400 close", nginx: "400 close", haproxy: "400 close", caddy: "400 close" },
+  {
+    what: "a malformed request line",
+    bytes: "GARBAGE\r\n\r\n",
+    direct: "400 close",
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
   // nginx answers HTTP/0.9 as HTTP/0.9: a bare body, no status line.
-  { what: "a request line without a version", bytes: "GET /fact\r\n\r\n", direct: { bun: "505 close", node: "200 close", deno: "400 close" }, nginx: "close", haproxy: "400 close", caddy: "400 close" },
-  { what: "an unknown HTTP version", bytes: req("GET /fact HTTP/9.9"), direct: { bun: "505 close", default: "400 close" }, nginx: "505 close", haproxy: "200", caddy: "505 close" },
-  { what: "a method with bad characters", bytes: req("GE(T /fact HTTP/1.1"), direct: "400 close", nginx: "400 close", haproxy: "400 close", caddy: "400 close" },
-  { what: "a header name with a space", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nBad Name: y\r\n"), direct: "400 close", nginx: "400 close", haproxy: "400 close", caddy: "400 close" },
-  { what: "a header line without a colon", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nno-colon-here\r\n"), direct: "400 close", nginx: "200", haproxy: "400 close", caddy: "400 close" },
-  { what: "a NUL byte in a header value", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\0b\r\n"), direct: "400 close", nginx: "400 close", haproxy: { deno: "400", default: "400 close" }, caddy: "400 close" },
-  { what: "a control byte in a header value", bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\x01b\r\n"), direct: "400 close", nginx: "400", haproxy: { deno: "400", default: "400 close" }, caddy: "400 close" },
-  { what: "a NUL byte in the path", bytes: req("GET /fa\0ct HTTP/1.1"), direct: { bun: "505 close", default: "400 close" }, nginx: "400 close", haproxy: "400 close", caddy: "400 close" },
-  { what: "bare LF line endings", bytes: "GET /fact HTTP/1.1\nHost: x\n\n", direct: { bun: "505 close", node: "400 close", deno: "200" }, nginx: "200", haproxy: "200", caddy: "200" },
-  { what: "HTTP/1.1 without Host", bytes: req("GET /fact HTTP/1.1", ""), direct: { deno: "200", default: "400 close" }, nginx: "400 close", haproxy: { node: "400", deno: "200", default: "400 close" }, caddy: "400 close" },
-  { what: "a 16 KiB URL", bytes: req(`GET /facts/${"1".repeat(16 * 1024)} HTTP/1.1`), direct: { deno: "400", default: "431 close" }, nginx: "414 close", haproxy: "400 close", caddy: { deno: "400", default: "431" } },
+  {
+    what: "a request line without a version",
+    bytes: "GET /fact\r\n\r\n",
+    direct: { bun: "505 close", node: "200 close", deno: "400 close" },
+    nginx: "close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "an unknown HTTP version",
+    bytes: req("GET /fact HTTP/9.9"),
+    direct: { bun: "505 close", default: "400 close" },
+    nginx: "505 close",
+    haproxy: "200",
+    caddy: "505 close",
+  },
+  {
+    what: "a method with bad characters",
+    bytes: req("GE(T /fact HTTP/1.1"),
+    direct: "400 close",
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "a header name with a space",
+    bytes: req("GET /fact HTTP/1.1", "Host: x\r\nBad Name: y\r\n"),
+    direct: "400 close",
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "a header line without a colon",
+    bytes: req("GET /fact HTTP/1.1", "Host: x\r\nno-colon-here\r\n"),
+    direct: "400 close",
+    nginx: "200",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "a NUL byte in a header value",
+    bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\0b\r\n"),
+    direct: "400 close",
+    nginx: "400 close",
+    haproxy: { deno: "400", default: "400 close" },
+    caddy: "400 close",
+  },
+  {
+    what: "a control byte in a header value",
+    bytes: req("GET /fact HTTP/1.1", "Host: x\r\nX-A: a\x01b\r\n"),
+    direct: "400 close",
+    nginx: "400",
+    haproxy: { deno: "400", default: "400 close" },
+    caddy: "400 close",
+  },
+  {
+    what: "a NUL byte in the path",
+    bytes: req("GET /fa\0ct HTTP/1.1"),
+    direct: { bun: "505 close", default: "400 close" },
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "bare LF line endings",
+    bytes: "GET /fact HTTP/1.1\nHost: x\n\n",
+    direct: { bun: "505 close", node: "400 close", deno: "200" },
+    nginx: "200",
+    haproxy: "200",
+    caddy: "200",
+  },
+  {
+    what: "HTTP/1.1 without Host",
+    bytes: req("GET /fact HTTP/1.1", ""),
+    direct: { deno: "200", default: "400 close" },
+    nginx: "400 close",
+    haproxy: { node: "400", deno: "200", default: "400 close" },
+    caddy: "400 close",
+  },
+  {
+    what: "a 16 KiB URL",
+    bytes: req(`GET /facts/${"1".repeat(16 * 1024)} HTTP/1.1`),
+    direct: { deno: "400", default: "431 close" },
+    nginx: "414 close",
+    haproxy: "400 close",
+    caddy: { deno: "400", default: "431" },
+  },
   // Bun and Node may close before the client has written it all, and a reset can take the 431
   // with it: either way nothing is served and the next connection is (checked after each row).
-  { what: "64 KiB of headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`), direct: { deno: "400 close", default: "431 close or close" }, nginx: "400 close", haproxy: "400 close", caddy: { deno: "400", default: "431" } },
-  { what: "2000 headers", bytes: req("GET /fact HTTP/1.1", `Host: x\r\n${"X-H: v\r\n".repeat(2000)}`), direct: { bun: "431 close", node: "200", deno: "400 close" }, nginx: "400 close", haproxy: "400 close", caddy: { node: "200", deno: "400", default: "431" } },
+  {
+    what: "64 KiB of headers",
+    bytes: req("GET /fact HTTP/1.1", `Host: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n`),
+    direct: { deno: "400 close", default: "431 close or close" },
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: { deno: "400", default: "431" },
+  },
+  {
+    what: "2000 headers",
+    bytes: req("GET /fact HTTP/1.1", `Host: x\r\n${"X-H: v\r\n".repeat(2000)}`),
+    direct: { bun: "431 close", node: "200", deno: "400 close" },
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: { node: "200", deno: "400", default: "431" },
+  },
   {
     what: "Content-Length with Transfer-Encoding",
     bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
     direct: "400 close",
     nginx: "400 close",
-    haproxy: "405 close", caddy: "405",
+    haproxy: "405 close",
+    caddy: "405",
   },
   {
     what: "two different Content-Lengths",
     bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
     direct: "400 close",
     nginx: "400 close",
-    haproxy: "400 close", caddy: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
   },
-  { what: "a Content-Length that is not a number", bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5x\r\n"), direct: "400 close", nginx: "400 close", haproxy: "400 close", caddy: "400 close" },
-  { what: "an unknown Transfer-Encoding", bytes: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: gzip\r\n"), direct: "400 close", nginx: "501 close", haproxy: "400 close", caddy: "501 close" },
-  { what: "invalid percent-encoding in an id", bytes: req("GET /facts/%zz HTTP/1.1"), direct: "400", nginx: "400 close", haproxy: "400", caddy: "400 close" },
-  { what: "a truncated UTF-8 escape", bytes: req("GET /facts/%E0%A4%A HTTP/1.1"), direct: "400", nginx: "400 close", haproxy: "400", caddy: "400 close" },
-  { what: "invalid percent-encoding elsewhere", bytes: req("GET /%ff%fe%zz HTTP/1.1"), direct: "404", nginx: "400 close", haproxy: "404", caddy: "400 close" },
+  {
+    what: "a Content-Length that is not a number",
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 5x\r\n"),
+    direct: "400 close",
+    nginx: "400 close",
+    haproxy: "400 close",
+    caddy: "400 close",
+  },
+  {
+    what: "an unknown Transfer-Encoding",
+    bytes: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: gzip\r\n"),
+    direct: "400 close",
+    nginx: "501 close",
+    haproxy: "400 close",
+    caddy: "501 close",
+  },
+  {
+    what: "invalid percent-encoding in an id",
+    bytes: req("GET /facts/%zz HTTP/1.1"),
+    direct: "400",
+    nginx: "400 close",
+    haproxy: "400",
+    caddy: "400 close",
+  },
+  {
+    what: "a truncated UTF-8 escape",
+    bytes: req("GET /facts/%E0%A4%A HTTP/1.1"),
+    direct: "400",
+    nginx: "400 close",
+    haproxy: "400",
+    caddy: "400 close",
+  },
+  {
+    what: "invalid percent-encoding elsewhere",
+    bytes: req("GET /%ff%fe%zz HTTP/1.1"),
+    direct: "404",
+    nginx: "400 close",
+    haproxy: "404",
+    caddy: "400 close",
+  },
   // Caddy: Go's server answers OPTIONS * itself (200); a host Caddy does not serve (none, or
   // elsewhere.example) gets 421.
-  { what: "OPTIONS *", bytes: req("OPTIONS * HTTP/1.1"), direct: { bun: "400 close", node: "400", deno: "404" }, nginx: "400 close", haproxy: { node: "400", deno: "404", default: "400 close" }, caddy: "200" },
-  { what: "an absolute URL", bytes: req("GET http://elsewhere.example/nope HTTP/1.1"), direct: "404", nginx: "404", haproxy: "400 close", caddy: "421" },
+  {
+    what: "OPTIONS *",
+    bytes: req("OPTIONS * HTTP/1.1"),
+    direct: { bun: "400 close", node: "400", deno: "404" },
+    nginx: "400 close",
+    haproxy: { node: "400", deno: "404", default: "400 close" },
+    caddy: "200",
+  },
+  {
+    what: "an absolute URL",
+    bytes: req("GET http://elsewhere.example/nope HTTP/1.1"),
+    direct: "404",
+    nginx: "404",
+    haproxy: "400 close",
+    caddy: "421",
+  },
   {
     what: "a small body on GET is ignored, and the next request on the connection answered",
     bytes: req("GET /healthz HTTP/1.1", "Host: x\r\nContent-Length: 5\r\n", "hello") + req("GET /facts/1 HTTP/1.1"),
     direct: "200 200",
     nginx: "200 200",
-    haproxy: "200 200", caddy: "200 200",
+    haproxy: "200 200",
+    caddy: "200 200",
   },
-  { what: "HTTP/1.0 without Host: served, then closed", bytes: "GET /facts/1 HTTP/1.0\r\n\r\n", direct: "200 close", nginx: "200 close", haproxy: "200 close", caddy: "421 close" },
+  {
+    what: "HTTP/1.0 without Host: served, then closed",
+    bytes: "GET /facts/1 HTTP/1.0\r\n\r\n",
+    direct: "200 close",
+    nginx: "200 close",
+    haproxy: "200 close",
+    caddy: "421 close",
+  },
   {
     what: "pipelined requests are answered in order",
     bytes: req("GET /facts/2 HTTP/1.1") + req("GET /nope HTTP/1.1") + req("GET /healthz HTTP/1.1"),
     direct: "200 404 200",
     nginx: "200 404 200",
-    haproxy: "200 404 200", caddy: "200 404 200",
+    haproxy: "200 404 200",
+    caddy: "200 404 200",
   },
   {
     what: "a Content-Length over MAX_BODY on POST: 413 before the body is sent",
@@ -205,7 +413,8 @@ const ROWS: Row[] = [
     // nginx's own client_max_body_size (16k) answers first.
     nginx: "413",
     pinned: "deno-connection-close-ignored",
-    haproxy: "413 close", caddy: "413 close",
+    haproxy: "413 close",
+    caddy: "413 close",
   },
   {
     what: "a chunked body over MAX_BODY: 413 after at most MAX_BODY is read",
@@ -213,10 +422,15 @@ const ROWS: Row[] = [
     bytes: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n", `800\r\n${"a".repeat(2048)}\r\n`),
     direct: { deno: "413", default: "413 close" },
     // nginx reads the whole body before it passes the request on: here it gets its last chunk.
-    proxied: req("POST /fact HTTP/1.1", "Host: x\r\nTransfer-Encoding: chunked\r\n", `800\r\n${"a".repeat(2048)}\r\n0\r\n\r\n`),
+    proxied: req(
+      "POST /fact HTTP/1.1",
+      "Host: x\r\nTransfer-Encoding: chunked\r\n",
+      `800\r\n${"a".repeat(2048)}\r\n0\r\n\r\n`,
+    ),
     nginx: "413",
     pinned: "deno-connection-close-ignored",
-    haproxy: "413", caddy: "413",
+    haproxy: "413",
+    caddy: "413",
   },
 ];
 
@@ -237,11 +451,16 @@ interface Result {
   received: string;
   closedByServer: boolean;
 }
-type Exchange = (bytes: string, opts: { responses: number; untilClosed: boolean; timeoutMs?: number }) => Promise<Result>;
+type Exchange = (
+  bytes: string,
+  opts: { responses: number; untilClosed: boolean; timeoutMs?: number },
+) => Promise<Result>;
 
 function outcomeOf({ responses, received, closedByServer }: Result, head = false): Outcome {
   // A response to HEAD has no body, whatever its Content-Length: read its status line alone.
-  const statuses = head ? [...received.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => m[1]) : responses.map((r) => String(r.status));
+  const statuses = head
+    ? [...received.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => m[1])
+    : responses.map((r) => String(r.status));
   return [...statuses, ...(closedByServer ? ["close"] : [])].join(" ");
 }
 
@@ -289,7 +508,12 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
 
   beforeAll(async () => {
     // The group the proxies' workers have (nginx's nogroup; haproxy's and caddy's, as templated).
-    proc = await startListening(RUNTIMES[runtime], { SOCKPATH: sock, SOCKGROUP: "nogroup", MAX_BODY: String(MAX_BODY), SHUTDOWN_TIMEOUT: "10" });
+    proc = await startListening(RUNTIMES[runtime], {
+      SOCKPATH: sock,
+      SOCKGROUP: "nogroup",
+      MAX_BODY: String(MAX_BODY),
+      SHUTDOWN_TIMEOUT: "10",
+    });
     for (const proxy of PROXIES) proxies[proxy] = await startProxy(proxy, join(dir.path, `${proxy}-${runtime}`), sock);
   });
   afterAll(async () => {
@@ -298,7 +522,10 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
   });
 
   async function expectStillServing() {
-    const { responses } = await direct(req("GET /healthz HTTP/1.1", `Host: x\r\n${close}`), { responses: 1, untilClosed: false });
+    const { responses } = await direct(req("GET /healthz HTTP/1.1", `Host: x\r\n${close}`), {
+      responses: 1,
+      untilClosed: false,
+    });
     expect(responses.map((r) => [r.status, r.body])).toEqual([[200, "ok\n"]]);
   }
 
@@ -345,7 +572,10 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
     });
 
     test("ab -k (HTTP/1.0 keep-alive), 1000 requests from 10 clients: none lost", async () => {
-      const ab = Bun.spawn(["ab", "-k", "-n", "1000", "-c", "10", `${proxies[proxyName].https}/facts/1`], { stdout: "pipe", stderr: "pipe" });
+      const ab = Bun.spawn(["ab", "-k", "-n", "1000", "-c", "10", `${proxies[proxyName].https}/facts/1`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const out = await new Response(ab.stdout).text();
       expect(await ab.exited).toBe(0);
       expect(out).toMatch(/^Complete requests:\s+1000$/m);
@@ -357,18 +587,26 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])("%s", (runtime) => {
     // HAProxy and Caddy (nginx is under load in test/rolling-restart.test.ts).
     if (proxyName !== "nginx")
       test("wrk (HTTP/1.1 keep-alive), 10 connections for 1 s: no socket error, no non-2xx", async () => {
-      const wrk = Bun.spawn(["wrk", "-t", "1", "-c", "10", "-d", "1s", `${proxies[proxyName].https}/facts/1`], { stdout: "pipe", stderr: "pipe" });
-      const out = await new Response(wrk.stdout).text();
-      expect(await wrk.exited).toBe(0);
-      expect(out).not.toContain("Socket errors");
-      expect(out).not.toContain("Non-2xx or 3xx responses");
-      expect(Number(out.match(/(\d+) requests in/)?.[1])).toBeGreaterThan(100);
-    });
+        const wrk = Bun.spawn(["wrk", "-t", "1", "-c", "10", "-d", "1s", `${proxies[proxyName].https}/facts/1`], {
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const out = await new Response(wrk.stdout).text();
+        expect(await wrk.exited).toBe(0);
+        expect(out).not.toContain("Socket errors");
+        expect(out).not.toContain("Non-2xx or 3xx responses");
+        expect(Number(out.match(/(\d+) requests in/)?.[1])).toBeGreaterThan(100);
+      });
   });
 
   test("SIGTERM with a stalled, a wedged and an idle connection open: exits 0 within a second", async () => {
     const conns = await Promise.all(
-      ["GET /fa", req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 100\r\n", "0123"), req("GET /healthz HTTP/1.1"), ""].map(async (bytes) => {
+      [
+        "GET /fa",
+        req("POST /fact HTTP/1.1", "Host: x\r\nContent-Length: 100\r\n", "0123"),
+        req("GET /healthz HTTP/1.1"),
+        "",
+      ].map(async (bytes) => {
         const conn = await openRaw(sock);
         if (bytes) await conn.write(bytes);
         return conn;
@@ -395,12 +633,16 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
 
   test("docs/runtime-issues.md shows the servers these pins run, as they are", () => {
     const doc = readFileSync(join(ROOT, "docs/runtime-issues.md"), "utf8");
-    for (const name of ["bun-server.ts", "deno-server.ts"]) expect(doc).toContain(`\`\`\`ts\n${readFileSync(join(fixtures, name), "utf8")}\`\`\``);
+    for (const name of ["bun-server.ts", "deno-server.ts"])
+      expect(doc).toContain(`\`\`\`ts\n${readFileSync(join(fixtures, name), "utf8")}\`\`\``);
   });
 
   async function runtimeAlone(which: "bun" | "deno"): Promise<{ proc: Running; sock: string }> {
     const sock = dir.socketPath(`pin-${which}`);
-    const command = which === "bun" ? [BUN, join(fixtures, "bun-server.ts"), sock] : [DENO, "run", "-A", join(fixtures, "deno-server.ts"), sock];
+    const command =
+      which === "bun"
+        ? [BUN, join(fixtures, "bun-server.ts"), sock]
+        : [DENO, "run", "-A", join(fixtures, "deno-server.ts"), sock];
     const proc = start(command);
     await waitForLog({ ...proc, stderr: proc.stdout }, "listening");
     return { proc, sock };
@@ -414,7 +656,9 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
     afterAll(() => bun.proc.kill("SIGKILL"));
 
     test("bun-http10-keepalive: HTTP/1.0 with keep-alive is answered with no Connection header, then closed", async () => {
-      const r = await rawExchange(bun.sock, req("GET / HTTP/1.0", "Host: x\r\nConnection: keep-alive\r\n").repeat(2), { untilClosed: true });
+      const r = await rawExchange(bun.sock, req("GET / HTTP/1.0", "Host: x\r\nConnection: keep-alive\r\n").repeat(2), {
+        untilClosed: true,
+      });
       expect(outcomeOf(r)).toBe("200 close");
       expect(r.responses[0].headers.connection).toBeUndefined();
     });
@@ -431,7 +675,10 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
     });
 
     test("bun-connect-wedges: CONNECT reaches the handler, then the next request on the connection is never answered", async () => {
-      const r = await rawExchange(bun.sock, req("CONNECT x:443 HTTP/1.1", "Host: x:443\r\n") + req("GET / HTTP/1.1"), { responses: 2, timeoutMs: 500 });
+      const r = await rawExchange(bun.sock, req("CONNECT x:443 HTTP/1.1", "Host: x:443\r\n") + req("GET / HTTP/1.1"), {
+        responses: 2,
+        timeoutMs: 500,
+      });
       expect(outcomeOf(r)).toBe("200");
       expect(r.responses[0].body).toBe("CONNECT host=x:443\n");
     });
@@ -464,7 +711,10 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
     afterAll(() => deno.proc.kill("SIGKILL"));
 
     test("deno-connection-close-ignored: a handler's Connection: close is sent, then the connection serves on", async () => {
-      const r = await rawExchange(deno.sock, req("GET /close HTTP/1.1") + req("GET /next HTTP/1.1"), { responses: 2, timeoutMs: 1000 });
+      const r = await rawExchange(deno.sock, req("GET /close HTTP/1.1") + req("GET /next HTTP/1.1"), {
+        responses: 2,
+        timeoutMs: 1000,
+      });
       expect(outcomeOf(r)).toBe("200 200");
       expect(r.responses[0].headers.connection).toBe("close");
     });

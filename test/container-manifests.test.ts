@@ -11,7 +11,11 @@ import { SHIPPED_CONF } from "./helpers/nginx.ts";
 import { BINARY, tempDir } from "./helpers/server.ts";
 
 const pod: Doc = find("Deployment").spec.template.spec;
-const container = (name: string): Doc => need(pod.containers.find((c: Doc) => c.name === name), `container ${name}`);
+const container = (name: string): Doc =>
+  need(
+    pod.containers.find((c: Doc) => c.name === name),
+    `container ${name}`,
+  );
 const env = (c: Doc): Record<string, string> => Object.fromEntries((c.env ?? []).map((e: Doc) => [e.name, e.value]));
 const nginxConf: string = find("ConfigMap").data["nginx.conf"];
 
@@ -21,7 +25,15 @@ const directives = (conf: string) =>
     .split("\n")
     .map((line) => line.replace(/#.*/, "").trim())
     .filter(Boolean);
-const seconds = (conf: string, directive: string) => Number(need(directives(conf).find((d) => d.startsWith(`${directive} `))?.match(/ (\d+)s;$/)?.[1], directive));
+const seconds = (conf: string, directive: string) =>
+  Number(
+    need(
+      directives(conf)
+        .find((d) => d.startsWith(`${directive} `))
+        ?.match(/ (\d+)s;$/)?.[1],
+      directive,
+    ),
+  );
 
 describe("deploy/kubernetes", () => {
   for (const { file, doc } of manifests()) {
@@ -53,8 +65,14 @@ describe("deploy/kubernetes", () => {
       const conf = join(dir.path, "nginx.conf");
       writeFileSync(conf, nginxConf);
       // stdout to /dev/null: nginx opens /dev/stdout for its access log, which a socket cannot be.
-      const r = spawnSync("nginx", ["-t", "-e", "stderr", "-p", dir.path, "-c", conf], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
-      expect({ status: r.status, output: r.stderr }).toEqual({ status: 0, output: expect.stringContaining("syntax is ok") });
+      const r = spawnSync("nginx", ["-t", "-e", "stderr", "-p", dir.path, "-c", conf], {
+        encoding: "utf8",
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      expect({ status: r.status, output: r.stderr }).toEqual({
+        status: 0,
+        output: expect.stringContaining("syntax is ok"),
+      });
     } finally {
       dir.cleanup();
     }
@@ -64,7 +82,9 @@ describe("deploy/kubernetes", () => {
     const shipped = directives(readFileSync(SHIPPED_CONF, "utf8"));
     const pod = directives(nginxConf);
     // The pod's own differences: its socket path is the volume's, and TLS ended in front of it.
-    const same = (d: string) => /^(log_format |'|proxy_|client_|keepalive|server unix:)/.test(d) && !/^proxy_set_header X-Forwarded-Proto|_temp_path /.test(d);
+    const same = (d: string) =>
+      /^(log_format |'|proxy_|client_|keepalive|server unix:)/.test(d) &&
+      !/^proxy_set_header X-Forwarded-Proto|_temp_path /.test(d);
     expect(pod.filter(same)).toEqual(shipped.filter(same));
   });
 
@@ -84,8 +104,15 @@ describe("deploy/kubernetes", () => {
 
   test("no service links: a Service named metrics would set METRICS_PORT=tcp://..., which printerfacts refuses", () => {
     expect(pod.enableServiceLinks).toBe(false);
-    const r = spawnSync(BINARY, [], { env: { ...env(container("printerfacts")), METRICS_PORT: "tcp://10.0.0.11:80" }, encoding: "utf8", timeout: 10_000 });
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 78, stderr: expect.stringContaining('METRICS_PORT="tcp://10.0.0.11:80"') });
+    const r = spawnSync(BINARY, [], {
+      env: { ...env(container("printerfacts")), METRICS_PORT: "tcp://10.0.0.11:80" },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({
+      status: 78,
+      stderr: expect.stringContaining('METRICS_PORT="tcp://10.0.0.11:80"'),
+    });
   });
 
   test("a rolling update loses no request: nginx drains before printerfacts stops, all within the grace period", () => {
@@ -99,7 +126,9 @@ describe("deploy/kubernetes", () => {
   });
 
   test("printerfacts' liveness probe is the image's HEALTHCHECK command; readiness is through nginx", () => {
-    const healthcheck = readFileSync(join(import.meta.dir, "../deploy/container/Containerfile"), "utf8").match(/^HEALTHCHECK .* CMD (\[.*\])$/m);
+    const healthcheck = readFileSync(join(import.meta.dir, "../deploy/container/Containerfile"), "utf8").match(
+      /^HEALTHCHECK .* CMD (\[.*\])$/m,
+    );
     const command = JSON.parse(need(healthcheck?.[1], "the Containerfile's HEALTHCHECK"));
     expect(command).toEqual(["/printerfacts", "check"]);
     expect(container("printerfacts").livenessProbe.exec.command).toEqual(command);

@@ -17,7 +17,11 @@ const NGINX = "localhost/printerfacts-test-nginx:latest";
 
 const deployment = find("Deployment");
 const pod: Doc = deployment.spec.template.spec;
-const container = (name: string): Doc => need(pod.containers.find((c: Doc) => c.name === name), `container ${name}`);
+const container = (name: string): Doc =>
+  need(
+    pod.containers.find((c: Doc) => c.name === name),
+    `container ${name}`,
+  );
 const fsGroup: number = need(pod.securityContext?.fsGroup, "fsGroup");
 
 let pm: Podman;
@@ -38,7 +42,8 @@ function volumeDirs(): Map<string, string> {
     } else if (volume.configMap) {
       const map = find("ConfigMap");
       expect(map.metadata.name).toBe(volume.configMap.name);
-      for (const [key, text] of Object.entries(map.data)) writeFileSync(join(dir, key), text as string, { mode: 0o644 });
+      for (const [key, text] of Object.entries(map.data))
+        writeFileSync(join(dir, key), text as string, { mode: 0o644 });
     } else {
       throw new Error(`volume ${volume.name}: only emptyDir and configMap are emulated here`);
     }
@@ -50,7 +55,10 @@ function volumeDirs(): Map<string, string> {
 /** `podman run` options for a container of the manifest: its user, groups, env, mounts, command. */
 function runOptions(c: Doc, volumes: Map<string, string>): string[] {
   const sc = need(c.securityContext, `${c.name}'s securityContext`);
-  const args = ["--user", `${need(sc.runAsUser, `${c.name}'s runAsUser`)}:${need(sc.runAsGroup, `${c.name}'s runAsGroup`)}`];
+  const args = [
+    "--user",
+    `${need(sc.runAsUser, `${c.name}'s runAsUser`)}:${need(sc.runAsGroup, `${c.name}'s runAsGroup`)}`,
+  ];
   // Kubernetes adds fsGroup to every container's supplementary groups.
   args.push("--group-add", String(fsGroup));
   if (sc.readOnlyRootFilesystem) args.push("--read-only", "--read-only-tmpfs=false");
@@ -67,7 +75,20 @@ function runOptions(c: Doc, volumes: Map<string, string>): string[] {
 
 /** curl inside the pod's network namespace, which has nothing but loopback. */
 function curlInPod(path: string): { status: number; body: string } {
-  const r = spawnSync("nsenter", [`--net=/proc/${netnsPid}/ns/net`, "curl", "-sS", "-m", "5", "-w", "\n%{http_code}", `http://127.0.0.1:8080${path}`], { encoding: "utf8" });
+  const r = spawnSync(
+    "nsenter",
+    [
+      `--net=/proc/${netnsPid}/ns/net`,
+      "curl",
+      "-sS",
+      "-m",
+      "5",
+      "-w",
+      "\n%{http_code}",
+      `http://127.0.0.1:8080${path}`,
+    ],
+    { encoding: "utf8" },
+  );
   const lines = r.stdout.split("\n");
   return { status: Number(lines.pop()), body: lines.join("\n") };
 }
@@ -78,7 +99,10 @@ beforeAll(() => {
   // distroless/cc: glibc and the nonroot user, nothing to run but what the image adds.
   importRootfs(pm, BASE, { librariesOf: [BINARY], changes: ["USER=65532:65532"] });
   // The official nginx image stops with SIGQUIT (graceful); the manifest's ordering relies on it.
-  importRootfs(pm, NGINX, { files: ["/usr/sbin/nginx"], changes: ["ENV=PATH=/usr/sbin:/usr/bin", "STOPSIGNAL=SIGQUIT"] });
+  importRootfs(pm, NGINX, {
+    files: ["/usr/sbin/nginx"],
+    changes: ["ENV=PATH=/usr/sbin:/usr/bin", "STOPSIGNAL=SIGQUIT"],
+  });
   const build = spawnSync(BUN, [join(ROOT, "scripts/image.ts")], {
     env: { ...process.env, ...pm.env, IMAGE_BASE: BASE, IMAGE_TAG: IMAGE },
     encoding: "utf8",
@@ -89,8 +113,28 @@ beforeAll(() => {
   const pf = container("printerfacts");
   const nginx = container("nginx");
   // The pod's one network namespace is printerfacts' (no network: loopback only); nginx joins it.
-  pm.ok(["run", "--detach", "--name", "printerfacts", "--network", "none", "--health-interval", "disable", ...runOptions(pf, volumes), IMAGE]);
-  pm.ok(["run", "--detach", "--name", "nginx", "--network", "container:printerfacts", ...runOptions(nginx, volumes), NGINX]);
+  pm.ok([
+    "run",
+    "--detach",
+    "--name",
+    "printerfacts",
+    "--network",
+    "none",
+    "--health-interval",
+    "disable",
+    ...runOptions(pf, volumes),
+    IMAGE,
+  ]);
+  pm.ok([
+    "run",
+    "--detach",
+    "--name",
+    "nginx",
+    "--network",
+    "container:printerfacts",
+    ...runOptions(nginx, volumes),
+    NGINX,
+  ]);
   netnsPid = pm.ok(["inspect", "--format", "{{.State.Pid}}", "printerfacts"]).trim();
   console.log(`container test setup: ${Math.round(performance.now() - t0)} ms`);
 }, 120_000);
@@ -116,9 +160,19 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
   test("both containers log to stdout, one request id in nginx's line and printerfacts' JSON line", async () => {
     expect(curlInPod("/fact").status).toBe(200);
     await Bun.sleep(200);
-    const id = need(pm.ok(["logs", "nginx"]).match(/"GET \/fact HTTP\/1.1" 200 .* request_id=(\w+) upstream=unix:/)?.[1], "nginx's access line for /fact");
-    const line = pm.ok(["logs", "printerfacts"]).split("\n").find((l) => l.includes(`"request_id":"${id}"`));
-    expect(JSON.parse(need(line, `printerfacts' access line with request_id ${id}`))).toMatchObject({ method: "GET", path: "/fact", status: 200 });
+    const id = need(
+      pm.ok(["logs", "nginx"]).match(/"GET \/fact HTTP\/1.1" 200 .* request_id=(\w+) upstream=unix:/)?.[1],
+      "nginx's access line for /fact",
+    );
+    const line = pm
+      .ok(["logs", "printerfacts"])
+      .split("\n")
+      .find((l) => l.includes(`"request_id":"${id}"`));
+    expect(JSON.parse(need(line, `printerfacts' access line with request_id ${id}`))).toMatchObject({
+      method: "GET",
+      path: "/fact",
+      status: 200,
+    });
   });
 
   test("the socket is the manifest's: 0660, owned by printerfacts' user and the socket group", () => {
@@ -126,23 +180,59 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     const env = Object.fromEntries(pf.env.map((e: Doc) => [e.name, e.value]));
     const out = pm.ok(["exec", "printerfacts", "/printerfacts", "--version"]);
     expect(out).toContain("printerfacts");
-    const stat = spawnSync("stat", ["-c", "%a %u %g", join(pm.dir, "volumes/socket/printerfacts.sock")], { encoding: "utf8" });
-    expect(stat.stdout.trim()).toBe(`${Number.parseInt(env.SOCKMODE, 8).toString(8)} ${pf.securityContext.runAsUser} ${env.SOCKGROUP}`);
+    const stat = spawnSync("stat", ["-c", "%a %u %g", join(pm.dir, "volumes/socket/printerfacts.sock")], {
+      encoding: "utf8",
+    });
+    expect(stat.stdout.trim()).toBe(
+      `${Number.parseInt(env.SOCKMODE, 8).toString(8)} ${pf.securityContext.runAsUser} ${env.SOCKGROUP}`,
+    );
     // nginx gets there through its primary group, the socket's.
     expect(String(container("nginx").securityContext.runAsGroup)).toBe(env.SOCKGROUP);
   });
 
   test("`printerfacts check` as nginx's user and group reaches the socket", () => {
     const nginx = container("nginx").securityContext;
-    const r = pm.run(["run", "--rm", "--network", "none", "--user", `${nginx.runAsUser}:${nginx.runAsGroup}`, "--group-add", String(fsGroup), "--volume", `${join(pm.dir, "volumes/socket")}:/run/printerfacts`, IMAGE, "check"]);
-    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: expect.stringContaining(`yes: ${nginx.runAsUser} can connect to /run/printerfacts/printerfacts.sock`) });
+    const r = pm.run([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      `${nginx.runAsUser}:${nginx.runAsGroup}`,
+      "--group-add",
+      String(fsGroup),
+      "--volume",
+      `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
+      IMAGE,
+      "check",
+    ]);
+    expect({ status: r.status, stdout: r.stdout }).toEqual({
+      status: 0,
+      stdout: expect.stringContaining(`yes: ${nginx.runAsUser} can connect to /run/printerfacts/printerfacts.sock`),
+    });
     expect(r.stdout).toContain("GET /healthz: 200");
   });
 
   test("a third container, another user in the same pod (so with fsGroup), cannot connect", () => {
-    const r = pm.run(["run", "--rm", "--network", "none", "--user", "10003:10003", "--group-add", String(fsGroup), "--volume", `${join(pm.dir, "volumes/socket")}:/run/printerfacts`, IMAGE, "check"]);
+    const r = pm.run([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "10003:10003",
+      "--group-add",
+      String(fsGroup),
+      "--volume",
+      `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
+      IMAGE,
+      "check",
+    ]);
     // Exit 2: the permission bits say no, and the real connect() agrees.
-    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 2, stdout: expect.stringContaining("no: 10003 may not connect to /run/printerfacts/printerfacts.sock") });
+    expect({ status: r.status, stdout: r.stdout }).toEqual({
+      status: 2,
+      stdout: expect.stringContaining("no: 10003 may not connect to /run/printerfacts/printerfacts.sock"),
+    });
     expect(r.stdout).toContain("GET /healthz: could not connect: EACCES");
   });
 
@@ -171,7 +261,10 @@ test("the image alone, as its own user with an anonymous volume at /run/printerf
   for (const deadline = Date.now() + 5000; r.status !== 0 && Date.now() < deadline; await Bun.sleep(100)) {
     r = pm.run(["exec", "alone", "/printerfacts", "check"]);
   }
-  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: expect.stringContaining("GET /healthz: 200") });
+  expect({ status: r.status, stdout: r.stdout }).toEqual({
+    status: 0,
+    stdout: expect.stringContaining("GET /healthz: 200"),
+  });
   expect(r.stdout).toMatch(/\/run\/printerfacts +0755 65532:65532/);
 });
 
@@ -179,5 +272,9 @@ test("npm run image says so in one line when neither podman nor docker is instal
   const empty = join(pm.dir, "empty-path");
   mkdirSync(empty);
   const r = spawnSync(BUN, [join(ROOT, "scripts/image.ts")], { env: { PATH: empty }, encoding: "utf8" });
-  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: "image: neither podman nor docker is on PATH; install one (Debian: apt-get install podman) or set CONTAINER_ENGINE\n" });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({
+    status: 1,
+    stderr:
+      "image: neither podman nor docker is on PATH; install one (Debian: apt-get install podman) or set CONTAINER_ENGINE\n",
+  });
 });

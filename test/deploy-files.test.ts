@@ -59,13 +59,24 @@ describe("nginx", () => {
 describe("systemd-analyze verify", () => {
   test("accepts printerfacts.service and the per-instance printerfacts@.service", () => {
     const units = join(dir.path, "units");
-    stage(units, { "printerfacts.service": "printerfacts.service", "printerfacts@.service": "printerfacts@.service" }, "/bin/true");
+    stage(
+      units,
+      { "printerfacts.service": "printerfacts.service", "printerfacts@.service": "printerfacts@.service" },
+      "/bin/true",
+    );
     expectVerified([join(units, "printerfacts.service"), join(units, "printerfacts@a.service")]);
   });
 
   test("accepts the socket-activated pair", () => {
     const units = join(dir.path, "activation");
-    stage(units, { "printerfacts.socket": "socket-activation/printerfacts.socket", "printerfacts.service": "socket-activation/printerfacts.service" }, "/bin/true");
+    stage(
+      units,
+      {
+        "printerfacts.socket": "socket-activation/printerfacts.socket",
+        "printerfacts.service": "socket-activation/printerfacts.service",
+      },
+      "/bin/true",
+    );
     expectVerified([join(units, "printerfacts.socket"), join(units, "printerfacts.service")]);
   });
 
@@ -100,7 +111,9 @@ describe("systemd-analyze verify", () => {
       readFileSync(join(SYSTEMD, unit), "utf8")
         .split("\n")
         .filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith("Description="));
-    const perInstance = settings("printerfacts@.service").map((line) => line.replaceAll("printerfacts-%i", "printerfacts"));
+    const perInstance = settings("printerfacts@.service").map((line) =>
+      line.replaceAll("printerfacts-%i", "printerfacts"),
+    );
     expect(perInstance).toEqual(settings("printerfacts.service"));
     expect(settings("printerfacts@.service")).toContain("Environment=SOCKPATH=/run/printerfacts-%i/printerfacts.sock");
   });

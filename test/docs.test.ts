@@ -48,7 +48,8 @@ function steps(markdown: string, section?: string): Step[] {
       inInstances = true;
       if (out.length > 0 && out[out.length - 1].for === "both") out[out.length - 1].for = "service";
     } else if (m[1] === "sh") out.push({ shell: m[2], for: inInstances ? "instances" : "both" });
-    else if (m[1] === "text" && out.length > 0 && out[out.length - 1].expect === undefined) out[out.length - 1].expect = m[2].trimEnd().split("\n");
+    else if (m[1] === "text" && out.length > 0 && out[out.length - 1].expect === undefined)
+      out[out.length - 1].expect = m[2].trimEnd().split("\n");
   }
   return out;
 }
@@ -76,7 +77,12 @@ function shows(output: string, expected: string[]): boolean {
   const lines = output.split("\n");
   let i = 0;
   for (const want of expected) {
-    const re = new RegExp(`^${want.split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    const re = new RegExp(
+      `^${want
+        .split("…")
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    );
     while (i < lines.length && !re.test(lines[i])) i++;
     if (i === lines.length) return false;
     i++;
@@ -94,7 +100,9 @@ async function run(host: SystemdHost, step: Step, retryMs = 0): Promise<string> 
     const ok = r.status === 0 && (step.expect === undefined || shows(output, step.expect));
     if (ok) return output;
     if (Date.now() >= deadline) {
-      throw new Error(`${step.shell}\n--- exit ${r.status}, output:\n${output}\n--- the page says: exit 0, output showing:\n${(step.expect ?? []).join("\n")}`);
+      throw new Error(
+        `${step.shell}\n--- exit ${r.status}, output:\n${output}\n--- the page says: exit 0, output showing:\n${(step.expect ?? []).join("\n")}`,
+      );
     }
     await Bun.sleep(1000);
   }
@@ -104,7 +112,9 @@ async function run(host: SystemdHost, step: Step, retryMs = 0): Promise<string> 
 async function debianHost(): Promise<SystemdHost> {
   const host = await bootSystemdHost();
   const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
+    readdirSync(dir).flatMap((name) =>
+      statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
+    );
   for (const file of walk(join(ROOT, "deploy"))) {
     await host.copyIn(file, join(CHECKOUT, relative(ROOT, file)), statSync(file).mode & 0o777);
   }
@@ -155,27 +165,39 @@ async function the502(host: SystemdHost) {
   const checkCmd = ["bash", "-c", "env $(systemctl show -P Environment printerfacts) printerfacts check"];
   const denied = await host.run(checkCmd);
   expect(denied.status).toBe(2);
-  expect(denied.stdout).toContain("no: www-data may not search /run/printerfacts (0750 printerfacts:printerfacts; www-data gets the other bits)");
+  expect(denied.stdout).toContain(
+    "no: www-data may not search /run/printerfacts (0750 printerfacts:printerfacts; www-data gets the other bits)",
+  );
   // docs/check.md shows this very output.
   const sample = steps(read("docs/check.md"))[0].expect ?? [];
   expect(sample.length).toBeGreaterThan(5);
-  expect(shows(denied.stdout, sample), `docs/check.md shows:\n${sample.join("\n")}\nbut check printed:\n${denied.stdout}`).toBe(true);
+  expect(
+    shows(denied.stdout, sample),
+    `docs/check.md shows:\n${sample.join("\n")}\nbut check printed:\n${denied.stdout}`,
+  ).toBe(true);
   const fix = denied.stdout.match(/^fix: (adduser \S+ \S+)\n {5}then (systemctl restart nginx) /m);
   expect(fix?.slice(1)).toEqual(["adduser www-data printerfacts", "systemctl restart nginx"]);
-  const bad = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV });
+  const bad = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], {
+    env: ENV,
+  });
   expect(bad.stdout).toBe("502");
-  expect(await host.ok(["cat", "/var/log/nginx/error.log"])).toContain("connect() to unix:/run/printerfacts/printerfacts.sock failed (13: Permission denied)");
+  expect(await host.ok(["cat", "/var/log/nginx/error.log"])).toContain(
+    "connect() to unix:/run/printerfacts/printerfacts.sock failed (13: Permission denied)",
+  );
 
   await host.ok(["bash", "-c", `${fix?.[1]} && ${fix?.[2]}`]);
   expect((await host.run(checkCmd)).status).toBe(0);
-  const good = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV });
+  const good = await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], {
+    env: ENV,
+  });
   expect(good.stdout).toBe("200");
 }
 
 const deploy = steps(read("docs/deploy-debian.md"));
 const quick = steps(read("README.md"), "## Production quick start (Debian)");
 const prometheusPage = steps(read("docs/prometheus.md"));
-const THE_502 = "without the group: check says no and prints the fix, nginx answers 502 (13); the printed fix gives 200";
+const THE_502 =
+  "without the group: check says no and prints the fix, nginx answers 502 (13); the printed fix gives 200";
 const BOTH_UP = "Prometheus has both instances up, each its own target";
 
 const deployHost = debianHost();
@@ -184,19 +206,35 @@ const deployItems: Item[] = [
   [THE_502, the502],
   ...prometheusPage
     .filter((step) => step.for !== "instances")
-    .map((step, i): Item => [blockName("prometheus.md", i, step), (host) => run(host, step, queryWait(step)).then(() => {})]),
+    .map(
+      (step, i): Item => [
+        blockName("prometheus.md", i, step),
+        (host) => run(host, step, queryWait(step)).then(() => {}),
+      ],
+    ),
 ];
 const quickHost = debianHost();
 const quickItems: Item[] = [
   ...quick.map((step, i): Item => [blockName("README", i, step), (host) => run(host, step).then(() => {})]),
   ...prometheusPage
     .filter((step) => step.for !== "service")
-    .map((step, i): Item => [blockName("prometheus.md (instances)", i, step), (host) => run(host, step, queryWait(step)).then(() => {})]),
+    .map(
+      (step, i): Item => [
+        blockName("prometheus.md (instances)", i, step),
+        (host) => run(host, step, queryWait(step)).then(() => {}),
+      ],
+    ),
   [
     "check.md's command for an instance: www-data can connect to printerfacts@1's socket, exit 0",
     async (host) => {
-      const r = await host.run(["bash", "-c", "env $(systemctl show -P Environment printerfacts@1) printerfacts check"]);
-      expect(r.stdout).toContain("yes: www-data can connect to /run/printerfacts-1/printerfacts.sock\nGET /healthz: 200 ok\n");
+      const r = await host.run([
+        "bash",
+        "-c",
+        "env $(systemctl show -P Environment printerfacts@1) printerfacts check",
+      ]);
+      expect(r.stdout).toContain(
+        "yes: www-data can connect to /run/printerfacts-1/printerfacts.sock\nGET /healthz: 200 ok\n",
+      );
       expect(r.status).toBe(0);
     },
   ],
@@ -204,7 +242,15 @@ const quickItems: Item[] = [
     BOTH_UP,
     async (host) => {
       const shell = `curl -s http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=count(up{job="printerfacts"} == 1)'`;
-      await run(host, { shell, expect: ['{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[…,"2"]}]}}'], for: "both" }, 40_000);
+      await run(
+        host,
+        {
+          shell,
+          expect: ['{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[…,"2"]}]}}'],
+          for: "both",
+        },
+        40_000,
+      );
     },
   ],
 ];

@@ -3,7 +3,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, curl, ENTRIES, type Entry, fetchUnix, freePort, loggedPort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  BINARY,
+  curl,
+  ENTRIES,
+  type Entry,
+  fetchUnix,
+  freePort,
+  loggedPort,
+  start,
+  startListening,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -55,7 +67,9 @@ describe.each(Object.keys(ENTRIES) as Entry[])("%s", (entry) => {
     try {
       const proc = start(command, { PORT: String(holder.port) });
       expect(await proc.exited).toBe(1);
-      expect(proc.stderr()).toContain(`printerfacts error: cannot listen on [::]:${holder.port} (HOST=:: PORT=${holder.port}): another process is listening there\n`);
+      expect(proc.stderr()).toContain(
+        `printerfacts error: cannot listen on [::]:${holder.port} (HOST=:: PORT=${holder.port}): another process is listening there\n`,
+      );
       expect(proc.stderr()).not.toContain("    at "); // no stack trace
     } finally {
       holder.stop(true);
@@ -68,7 +82,10 @@ describe("under Deno, which cannot time connections out", () => {
   const warning = "printerfacts warn: IDLE_TIMEOUT=75 is not applied: Deno.serve cannot time out connections";
 
   test("says so once at start, for the main and the metrics listener together", async () => {
-    const proc = await startListening(deno, { SOCKPATH: join(dir.path, "deno-warn.sock"), METRICS_PORT: String(await freePort()) });
+    const proc = await startListening(deno, {
+      SOCKPATH: join(dir.path, "deno-warn.sock"),
+      METRICS_PORT: String(await freePort()),
+    });
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(proc.stderr().split(warning).length - 1).toBe(1);

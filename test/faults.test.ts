@@ -36,7 +36,10 @@ describe("errors", () => {
     const { responses } = await rawExchange(sock, GET("/fail/outside-app"));
     expect(responses[0].status).toBe(500);
     expect(responses[0].body).toBe("internal error\n");
-    await waitForLog(proc, "printerfacts error: request failed outside the app: Error: failed outside the app on purpose");
+    await waitForLog(
+      proc,
+      "printerfacts error: request failed outside the app: Error: failed outside the app on purpose",
+    );
     expect((await rawExchange(sock, GET("/healthz"))).responses[0].status).toBe(200);
     proc.kill();
     expect(await proc.exited).toBe(0);

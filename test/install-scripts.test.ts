@@ -10,7 +10,8 @@ import { ROOT, tempDir } from "./helpers/server.ts";
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-const run = (argv: string[]) => Bun.spawnSync(argv, { cwd: dir.path, stdout: "pipe", stderr: "pipe", env: { ...process.env, CI: "true" } });
+const run = (argv: string[]) =>
+  Bun.spawnSync(argv, { cwd: dir.path, stdout: "pipe", stderr: "pipe", env: { ...process.env, CI: "true" } });
 
 test("npm ci with --strict-allow-scripts installs cleanly, and both bun and deno run", () => {
   for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, file), join(dir.path, file));

@@ -107,9 +107,11 @@ describe("many connections", () => {
 /** Lift this test process's descriptor limit so it can hold the connections (root may raise the hard one). */
 function raiseOwnFdLimit(wanted: number) {
   if ((fdLimit() ?? 0) >= wanted) return;
-  const prlimit = (value: string) => spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${value}`], { encoding: "utf8" });
+  const prlimit = (value: string) =>
+    spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${value}`], { encoding: "utf8" });
   // The soft limit alone if the hard one allows it, else both.
   let result = prlimit(`${wanted}:`);
   if (result.status !== 0) result = prlimit(`${wanted}:${wanted}`);
-  if (result.status !== 0 || (fdLimit() ?? 0) < wanted) throw new Error(`cannot raise this process's descriptor limit to ${wanted}: ${result.stderr}`);
+  if (result.status !== 0 || (fdLimit() ?? 0) < wanted)
+    throw new Error(`cannot raise this process's descriptor limit to ${wanted}: ${result.stderr}`);
 }

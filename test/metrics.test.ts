@@ -7,7 +7,17 @@ import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { createMetrics } from "../src/metrics.ts";
 import { promtoolCheck, sample, stop } from "./helpers/observability.ts";
-import { BINARY, curl, ENTRIES, type Entry, fetchUnix, freePort, start, startListening, tempDir } from "./helpers/server.ts";
+import {
+  BINARY,
+  curl,
+  ENTRIES,
+  type Entry,
+  fetchUnix,
+  freePort,
+  start,
+  startListening,
+  tempDir,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -29,16 +39,35 @@ describe("the exposition text", () => {
     const text = metrics.render();
 
     const fact = buckets(text, "http_request_duration_seconds", "/fact");
-    expect(fact.map(([le]) => le)).toEqual(["0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "1", "+Inf"]);
+    expect(fact.map(([le]) => le)).toEqual([
+      "0.0001",
+      "0.00025",
+      "0.0005",
+      "0.001",
+      "0.0025",
+      "0.005",
+      "0.01",
+      "0.025",
+      "0.05",
+      "0.1",
+      "0.25",
+      "1",
+      "+Inf",
+    ]);
     for (const [le, count] of fact) {
       expect(count).toBe(seconds.filter((s) => le === "+Inf" || s <= Number(le)).length);
     }
     const labels = { method: "GET", route: "/fact", status: "200" };
     expect(sample(text, "http_request_duration_seconds_count", labels)).toBe(seconds.length);
     expect(sample(text, "http_requests_total", labels)).toBe(seconds.length);
-    expect(sample(text, "http_request_duration_seconds_sum", labels)).toBeCloseTo(seconds.reduce((a, b) => a + b), 9);
+    expect(sample(text, "http_request_duration_seconds_sum", labels)).toBeCloseTo(
+      seconds.reduce((a, b) => a + b),
+      9,
+    );
     // The other series counts only its own.
-    expect(buckets(text, "http_request_duration_seconds", "/healthz").map(([, n]) => n)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(buckets(text, "http_request_duration_seconds", "/healthz").map(([, n]) => n)).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
+    ]);
     expect((await promtoolCheck(text)).output).toBe("");
   });
 
@@ -51,7 +80,7 @@ describe("the exposition text", () => {
     expect(check.exitCode).toBe(0);
   });
 
-  test("a method outside the known ones is counted as \"other\", in one series whatever it was", () => {
+  test('a method outside the known ones is counted as "other", in one series whatever it was', () => {
     const metrics = createMetrics({ version: "1", runtime: "test" });
     for (const method of ["FOO", "BREW", "get", "other"]) metrics.observe(method, "/fact", 405, 0.0001);
     metrics.observe("PATCH", "/fact", 405, 0.0001);
@@ -101,8 +130,10 @@ describe.each(Object.keys(ENTRIES) as Entry[])("/metrics under %s", (entry) => {
     expect(sample(m, "http_requests_total", { method: "GET", route: "/fact", status: "200" })).toBe(1);
     expect(sample(m, "printerfacts_facts_served_total")).toBe(1);
     // A young process may truly have spent 0 s in the kernel (or in user code): those two may be 0.
-    for (const name of ["process_cpu_user_seconds_total", "process_cpu_system_seconds_total"]) expect(sample(m, name)).toBeGreaterThanOrEqual(0);
-    for (const name of ["process_cpu_seconds_total", "process_start_time_seconds"]) expect(sample(m, name)).toBeGreaterThan(0);
+    for (const name of ["process_cpu_user_seconds_total", "process_cpu_system_seconds_total"])
+      expect(sample(m, name)).toBeGreaterThanOrEqual(0);
+    for (const name of ["process_cpu_seconds_total", "process_start_time_seconds"])
+      expect(sample(m, name)).toBeGreaterThan(0);
     expect(sample(m, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
     expect(sample(m, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
     expect(m).toMatch(/^nodejs_version_info\{version="v\d+\.\d+\.\d+",major="\d+",minor="\d+",patch="\d+"\} 1$/m);
@@ -154,7 +185,8 @@ describe("/metrics on the main listener (no METRICS_SOCKPATH or METRICS_PORT)", 
     const after = await scrape();
     expect(await stop(proc)).toBe(0);
 
-    const delta = (name: string, labels: Record<string, string> = {}) => (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
     expect(delta("http_requests_total", { method: "GET", route: "/fact", status: "200" })).toBe(3);
     expect(delta("http_requests_total", { method: "HEAD", route: "/fact", status: "200" })).toBe(1);
     expect(delta("http_requests_total", { method: "GET", route: "/facts/:id", status: "200" })).toBe(2);
@@ -172,7 +204,11 @@ describe("a metrics-only listener", () => {
   test("METRICS_SOCKPATH: metrics there and only there; shutdown closes both and removes both sockets", async () => {
     const sock = socketPath("public");
     const metricsSock = socketPath("metrics");
-    const proc = await startListening([BINARY], { SOCKPATH: sock, METRICS_SOCKPATH: metricsSock, METRICS_SOCKMODE: "0600" });
+    const proc = await startListening([BINARY], {
+      SOCKPATH: sock,
+      METRICS_SOCKPATH: metricsSock,
+      METRICS_SOCKMODE: "0600",
+    });
     expect(proc.stderr()).toContain(`serving /metrics only on unix:${metricsSock} (mode 0600)`);
     expect(statSync(metricsSock).mode & 0o777).toBe(0o600);
 

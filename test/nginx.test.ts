@@ -64,7 +64,11 @@ describe("the article's 502, reproduced and fixed", () => {
 
   test("the same supplementary group on an unprivileged master (as NixOS runs nginx): 200", async () => {
     const { sock } = await backend({ SOCKGROUP: "daemon" });
-    const n = await nginx([sock], { wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--groups=1"], user: null, owner: 65534 });
+    const n = await nginx([sock], {
+      wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--groups=1"],
+      user: null,
+      owner: 65534,
+    });
     expect((await viaNginx(`${n.https}/fact`)).status).toBe(200);
   });
 });
@@ -85,7 +89,14 @@ describe("the shipped site", () => {
   });
 
   test("/metrics is answered 404 by nginx itself, however it is spelt, and never reaches the service", async () => {
-    for (const path of ["/metrics", "/metrics?format=prometheus", "/%6Detrics", "//metrics", "/./metrics", "/metrics/"]) {
+    for (const path of [
+      "/metrics",
+      "/metrics?format=prometheus",
+      "/%6Detrics",
+      "//metrics",
+      "/./metrics",
+      "/metrics/",
+    ]) {
       const r = await viaNginx(`${n.https}${path}`, ["--path-as-is"]);
       expect(r.status, path).toBe(404);
       // Every response of the service carries X-Request-Id; nginx's own 404 does not.
@@ -122,7 +133,13 @@ describe("with the access log", () => {
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((entry) => entry.path === "/fact");
-    expect(line).toMatchObject({ method: "GET", path: "/fact", status: 200, client: "127.0.0.1", request_id: r.headers["x-request-id"] });
+    expect(line).toMatchObject({
+      method: "GET",
+      path: "/fact",
+      status: 200,
+      client: "127.0.0.1",
+      request_id: r.headers["x-request-id"],
+    });
   });
 });
 
@@ -135,8 +152,16 @@ describe("one request id in both logs (the shipped log_format)", () => {
     const id = r.headers["x-request-id"];
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     const deadline = Date.now() + 2000;
-    const ours = () => proc.stdout().split("\n").filter((l) => l.includes(`request_id=${id}`));
-    const theirs = () => n.siteLog().split("\n").filter((l) => l.includes(`request_id=${id}`));
+    const ours = () =>
+      proc
+        .stdout()
+        .split("\n")
+        .filter((l) => l.includes(`request_id=${id}`));
+    const theirs = () =>
+      n
+        .siteLog()
+        .split("\n")
+        .filter((l) => l.includes(`request_id=${id}`));
     while ((ours().length === 0 || theirs().length === 0) && Date.now() < deadline) await Bun.sleep(20);
     expect(ours()).toHaveLength(1);
     expect(ours()[0]).toContain("path=/facts/7 status=200");

@@ -19,16 +19,32 @@ describe("good values", () => {
   });
 
   test("METRICS_SOCKPATH: a metrics-only socket, 0660 unless METRICS_SOCKMODE says otherwise", () => {
-    expect(loadConfig({ SOCKPATH: "/run/p/p.sock", METRICS_SOCKPATH: "/run/p/metrics.sock", METRICS_SOCKGROUP: "prometheus" }).metrics).toEqual({
+    expect(
+      loadConfig({
+        SOCKPATH: "/run/p/p.sock",
+        METRICS_SOCKPATH: "/run/p/metrics.sock",
+        METRICS_SOCKGROUP: "prometheus",
+      }).metrics,
+    ).toEqual({
       listen: { kind: "unix", path: "/run/p/metrics.sock" },
       socket: { mode: 0o660, group: "prometheus" },
     });
-    expect(loadConfig({ METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0600" }).metrics?.socket.mode).toBe(0o600);
+    expect(loadConfig({ METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0600" }).metrics?.socket.mode).toBe(
+      0o600,
+    );
   });
 
   test("METRICS_PORT: a metrics-only TCP listener on 127.0.0.1 unless METRICS_HOST says otherwise", () => {
-    expect(loadConfig({ METRICS_PORT: "9464" }).metrics?.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 9464 });
-    expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "::1" }).metrics?.listen).toEqual({ kind: "tcp", host: "::1", port: 9464 });
+    expect(loadConfig({ METRICS_PORT: "9464" }).metrics?.listen).toEqual({
+      kind: "tcp",
+      host: "127.0.0.1",
+      port: 9464,
+    });
+    expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "::1" }).metrics?.listen).toEqual({
+      kind: "tcp",
+      host: "::1",
+      port: 9464,
+    });
   });
 });
 
@@ -43,9 +59,15 @@ describe("bad values: one line naming the variable, the value and what is allowe
     [{ TRUST_PROXY: "127.0.0.1,,::1" }, 'has "", which is not an IP address'],
     [{ TRUST_PROXY: "10.0.0.0/8/8" }, 'has "10.0.0.0/8/8"'],
     [{ METRICS_PORT: "0" }, 'METRICS_PORT="0" must be a whole number from 1 to 65535'],
-    [{ METRICS_PORT: "9464", METRICS_HOST: "prometheus.local" }, 'METRICS_HOST="prometheus.local" must be an IP address'],
+    [
+      { METRICS_PORT: "9464", METRICS_HOST: "prometheus.local" },
+      'METRICS_HOST="prometheus.local" must be an IP address',
+    ],
     [{ METRICS_SOCKPATH: "@metrics" }, 'METRICS_SOCKPATH="@metrics" abstract sockets (@name) are refused'],
-    [{ METRICS_SOCKPATH: "/run/m.sock", METRICS_SOCKMODE: "rw" }, 'METRICS_SOCKMODE="rw" must be octal permission bits'],
+    [
+      { METRICS_SOCKPATH: "/run/m.sock", METRICS_SOCKMODE: "rw" },
+      'METRICS_SOCKMODE="rw" must be octal permission bits',
+    ],
   ])("%p", (env, message) => {
     expect(errorOf(env as Record<string, string>)).toContain(message);
   });

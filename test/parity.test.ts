@@ -9,7 +9,20 @@ import { createApp } from "../src/app.ts";
 import { ENV_VARS } from "../src/config.ts";
 import { facts } from "../src/facts.ts";
 import { stylesheet } from "../src/static.ts";
-import { BUN, curl, denoRun, ENTRIES, type Entry, freePort, NODE_BUNDLE, ROOT, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  BUN,
+  curl,
+  denoRun,
+  ENTRIES,
+  type Entry,
+  freePort,
+  NODE_BUNDLE,
+  ROOT,
+  start,
+  startListening,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -17,7 +30,13 @@ const sockPath = () => dir.socketPath("p");
 const entries = Object.keys(ENTRIES) as Entry[];
 
 /** Requests whose answer is fully determined; `randomBody` ones pick a random fact. */
-const PROBES: { name: string; method?: "HEAD" | "POST"; path: string; headers?: Record<string, string>; randomBody?: true }[] = [
+const PROBES: {
+  name: string;
+  method?: "HEAD" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  randomBody?: true;
+}[] = [
   { name: "a fact as text", path: "/facts/1" },
   { name: "a fact as JSON", path: "/facts/2", headers: { Accept: "application/json" } },
   { name: "a bad fact id: 400", path: "/facts/abc" },
@@ -41,7 +60,8 @@ function appHeaders(headers: Record<string, string> | Headers, sentRequestId: bo
   for (const [name, value] of headers instanceof Headers ? headers.entries() : Object.entries(headers)) {
     const key = name.toLowerCase();
     if (TRANSPORT_HEADERS.has(key)) continue;
-    out[key] = key === "x-request-id" && !sentRequestId ? "(generated)" : key === "content-type" ? value.toLowerCase() : value;
+    out[key] =
+      key === "x-request-id" && !sentRequestId ? "(generated)" : key === "content-type" ? value.toLowerCase() : value;
   }
   return out;
 }
@@ -50,8 +70,16 @@ const app = createApp({ facts });
 
 /** What the app itself answers, with no runtime or network in between: the reference. */
 async function expected(probe: (typeof PROBES)[number]) {
-  const res = await app.request(probe.path, { method: probe.method ?? "GET", headers: probe.headers, body: probe.method === "POST" ? "x" : undefined });
-  return { status: res.status, headers: appHeaders(res.headers, "X-Request-Id" in (probe.headers ?? {})), body: probe.randomBody ? "(random)" : await res.text() };
+  const res = await app.request(probe.path, {
+    method: probe.method ?? "GET",
+    headers: probe.headers,
+    body: probe.method === "POST" ? "x" : undefined,
+  });
+  return {
+    status: res.status,
+    headers: appHeaders(res.headers, "X-Request-Id" in (probe.headers ?? {})),
+    body: probe.randomBody ? "(random)" : await res.text(),
+  };
 }
 
 async function actual(probe: (typeof PROBES)[number], where: { socket?: string; base: string }) {
@@ -61,7 +89,11 @@ async function actual(probe: (typeof PROBES)[number], where: { socket?: string; 
   ];
   const res = await curl(`${where.base}${probe.path}`, { socket: where.socket, args });
   expect(res.exitCode).toBe(0);
-  return { status: res.status, headers: appHeaders(res.headers, "X-Request-Id" in (probe.headers ?? {})), body: probe.randomBody ? "(random)" : res.body };
+  return {
+    status: res.status,
+    headers: appHeaders(res.headers, "X-Request-Id" in (probe.headers ?? {})),
+    body: probe.randomBody ? "(random)" : res.body,
+  };
 }
 
 type Transport = "unix" | "tcp";
@@ -74,7 +106,12 @@ async function serve(command: readonly string[], transport: Transport, env: Reco
   }
   const port = await freePort();
   const proc = await startListening(command, { PORT: String(port), ...env });
-  return { proc, socket: undefined, base: `http://[::1]:${port}`, connect: () => createConnection({ host: "::1", port }) };
+  return {
+    proc,
+    socket: undefined,
+    base: `http://[::1]:${port}`,
+    connect: () => createConnection({ host: "::1", port }),
+  };
 }
 
 describe.each(entries)("%s", (entry) => {
@@ -88,19 +125,25 @@ describe.each(entries)("%s", (entry) => {
       await server.proc.exited;
     });
 
-    test.each(PROBES.map((p) => [p.name, p] as const))("%s: same status, headers and body as the app", async (_name, probe) => {
-      expect(await actual(probe, server)).toEqual(await expected(probe));
-    });
+    test.each(PROBES.map((p) => [p.name, p] as const))(
+      "%s: same status, headers and body as the app",
+      async (_name, probe) => {
+        expect(await actual(probe, server)).toEqual(await expected(probe));
+      },
+    );
 
     // RFC 9110, 8.6: a HEAD response's Content-Length, if sent, is the length GET's body would have.
-    test.each(["/healthz", "/facts/1", "/nope", "/facts/abc"])("HEAD %s states the Content-Length GET's body has", async (path) => {
-      const get = await curl(`${server.base}${path}`, { socket: server.socket });
-      const head = await curl(`${server.base}${path}`, { socket: server.socket, args: ["-I"] });
-      expect(head.status).toBe(get.status);
-      expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
-      // Nothing but our own lines on stderr (copying a whole HEAD request made Deno warn about its signal).
-      for (const line of server.proc.stderr().split("\n").filter(Boolean)) expect(line).toStartWith("printerfacts ");
-    });
+    test.each(["/healthz", "/facts/1", "/nope", "/facts/abc"])(
+      "HEAD %s states the Content-Length GET's body has",
+      async (path) => {
+        const get = await curl(`${server.base}${path}`, { socket: server.socket });
+        const head = await curl(`${server.base}${path}`, { socket: server.socket, args: ["-I"] });
+        expect(head.status).toBe(get.status);
+        expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+        // Nothing but our own lines on stderr (copying a whole HEAD request made Deno warn about its signal).
+        for (const line of server.proc.stderr().split("\n").filter(Boolean)) expect(line).toStartWith("printerfacts ");
+      },
+    );
   });
 
   test("/metrics reports the process's real resident memory, never a 0 it could not read", async () => {
@@ -142,24 +185,27 @@ const SLOW = {
 };
 
 describe.each(Object.keys(SLOW) as (keyof typeof SLOW)[])("%s drain", (runtime) => {
-  test.each(["unix", "tcp"] as Transport[])("on %s: a slow request in flight at SIGTERM completes, then its connection is closed, the socket removed, exit 0", async (transport) => {
-    // The request takes 1 s of the 4 s allowed. Node keeps a connection open for 5 s after its
-    // last request unless told otherwise: that would end in "drain timed out".
-    const server = await serve(SLOW[runtime], transport, { SHUTDOWN_TIMEOUT: "4" });
-    const conn = keepAliveRequest(server.connect(), "/slow?ms=1000", "slow done\n");
-    await waitForLog(server.proc, "slow request started");
-    server.proc.kill("SIGTERM");
-    if (server.socket) {
-      await waitForLog(server.proc, `removed socket ${server.socket}`);
-      // Out of view at once: a new client fails fast instead of queueing behind the drain.
-      expect(await connectResult(server.connect())).toBe("ENOENT");
-    }
-    expect(await conn.response).toStartWith("HTTP/1.1 200");
-    await conn.closed;
-    expect(await server.proc.exited).toBe(0);
-    expect(server.proc.stderr()).toContain("all requests finished");
-    expect(server.proc.stderr()).not.toContain("drain timed out");
-  });
+  test.each(["unix", "tcp"] as Transport[])(
+    "on %s: a slow request in flight at SIGTERM completes, then its connection is closed, the socket removed, exit 0",
+    async (transport) => {
+      // The request takes 1 s of the 4 s allowed. Node keeps a connection open for 5 s after its
+      // last request unless told otherwise: that would end in "drain timed out".
+      const server = await serve(SLOW[runtime], transport, { SHUTDOWN_TIMEOUT: "4" });
+      const conn = keepAliveRequest(server.connect(), "/slow?ms=1000", "slow done\n");
+      await waitForLog(server.proc, "slow request started");
+      server.proc.kill("SIGTERM");
+      if (server.socket) {
+        await waitForLog(server.proc, `removed socket ${server.socket}`);
+        // Out of view at once: a new client fails fast instead of queueing behind the drain.
+        expect(await connectResult(server.connect())).toBe("ENOENT");
+      }
+      expect(await conn.response).toStartWith("HTTP/1.1 200");
+      await conn.closed;
+      expect(await server.proc.exited).toBe(0);
+      expect(server.proc.stderr()).toContain("all requests finished");
+      expect(server.proc.stderr()).not.toContain("drain timed out");
+    },
+  );
 
   test("SHUTDOWN_TIMEOUT cuts a request that runs too long, then exits 0", async () => {
     const server = await serve(SLOW[runtime], "unix", { SHUTDOWN_TIMEOUT: "1" });
@@ -186,12 +232,42 @@ describe("bad configuration and arguments: the same line and exit code on every 
   });
 
   const cases: [string, Record<string, string>, string[], number, string | RegExp][] = [
-    ["PORT not a number", { PORT: "abc" }, [], 78, 'printerfacts error: config: PORT="abc" must be a whole number from 1 to 65535'],
-    ["SOCKPATH and PORT", { SOCKPATH: "/run/x.sock", PORT: "8080" }, [], 78, "printerfacts error: config: SOCKPATH and PORT are both set"],
+    [
+      "PORT not a number",
+      { PORT: "abc" },
+      [],
+      78,
+      'printerfacts error: config: PORT="abc" must be a whole number from 1 to 65535',
+    ],
+    [
+      "SOCKPATH and PORT",
+      { SOCKPATH: "/run/x.sock", PORT: "8080" },
+      [],
+      78,
+      "printerfacts error: config: SOCKPATH and PORT are both set",
+    ],
     ["empty SOCKPATH", { SOCKPATH: "" }, [], 78, "printerfacts error: config: SOCKPATH is set but empty"],
-    ["LISTEN_FDS=2", { LISTEN_FDS: "2", LISTEN_PID: "1" }, [], 78, 'printerfacts error: config: LISTEN_FDS="2" must be 1'],
-    ["LISTEN_PID of another process", { LISTEN_FDS: "1", LISTEN_PID: "1" }, [], 78, /^printerfacts error: config: LISTEN_PID=1 is not this process \(\d+\)/],
-    ["another process serving on SOCKPATH", { SOCKPATH: live }, [], 1, `printerfacts error: another process is serving on ${live}; stop it first`],
+    [
+      "LISTEN_FDS=2",
+      { LISTEN_FDS: "2", LISTEN_PID: "1" },
+      [],
+      78,
+      'printerfacts error: config: LISTEN_FDS="2" must be 1',
+    ],
+    [
+      "LISTEN_PID of another process",
+      { LISTEN_FDS: "1", LISTEN_PID: "1" },
+      [],
+      78,
+      /^printerfacts error: config: LISTEN_PID=1 is not this process \(\d+\)/,
+    ],
+    [
+      "another process serving on SOCKPATH",
+      { SOCKPATH: live },
+      [],
+      1,
+      `printerfacts error: another process is serving on ${live}; stop it first`,
+    ],
     ["unknown argument", {}, ["--bogus"], 64, 'printerfacts error: unknown argument "--bogus"'],
   ];
   test.each(entries.flatMap((entry) => cases.map((c) => [entry, ...c] as const)))(
@@ -210,7 +286,9 @@ describe("bad configuration and arguments: the same line and exit code on every 
     const proc = start([...ENTRIES[entry], "--version"]);
     expect(await proc.exited).toBe(0);
     const runtime = entry === "binary" ? "bun" : entry.split(" ")[0];
-    expect(proc.stdout()).toMatch(new RegExp(`^printerfacts \\d+\\.\\d+\\.\\d+ \\(${runtime} \\d+\\.\\d+\\.\\d+\\)\\n$`));
+    expect(proc.stdout()).toMatch(
+      new RegExp(`^printerfacts \\d+\\.\\d+\\.\\d+ \\(${runtime} \\d+\\.\\d+\\.\\d+\\)\\n$`),
+    );
   });
 });
 

@@ -74,12 +74,20 @@ describe("the private bind directory", () => {
   });
 
   test.each([
-    ["open to others (mode 0755)", (d: string) => mkdirSync(d, { mode: 0o755 }), "is not a private directory of this user"],
+    [
+      "open to others (mode 0755)",
+      (d: string) => mkdirSync(d, { mode: 0o755 }),
+      "is not a private directory of this user",
+    ],
     ["a regular file", (d: string) => writeFileSync(d, "x"), "is not a private directory of this user"],
-    ["holding a file we did not put there", (d: string) => {
-      mkdirSync(d, { mode: 0o700 });
-      writeFileSync(join(d, "notes.txt"), "keep me");
-    }, "holds files printerfacts did not put there"],
+    [
+      "holding a file we did not put there",
+      (d: string) => {
+        mkdirSync(d, { mode: 0o700 });
+        writeFileSync(join(d, "notes.txt"), "keep me");
+      },
+      "holds files printerfacts did not put there",
+    ],
   ])("%s: refused and left as it was", async (_name, make, message) => {
     const sock = sockPath();
     const priv = await privateDirFor(sock);

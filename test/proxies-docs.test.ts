@@ -33,7 +33,8 @@ function steps(section: string): Step[] {
   const out: Step[] = [];
   for (const m of text.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)) {
     if (m[1] === "sh") out.push({ shell: m[2] });
-    else if (m[1] === "text" && out.length > 0 && out[out.length - 1].expect === undefined) out[out.length - 1].expect = m[2].trimEnd().split("\n");
+    else if (m[1] === "text" && out.length > 0 && out[out.length - 1].expect === undefined)
+      out[out.length - 1].expect = m[2].trimEnd().split("\n");
   }
   return out;
 }
@@ -70,7 +71,12 @@ function shows(output: string, expected: string[]): boolean {
   const lines = output.split("\n");
   let i = 0;
   for (const want of expected) {
-    const re = new RegExp(`^${want.split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    const re = new RegExp(
+      `^${want
+        .split("…")
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    );
     while (i < lines.length && !re.test(lines[i])) i++;
     if (i === lines.length) return false;
     i++;
@@ -79,10 +85,16 @@ function shows(output: string, expected: string[]): boolean {
 }
 
 async function run(host: SystemdHost, step: Step): Promise<void> {
-  const r = await host.sh(`cd ${CHECKOUT}\nset -eo pipefail\n${substituteCertificate(step.shell)}`, { env: ENV, timeoutMs: 120_000 });
+  const r = await host.sh(`cd ${CHECKOUT}\nset -eo pipefail\n${substituteCertificate(step.shell)}`, {
+    env: ENV,
+    timeoutMs: 120_000,
+  });
   const output = r.stdout + r.stderr;
   const ok = r.status === 0 && (step.expect === undefined || shows(output, step.expect));
-  if (!ok) expect(`${step.shell}\n--- exit ${r.status}, output:\n${output}`).toBe(`${step.shell}\n--- exit 0, output showing:\n${(step.expect ?? []).join("\n")}`);
+  if (!ok)
+    expect(`${step.shell}\n--- exit ${r.status}, output:\n${output}`).toBe(
+      `${step.shell}\n--- exit 0, output showing:\n${(step.expect ?? []).join("\n")}`,
+    );
 }
 
 describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Caddy", () => {
@@ -90,7 +102,9 @@ describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Ca
   beforeAll(async () => {
     host = await bootSystemdHost();
     const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
+      readdirSync(dir).flatMap((name) =>
+        statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
+      );
     for (const file of walk(join(ROOT, "deploy"))) {
       await host.copyIn(file, join(CHECKOUT, relative(ROOT, file)), statSync(file).mode & 0o777);
     }
@@ -109,8 +123,12 @@ describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Ca
 
   test.each(named(sections.haproxy))("HAProxy block %d: %s", async (_n, _first, step) => run(host, step), 120_000);
 
-  const workers = () => host.ok(["bash", "-c", "ps -o user:20=,group:20=,supgrp:40= --ppid $(systemctl show -P MainPID haproxy)"]);
-  const status = async () => (await host.ok(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV })).trim();
+  const workers = () =>
+    host.ok(["bash", "-c", "ps -o user:20=,group:20=,supgrp:40= --ppid $(systemctl show -P MainPID haproxy)"]);
+  const status = async () =>
+    (
+      await host.ok(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `https://${DOMAIN}/fact`], { env: ENV })
+    ).trim();
 
   test("HAProxy's workers run as haproxy with the group printerfacts, and nothing else", async () => {
     expect((await workers()).trim().split(/\s+/)).toEqual(["haproxy", "printerfacts", "-"]);
@@ -120,10 +138,18 @@ describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Ca
   // /etc/group (no initgroups), so the usual `adduser` does not let its workers in.
   test("with `group haproxy` and `adduser haproxy printerfacts` instead: no supplementary group, 503", async () => {
     const cfg = "/etc/haproxy/haproxy.cfg";
-    await host.ok(["bash", "-c", `adduser --quiet haproxy printerfacts && cp ${cfg} /etc/haproxy/haproxy.cfg.saved && sed -i 's/^    group printerfacts$/    group haproxy/' ${cfg} && systemctl restart haproxy`]);
+    await host.ok([
+      "bash",
+      "-c",
+      `adduser --quiet haproxy printerfacts && cp ${cfg} /etc/haproxy/haproxy.cfg.saved && sed -i 's/^    group printerfacts$/    group haproxy/' ${cfg} && systemctl restart haproxy`,
+    ]);
     expect((await workers()).trim().split(/\s+/)).toEqual(["haproxy", "haproxy", "-"]);
     expect(await status()).toBe("503");
-    await host.ok(["bash", "-c", `gpasswd -d haproxy printerfacts && cp /etc/haproxy/haproxy.cfg.saved ${cfg} && systemctl restart haproxy`]);
+    await host.ok([
+      "bash",
+      "-c",
+      `gpasswd -d haproxy printerfacts && cp /etc/haproxy/haproxy.cfg.saved ${cfg} && systemctl restart haproxy`,
+    ]);
     expect(await status()).toBe("200");
     // Ports 80 and 443 for the next proxy on the page.
     await host.ok(["systemctl", "disable", "--now", "haproxy"]);

@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { startCaddy } from "./helpers/caddy.ts";
 import { startHaproxy } from "./helpers/haproxy.ts";
 import { freePort } from "./helpers/nginx.ts";
-import { type ProxySite, type RunningProxy, runtimeDir, SERVICE, serviceLog, startService, testCert } from "./helpers/proxy.ts";
+import {
+  type ProxySite,
+  type RunningProxy,
+  runtimeDir,
+  SERVICE,
+  serviceLog,
+  startService,
+  testCert,
+} from "./helpers/proxy.ts";
 import { curl, type Running, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -37,10 +45,15 @@ async function stack(name: keyof typeof STARTERS) {
   return { proxy, sockets, instances, lines };
 }
 
-const through = (proxy: RunningProxy, path: string, args: string[] = []) => curl(`${proxy.https}${path}`, { args: ["-k", "--path-as-is", ...args] });
+const through = (proxy: RunningProxy, path: string, args: string[] = []) =>
+  curl(`${proxy.https}${path}`, { args: ["-k", "--path-as-is", ...args] });
 
 /** Wait until one of the instances has logged a request matching `match`. */
-async function logged(lines: () => Array<Record<string, unknown>>, match: (l: Record<string, unknown>) => boolean, waitMs = 2000) {
+async function logged(
+  lines: () => Array<Record<string, unknown>>,
+  match: (l: Record<string, unknown>) => boolean,
+  waitMs = 2000,
+) {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const line = lines().find(match);
@@ -53,10 +66,12 @@ async function logged(lines: () => Array<Record<string, unknown>>, match: (l: Re
 async function restartUnderLoad(s: Awaited<ReturnType<typeof stack>>, command: string[]) {
   const load = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
   let finished = false;
-  const output = Promise.all([new Response(load.stdout).text(), new Response(load.stderr).text(), load.exited]).then((r) => {
-    finished = true;
-    return r;
-  });
+  const output = Promise.all([new Response(load.stdout).text(), new Response(load.stderr).text(), load.exited]).then(
+    (r) => {
+      finished = true;
+      return r;
+    },
+  );
   await Bun.sleep(1000);
   for (const [i, sock] of s.sockets.entries()) {
     const other = s.instances[1 - i];
@@ -96,7 +111,16 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
   });
 
   test("/metrics is answered 404 by the proxy, however it is spelt, and never reaches the service", async () => {
-    const paths = ["/metrics", "/metrics?format=prometheus", "/%6Detrics", "//metrics", "/./metrics", "/x/../metrics", "/%2e/metrics", "/metrics/"];
+    const paths = [
+      "/metrics",
+      "/metrics?format=prometheus",
+      "/%6Detrics",
+      "//metrics",
+      "/./metrics",
+      "/x/../metrics",
+      "/%2e/metrics",
+      "/metrics/",
+    ];
     for (const path of paths) expect((await through(s.proxy, path)).status, path).toBe(404);
     // The service itself would answer several of these spellings with the metrics.
     expect(await logged(s.lines, (l) => String(l.path).includes("metrics"), 300)).toBeUndefined();
@@ -107,7 +131,11 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
     expect(r.status).toBe(200);
     const id = r.headers["x-request-id"];
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(await logged(s.lines, (l) => l.request_id === id)).toMatchObject({ method: "GET", path: "/fact", status: 200 });
+    expect(await logged(s.lines, (l) => l.request_id === id)).toMatchObject({
+      method: "GET",
+      path: "/fact",
+      status: 200,
+    });
     expect(s.lines().some((l) => l.request_id === "client-chosen-id")).toBe(false);
     const deadline = Date.now() + 2000;
     while (!s.proxy.accessLog().includes(id) && Date.now() < deadline) await Bun.sleep(20);
@@ -127,7 +155,10 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
   });
 
   test("an unknown method is 501 from the proxy (Bun would drop it: 502), and the next request is served", async () => {
-    const r = await s.proxy.raw(`FOO /fact HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\n`, { responses: 2 });
+    const r = await s.proxy.raw(
+      `FOO /fact HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: ${s.proxy.host}\r\n\r\n`,
+      { responses: 2 },
+    );
     expect(r.responses.map((x) => x.status)).toEqual([501, 200]);
   });
 
@@ -137,13 +168,33 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
     const body = join(dir.path, "body-20k");
     writeFileSync(body, "x".repeat(20 * 1024));
     // No Expect: 100-continue, so the body comes with the request, as most clients send it.
-    const big = await through(s.proxy, "/fact", ["--http1.1", "-H", "Expect:", "-X", "POST", "--data-binary", `@${body}`]);
+    const big = await through(s.proxy, "/fact", [
+      "--http1.1",
+      "-H",
+      "Expect:",
+      "-X",
+      "POST",
+      "--data-binary",
+      `@${body}`,
+    ]);
     expect(big.status).toBe(413);
     expect(await logged(s.lines, (l) => l.method === "POST", 300)).toBeUndefined();
   });
 
   test("rolling restart of a, then b, under ab -k: 0 failed requests", async () => {
-    const { stdout, stderr, code } = await restartUnderLoad(s, ["ab", "-k", "-l", "-q", "-t", "5", "-n", "1000000", "-c", "10", `${s.proxy.https}/fact`]);
+    const { stdout, stderr, code } = await restartUnderLoad(s, [
+      "ab",
+      "-k",
+      "-l",
+      "-q",
+      "-t",
+      "5",
+      "-n",
+      "1000000",
+      "-c",
+      "10",
+      `${s.proxy.https}/fact`,
+    ]);
     expect(code, stderr).toBe(0);
     const complete = Number(stdout.match(/Complete requests:\s+(\d+)/)?.[1]);
     expect(stdout).toMatch(/Failed requests:\s+0\n/);
@@ -154,10 +205,24 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
   }, 30_000);
 
   test("rolling restart of a, then b, under wrk: 0 failed requests", async () => {
-    const { stdout, stderr, code } = await restartUnderLoad(s, ["wrk", "-t", "1", "-c", "10", "-d", "5s", `${s.proxy.https}/fact`]);
+    const { stdout, stderr, code } = await restartUnderLoad(s, [
+      "wrk",
+      "-t",
+      "1",
+      "-c",
+      "10",
+      "-d",
+      "5s",
+      `${s.proxy.https}/fact`,
+    ]);
     expect(code, stderr).toBe(0);
     // On failure, the proxy's log lines for what did not go through.
-    const failures = s.proxy.accessLog().split("\n").filter((l) => /(" 50\d |\b50\d\b.*(--|SH|SC|SD))|"status":50\d/.test(l)).slice(0, 5).join("\n");
+    const failures = s.proxy
+      .accessLog()
+      .split("\n")
+      .filter((l) => /(" 50\d |\b50\d\b.*(--|SH|SC|SD))|"status":50\d/.test(l))
+      .slice(0, 5)
+      .join("\n");
     expect(stdout, failures).not.toContain("Socket errors");
     expect(stdout, failures).not.toContain("Non-2xx or 3xx responses");
     expect(Number(stdout.match(/(\d+) requests in/)?.[1])).toBeGreaterThan(1000);
@@ -175,7 +240,10 @@ describe("the socket's group", () => {
     cleanups.push(() => service.kill("SIGKILL"));
     const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
     // The master holds the socket's group (as `adduser haproxy printerfacts` would give it).
-    const proxy = await startHaproxy(prefix, site, { group: "haproxy", wrapper: ["setpriv", `--groups=${SERVICE.gid}`] });
+    const proxy = await startHaproxy(prefix, site, {
+      group: "haproxy",
+      wrapper: ["setpriv", `--groups=${SERVICE.gid}`],
+    });
     cleanups.push(() => proxy.stop());
     expect((await through(proxy, "/fact")).status).toBe(503);
     // SC: the server refused the connection (EACCES), on every retry.

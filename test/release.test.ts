@@ -29,7 +29,12 @@ function elfMachine(path: string): number {
 }
 
 test("dist/release holds the three binaries, named with version and target, and SHA256SUMS that checks", () => {
-  expect(readdirSync(OUT).sort()).toEqual(["SHA256SUMS", name("linux-arm64"), name("linux-x64"), name("linux-x64-baseline")]);
+  expect(readdirSync(OUT).sort()).toEqual([
+    "SHA256SUMS",
+    name("linux-arm64"),
+    name("linux-x64"),
+    name("linux-x64-baseline"),
+  ]);
   const check = spawnSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: OUT, encoding: "utf8" });
   expect(check.stdout).toBe(["linux-x64", "linux-x64-baseline", "linux-arm64"].map((t) => `${name(t)}: OK\n`).join(""));
   expect(check.status).toBe(0);

@@ -64,7 +64,12 @@ test("restart instance a, then b, under load through nginx: zero failed requests
   const prefix = join(dir.path, "nginx");
   mkdirSync(prefix);
   const httpsPort = await freePort();
-  const nginx = await startNginx(prefix, { sockets: socks, httpPort: await freePort(), httpsPort, cert: selfSignedCert(dir.path) });
+  const nginx = await startNginx(prefix, {
+    sockets: socks,
+    httpPort: await freePort(),
+    httpsPort,
+    cert: selfSignedCert(dir.path),
+  });
   stops.push(() => nginx.stop());
 
   const load = runLoad(`https://127.0.0.1:${httpsPort}/fact`);

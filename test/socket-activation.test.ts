@@ -29,24 +29,27 @@ const ADOPTERS = {
 };
 
 describe.each(Object.keys(ADOPTERS) as (keyof typeof ADOPTERS)[])("%s", (entry) => {
-  test.each(["unix", "tcp"] as const)("serves on the %s socket systemd passed, and leaves it in place on exit", async (transport) => {
-    const at = await where(transport);
-    const proc = activate(at.address, ADOPTERS[entry]);
-    await waitForLog(proc, `Listening on ${at.address} as 3.`);
-    // The first connection starts the service; it is answered once the service accepts it.
-    const first = await curl(`${at.base}/healthz`, { socket: at.socket });
-    expect([first.status, first.body]).toEqual([200, "ok\n"]);
-    const json = await curl(`${at.base}/facts/1`, { socket: at.socket, args: ["-H", "Accept: application/json"] });
-    expect(JSON.parse(json.body)).toMatchObject({ id: 1 });
-    expect(proc.stderr()).toContain("listening on the socket systemd passed (fd 3");
+  test.each(["unix", "tcp"] as const)(
+    "serves on the %s socket systemd passed, and leaves it in place on exit",
+    async (transport) => {
+      const at = await where(transport);
+      const proc = activate(at.address, ADOPTERS[entry]);
+      await waitForLog(proc, `Listening on ${at.address} as 3.`);
+      // The first connection starts the service; it is answered once the service accepts it.
+      const first = await curl(`${at.base}/healthz`, { socket: at.socket });
+      expect([first.status, first.body]).toEqual([200, "ok\n"]);
+      const json = await curl(`${at.base}/facts/1`, { socket: at.socket, args: ["-H", "Accept: application/json"] });
+      expect(JSON.parse(json.body)).toMatchObject({ id: 1 });
+      expect(proc.stderr()).toContain("listening on the socket systemd passed (fd 3");
 
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    expect(proc.stderr()).toContain("all requests finished");
-    // The socket is systemd's: not unlinked, whatever it is.
-    if (at.socket) expect(statSync(at.socket).isSocket()).toBe(true);
-    expect(proc.stderr()).not.toContain("removed socket");
-  });
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      expect(proc.stderr()).toContain("all requests finished");
+      // The socket is systemd's: not unlinked, whatever it is.
+      if (at.socket) expect(statSync(at.socket).isSocket()).toBe(true);
+      expect(proc.stderr()).not.toContain("removed socket");
+    },
+  );
 });
 
 describe.each([
@@ -80,18 +83,31 @@ describe("LISTEN_FDS and LISTEN_PID", () => {
   };
 
   test("for this process: serve on fd 3 and nothing else", () => {
-    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).listen).toEqual({ kind: "systemd", fd: 3 });
-    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(3000);
+    expect(
+      loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).listen,
+    ).toEqual({ kind: "systemd", fd: 3 });
+    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(
+      3000,
+    );
   });
 
   test.each([
-    [{ LISTEN_FDS: "1", LISTEN_PID: "17" }, "LISTEN_PID=17 is not this process (4242): the socket systemd passed went to another process"],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "17" },
+      "LISTEN_PID=17 is not this process (4242): the socket systemd passed went to another process",
+    ],
     [{ LISTEN_FDS: "2", LISTEN_PID: "4242" }, 'LISTEN_FDS="2" must be 1: printerfacts serves one socket'],
     [{ LISTEN_FDS: "1" }, "LISTEN_FDS and LISTEN_PID come together"],
     [{ LISTEN_PID: "4242" }, "LISTEN_FDS and LISTEN_PID come together"],
     [{ LISTEN_FDS: "1", LISTEN_PID: "x" }, 'LISTEN_PID="x" must be a whole number'],
-    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKPATH: "/run/x.sock" }, "SOCKPATH cannot be used with socket activation (LISTEN_FDS)"],
-    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "80", HOST: "::1" }, "PORT and HOST cannot be used with socket activation"],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKPATH: "/run/x.sock" },
+      "SOCKPATH cannot be used with socket activation (LISTEN_FDS)",
+    ],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "80", HOST: "::1" },
+      "PORT and HOST cannot be used with socket activation",
+    ],
     [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKMODE: "0600" }, "SOCKMODE cannot be used with socket activation"],
   ])("%p", (env, message) => {
     const got = errorOf(env as Record<string, string>);

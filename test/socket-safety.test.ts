@@ -1,7 +1,19 @@
 // Socket safety, on the compiled binary over real sockets: what may be replaced at SOCKPATH, who
 // may connect, and what shutdown leaves behind.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { BINARY, BUN, curl, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
@@ -22,7 +34,13 @@ function snapshot(path: string) {
     mode: st.mode,
     mtimeMs: st.mtimeMs,
     size: st.size,
-    content: st.isFile() ? readFileSync(path, "base64") : st.isSymbolicLink() ? readlinkSync(path) : st.isDirectory() ? readdirSync(path).join(",") : "",
+    content: st.isFile()
+      ? readFileSync(path, "base64")
+      : st.isSymbolicLink()
+        ? readlinkSync(path)
+        : st.isDirectory()
+          ? readdirSync(path).join(",")
+          : "",
   };
 }
 
@@ -74,14 +92,22 @@ describe("what is already at SOCKPATH", () => {
   const live = sockPath();
   const cases: [string, (path: string) => void, string][] = [
     ["a regular file", (p) => writeFileSync(p, "precious data\n"), "a regular file"],
-    ["a directory", (p) => {
-      mkdirSync(p);
-      writeFileSync(join(p, "inside"), "x");
-    }, "a directory"],
-    ["a symlink to a file", (p) => {
-      writeFileSync(`${p}.target`, "target data\n");
-      symlinkSync(`${p}.target`, p);
-    }, "a symbolic link"],
+    [
+      "a directory",
+      (p) => {
+        mkdirSync(p);
+        writeFileSync(join(p, "inside"), "x");
+      },
+      "a directory",
+    ],
+    [
+      "a symlink to a file",
+      (p) => {
+        writeFileSync(`${p}.target`, "target data\n");
+        symlinkSync(`${p}.target`, p);
+      },
+      "a symbolic link",
+    ],
     ["a symlink to a live socket", (p) => symlinkSync(live, p), "a symbolic link"],
     ["a FIFO", (p) => Bun.spawnSync(["mkfifo", p]), "a FIFO"],
   ];
@@ -134,10 +160,22 @@ describe("permissions", () => {
   test("never more open than asked: bound in a private 0700 directory, group and mode set there, then linked into place", async () => {
     const sock = sockPath();
     const trace = `${sock}.strace.txt`;
-    const proc = start(["strace", "-f", "-qq", "-o", trace, "-e", "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2", BINARY], {
-      SOCKPATH: sock,
-      SOCKGROUP: "nogroup",
-    });
+    const proc = start(
+      [
+        "strace",
+        "-f",
+        "-qq",
+        "-o",
+        trace,
+        "-e",
+        "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2",
+        BINARY,
+      ],
+      {
+        SOCKPATH: sock,
+        SOCKGROUP: "nogroup",
+      },
+    );
     await waitForLog(proc, "listening on");
     // Signal the traced program itself: strace would detach from it rather than pass SIGTERM on.
     const traced = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
@@ -147,7 +185,9 @@ describe("permissions", () => {
     const calls = readFileSync(trace, "utf8")
       .split("\n")
       .map((line) => line.replace(/^\d+\s+/, ""))
-      .filter((line) => /^(mkdir|bind|chown|fchownat|chmod|fchmodat|link|linkat|rename)/.test(line) && !line.includes("= -1"));
+      .filter(
+        (line) => /^(mkdir|bind|chown|fchownat|chmod|fchmodat|link|linkat|rename)/.test(line) && !line.includes("= -1"),
+      );
     const index = (pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
     const mkdir = index(/^mkdir(at)?\(.*\.pf-\w+", 0700\)/);
     const bind = index(/^bind\(.*\.pf-\w+\/s"/);
@@ -171,25 +211,28 @@ describe("permissions", () => {
     expect(calls.filter((c) => c.startsWith("rename"))).toEqual([]);
   });
 
-  test.skipIf(!isRoot)("another user is refused by a 0660 root-owned socket, and admitted with SOCKGROUP=nogroup", async () => {
-    const closed = sockPath();
-    const a = await startListening([BINARY], { SOCKPATH: closed });
-    const refused = await curl("http://x/fact", { socket: closed, as: nobody });
-    expect(refused.exitCode).toBe(7);
-    expect(refused.stderr).toContain("Couldn't connect");
-    expect((await curl("http://x/fact", { socket: closed })).status).toBe(200);
+  test.skipIf(!isRoot)(
+    "another user is refused by a 0660 root-owned socket, and admitted with SOCKGROUP=nogroup",
+    async () => {
+      const closed = sockPath();
+      const a = await startListening([BINARY], { SOCKPATH: closed });
+      const refused = await curl("http://x/fact", { socket: closed, as: nobody });
+      expect(refused.exitCode).toBe(7);
+      expect(refused.stderr).toContain("Couldn't connect");
+      expect((await curl("http://x/fact", { socket: closed })).status).toBe(200);
 
-    const shared = sockPath();
-    const b = await startListening([BINARY], { SOCKPATH: shared, SOCKGROUP: "nogroup" });
-    expect(statSync(shared).gid).toBe(nobody.gid);
-    const admitted = await curl("http://x/fact", { socket: shared, as: nobody });
-    expect(admitted.exitCode).toBe(0);
-    expect(admitted.status).toBe(200);
+      const shared = sockPath();
+      const b = await startListening([BINARY], { SOCKPATH: shared, SOCKGROUP: "nogroup" });
+      expect(statSync(shared).gid).toBe(nobody.gid);
+      const admitted = await curl("http://x/fact", { socket: shared, as: nobody });
+      expect(admitted.exitCode).toBe(0);
+      expect(admitted.status).toBe(200);
 
-    a.kill();
-    b.kill();
-    expect([await a.exited, await b.exited]).toEqual([0, 0]);
-  });
+      a.kill();
+      b.kill();
+      expect([await a.exited, await b.exited]).toEqual([0, 0]);
+    },
+  );
 
   test.skipIf(!isRoot)("a group this process is not in is a config error, and nothing is left behind", async () => {
     const open = join(dir.path, "for-nobody");
@@ -197,10 +240,18 @@ describe("permissions", () => {
     chmodSync(open, 0o777);
     // A copy nobody can reach, wherever the checkout lives.
     copyFileSync(BINARY, join(open, "printerfacts"));
-    const argv = ["setpriv", `--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, "--clear-groups", join(open, "printerfacts")];
+    const argv = [
+      "setpriv",
+      `--reuid=${nobody.uid}`,
+      `--regid=${nobody.gid}`,
+      "--clear-groups",
+      join(open, "printerfacts"),
+    ];
     const proc = start(argv, { SOCKPATH: join(open, "p.sock"), SOCKGROUP: "root" });
     expect(await proc.exited).toBe(78);
-    expect(proc.stderr()).toBe('printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another SOCKGROUP\n');
+    expect(proc.stderr()).toBe(
+      'printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another SOCKGROUP\n',
+    );
     expect(readdirSync(open)).toEqual(["printerfacts"]);
   });
 

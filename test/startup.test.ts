@@ -10,7 +10,9 @@ async function bundleContents(target: "bun" | "node") {
   const result = await Bun.build({ entrypoints: [join(ROOT, "src/main.ts")], target, metafile: true });
   expect(result.success).toBe(true);
   const inputs = Object.entries(result.metafile?.inputs ?? {});
-  const externals = inputs.flatMap(([file, input]) => input.imports.filter((i) => i.external).map((i) => ({ file, module: i.original ?? i.path, kind: i.kind })));
+  const externals = inputs.flatMap(([file, input]) =>
+    input.imports.filter((i) => i.external).map((i) => ({ file, module: i.original ?? i.path, kind: i.kind })),
+  );
   return { files: inputs.map(([file]) => file), externals, builtins: new Set(externals.map((e) => e.module)) };
 }
 

@@ -25,7 +25,12 @@ afterAll(() => host?.stop());
 
 async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
   const out = await host.ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
-  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 const RUNTIMES: [string, () => string][] = [
@@ -52,7 +57,17 @@ describe.each(RUNTIMES)("%s", (runtime, dropIn) => {
   test("systemd holds the socket (0660 root:printerfacts); the first request starts the service and gets 200", async () => {
     expect((await show("printerfacts.service", "ActiveState")).ActiveState).toBe("inactive");
     expect(await host.ok(["stat", "-c", "%F %a %U:%G", SOCK])).toBe("socket 660 root:printerfacts\n");
-    const first = await host.run(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}", "--unix-socket", SOCK, "http://x/fact"]);
+    const first = await host.run([
+      "curl",
+      "-sS",
+      "--max-time",
+      "20",
+      "-w",
+      "\n%{http_code}",
+      "--unix-socket",
+      SOCK,
+      "http://x/fact",
+    ]);
     expect(first.stdout.split("\n").at(-1)).toBe("200");
     const s = await show("printerfacts.service", "ActiveState", "MainPID");
     expect(s.ActiveState).toBe("active");
@@ -85,14 +100,28 @@ describe.each(RUNTIMES)("%s", (runtime, dropIn) => {
     expect(await load.exited).toBe(0);
     const statuses = counted();
     const failed = statuses.filter((s) => s !== "200");
-    console.log(`${runtime}: restart under load, ${statuses.length} requests (${sent} before the restart, ${statuses.length - at} after it returned), ${failed.length} failed`);
+    console.log(
+      `${runtime}: restart under load, ${statuses.length} requests (${sent} before the restart, ${statuses.length - at} after it returned), ${failed.length} failed`,
+    );
     expect(failed).toEqual([]);
     expect((await show("printerfacts.service", "MainPID")).MainPID).not.toBe(before);
     expect(await host.ok(["stat", "-c", "%F", SOCK])).toBe("socket\n");
     // While the service is stopped, the socket still accepts: a connection waits in its backlog,
     // starts the service again, and is answered.
     await host.ok(["systemctl", "stop", "printerfacts.service"]);
-    const waited = await host.run(["curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", SOCK, "http://x/fact"]);
+    const waited = await host.run([
+      "curl",
+      "-sS",
+      "--max-time",
+      "20",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--unix-socket",
+      SOCK,
+      "http://x/fact",
+    ]);
     expect(waited.stdout).toBe("200");
     expect((await show("printerfacts.service", "ActiveState")).ActiveState).toBe("active");
   }, 60_000);

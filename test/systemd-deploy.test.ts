@@ -23,12 +23,29 @@ afterAll(() => host?.stop());
 /** `systemctl show` properties of a unit. */
 async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
   const out = await host.ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
-  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 /** HTTPS through nginx on the host's loopback, as a client resolving DOMAIN would reach it. */
 async function https(path: string): Promise<{ status: number; body: string }> {
-  const r = await host.run(["curl", "-sS", "--max-time", "10", "--resolve", `${DOMAIN}:443:127.0.0.1`, "--cacert", `${CERT}/fullchain.pem`, "-w", "\n%{http_code}", `https://${DOMAIN}${path}`]);
+  const r = await host.run([
+    "curl",
+    "-sS",
+    "--max-time",
+    "10",
+    "--resolve",
+    `${DOMAIN}:443:127.0.0.1`,
+    "--cacert",
+    `${CERT}/fullchain.pem`,
+    "-w",
+    "\n%{http_code}",
+    `https://${DOMAIN}${path}`,
+  ]);
   const i = r.stdout.lastIndexOf("\n");
   return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
 }
@@ -37,16 +54,33 @@ async function https(path: string): Promise<{ status: number; body: string }> {
 function changedFiles(): string[] {
   const upper = join(host.stateDir, "upper");
   const walk = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(upper, join(d, e.name))]));
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(d, e.name)) : [relative(upper, join(d, e.name))],
+    );
   return walk(upper).filter((p) => !p.startsWith("var/log/journal/"));
 }
 
 /** A throwaway certificate where certbot would put the real one. */
 async function makeCert() {
   await host.ok(["mkdir", "-p", CERT]);
-  await host.ok(
-    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", `${CERT}/privkey.pem`, "-out", `${CERT}/fullchain.pem`],
-  );
+  await host.ok([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${DOMAIN}`,
+    "-addext",
+    `subjectAltName=DNS:${DOMAIN}`,
+    "-keyout",
+    `${CERT}/privkey.pem`,
+    "-out",
+    `${CERT}/fullchain.pem`,
+  ]);
 }
 
 /** The install script as root in the host, in a mount namespace of its own where `hide` can hide something. */
@@ -60,21 +94,38 @@ describe("deploy/install-debian.sh", () => {
     const before = changedFiles();
     const cases: [string, string, string][] = [
       // sd_booted() looks for /run/systemd/system; a tmpfs over /run/systemd hides it.
-      ["mount -t tmpfs tmpfs /run/systemd && ", "systemd is not running as PID 1 here; these units need it", "no systemd"],
+      [
+        "mount -t tmpfs tmpfs /run/systemd && ",
+        "systemd is not running as PID 1 here; these units need it",
+        "no systemd",
+      ],
       // As if nginx were not installed: its binary's directory is empty.
       ["mount -t tmpfs tmpfs /usr/sbin && ", "nginx is not installed: apt-get install nginx", "no nginx"],
-      ["", `no certificate for ${DOMAIN} in ${CERT}/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d ${DOMAIN}`, "no cert"],
+      [
+        "",
+        `no certificate for ${DOMAIN} in ${CERT}/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d ${DOMAIN}`,
+        "no cert",
+      ],
     ];
     for (const [hide, line, what] of cases) {
       const r = await install({}, hide);
       expect([what, r.status, r.stderr, r.stdout]).toEqual([what, 69, `install-debian.sh: ${line}\n`, ""]);
     }
     const bad = await install({ INSTANCES: "0" });
-    expect([bad.status, bad.stderr]).toEqual([64, "install-debian.sh: INSTANCES must be a number from 1 to 99, got: 0\n"]);
+    expect([bad.status, bad.stderr]).toEqual([
+      64,
+      "install-debian.sh: INSTANCES must be a number from 1 to 99, got: 0\n",
+    ]);
     const domain = await host.run(["bash", SCRIPT, host.pathOf(BINARY), "x/y;z"]);
-    expect([domain.status, domain.stderr]).toEqual([64, "install-debian.sh: DOMAIN must be a host name such as printerfacts.example.com, got: x/y;z\n"]);
+    expect([domain.status, domain.stderr]).toEqual([
+      64,
+      "install-debian.sh: DOMAIN must be a host name such as printerfacts.example.com, got: x/y;z\n",
+    ]);
     const missing = await host.run(["bash", SCRIPT, "/nonexistent/printerfacts", DOMAIN]);
-    expect([missing.status, missing.stderr]).toEqual([66, "install-debian.sh: /nonexistent/printerfacts is not an executable file\n"]);
+    expect([missing.status, missing.stderr]).toEqual([
+      66,
+      "install-debian.sh: /nonexistent/printerfacts is not an executable file\n",
+    ]);
     expect(changedFiles()).toEqual(before);
     expect((await host.run(["getent", "passwd", "printerfacts"])).status).toBe(2);
   });
@@ -99,10 +150,15 @@ describe("deploy/install-debian.sh", () => {
     // systemd-sysusers says what it created; nothing else is said on stderr.
     expect(r.stderr.replace(/^Creating (user|group) 'printerfacts' .*\n/gm, "")).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`printerfacts is serving through nginx with 2 instance(s); try: curl https://${DOMAIN}/fact\n`);
+    expect(r.stdout).toBe(
+      `printerfacts is serving through nginx with 2 instance(s); try: curl https://${DOMAIN}/fact\n`,
+    );
 
     for (const unit of ["printerfacts@1.service", "printerfacts@2.service", "nginx.service"]) {
-      expect(await show(unit, "ActiveState", "UnitFileState")).toEqual({ ActiveState: "active", UnitFileState: "enabled" });
+      expect(await show(unit, "ActiveState", "UnitFileState")).toEqual({
+        ActiveState: "active",
+        UnitFileState: "enabled",
+      });
     }
     const fact = await https("/fact");
     expect(fact.status).toBe(200);
@@ -110,20 +166,31 @@ describe("deploy/install-debian.sh", () => {
     expect((await https("/")).status).toBe(200);
     expect((await https("/metrics")).status).toBe(404);
     for (const i of [1, 2]) {
-      expect(await host.ok(["stat", "-c", "%F %a %U:%G", `/run/printerfacts-${i}/printerfacts.sock`])).toBe("socket 660 printerfacts:printerfacts\n");
+      expect(await host.ok(["stat", "-c", "%F %a %U:%G", `/run/printerfacts-${i}/printerfacts.sock`])).toBe(
+        "socket 660 printerfacts:printerfacts\n",
+      );
       const { MainPID } = await show(`printerfacts@${i}.service`, "MainPID");
-      expect(await host.ok(["ps", "-o", "user:20=,group:20=,comm=", "-p", MainPID])).toMatch(/^printerfacts +printerfacts +printerfacts\n$/);
+      expect(await host.ok(["ps", "-o", "user:20=,group:20=,comm=", "-p", MainPID])).toMatch(
+        /^printerfacts +printerfacts +printerfacts\n$/,
+      );
     }
     // One upstream line per instance in the site.
     const site = await host.ok(["cat", "/etc/nginx/sites-enabled/printerfacts"]);
-    expect(site.match(/^\s*server unix:\S+/gm)).toEqual(["    server unix:/run/printerfacts-1/printerfacts.sock", "    server unix:/run/printerfacts-2/printerfacts.sock"]);
+    expect(site.match(/^\s*server unix:\S+/gm)).toEqual([
+      "    server unix:/run/printerfacts-1/printerfacts.sock",
+      "    server unix:/run/printerfacts-2/printerfacts.sock",
+    ]);
   }, 60_000);
 
   test("systemctl stop: exit 0, Result=success, socket gone, the drain in the journal; start serves again", async () => {
     const unit = "printerfacts@1.service";
     const { InvocationID } = await show(unit, "InvocationID");
     expect((await host.run(["systemctl", "stop", unit])).status).toBe(0);
-    expect(await show(unit, "ActiveState", "Result", "ExecMainStatus")).toEqual({ ActiveState: "inactive", Result: "success", ExecMainStatus: "0" });
+    expect(await show(unit, "ActiveState", "Result", "ExecMainStatus")).toEqual({
+      ActiveState: "inactive",
+      Result: "success",
+      ExecMainStatus: "0",
+    });
     expect((await host.run(["test", "-e", "/run/printerfacts-1/printerfacts.sock"])).status).toBe(1);
     const journal = await host.ok(["journalctl", "--no-pager", "-o", "cat", `_SYSTEMD_INVOCATION_ID=${InvocationID}`]);
     for (const line of [
@@ -137,11 +204,17 @@ describe("deploy/install-debian.sh", () => {
     // nginx sends everything to the other instance meanwhile.
     expect((await https("/fact")).status).toBe(200);
     await host.ok(["systemctl", "start", unit]);
-    expect((await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts-1/printerfacts.sock", "http://x/healthz"])).trim()).toBe("ok");
+    expect(
+      (
+        await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts-1/printerfacts.sock", "http://x/healthz"])
+      ).trim(),
+    ).toBe("ok");
   });
 
   test("running it again with a new binary restarts the instances one at a time; 0 of the requests through nginx fail", async () => {
-    const pids = await Promise.all([1, 2].map(async (i) => (await show(`printerfacts@${i}.service`, "MainPID")).MainPID));
+    const pids = await Promise.all(
+      [1, 2].map(async (i) => (await show(`printerfacts@${i}.service`, "MainPID")).MainPID),
+    );
     // Two clients, each a curl reusing its connection to nginx, until told to stop.
     const load = host.spawn([
       "bash",
@@ -162,7 +235,9 @@ describe("deploy/install-debian.sh", () => {
     expect(await load.exited).toBe(0);
     const statuses = counted();
     const failed = statuses.filter((s) => s !== "200");
-    console.log(`update under load: ${statuses.length} requests through nginx, ${during} of them during the update, ${failed.length} failed`);
+    console.log(
+      `update under load: ${statuses.length} requests through nginx, ${during} of them during the update, ${failed.length} failed`,
+    );
     expect(failed).toEqual([]);
     // The update happened under load, not beside it.
     expect(during).toBeGreaterThan(40);
@@ -173,10 +248,29 @@ describe("deploy/install-debian.sh", () => {
       expect(MainPID).not.toBe(pids[n]);
       expect((await host.ok(["stat", "-L", "-c", "%d:%i", `/proc/${MainPID}/exe`])).trim()).toBe(installed);
     }
-    const started = async (i: number) => Number((await show(`printerfacts@${i}.service`, "ExecMainStartTimestampMonotonic")).ExecMainStartTimestampMonotonic);
-    const stopped2 = await host.ok(["journalctl", "--no-pager", "-o", "short-monotonic", "-u", "printerfacts@2.service", "-g", "SIGTERM: shutting down"]);
+    const started = async (i: number) =>
+      Number(
+        (await show(`printerfacts@${i}.service`, "ExecMainStartTimestampMonotonic")).ExecMainStartTimestampMonotonic,
+      );
+    const stopped2 = await host.ok([
+      "journalctl",
+      "--no-pager",
+      "-o",
+      "short-monotonic",
+      "-u",
+      "printerfacts@2.service",
+      "-g",
+      "SIGTERM: shutting down",
+    ]);
     // @2 was asked to stop only after @1 had started again.
-    const lastStop2 = Number(stopped2.trim().split("\n").at(-1)?.match(/\[\s*([\d.]+)\]/)?.[1]) * 1e6;
+    const lastStop2 =
+      Number(
+        stopped2
+          .trim()
+          .split("\n")
+          .at(-1)
+          ?.match(/\[\s*([\d.]+)\]/)?.[1],
+      ) * 1e6;
     expect(lastStop2).toBeGreaterThan(await started(1));
     expect(await started(2)).toBeGreaterThan(lastStop2);
   }, 90_000);
@@ -184,21 +278,28 @@ describe("deploy/install-debian.sh", () => {
   test("INSTANCES chooses the number of instances: 3, then back to 2", async () => {
     expect((await install({ INSTANCES: "3" })).status).toBe(0);
     expect((await show("printerfacts@3.service", "ActiveState")).ActiveState).toBe("active");
-    const site = () => host.ok(["grep", "-c", "server unix:/run/printerfacts-", "/etc/nginx/sites-enabled/printerfacts"]);
+    const site = () =>
+      host.ok(["grep", "-c", "server unix:/run/printerfacts-", "/etc/nginx/sites-enabled/printerfacts"]);
     expect(await site()).toBe("3\n");
     expect((await https("/fact")).status).toBe(200);
     expect((await install({ INSTANCES: "2" })).status).toBe(0);
     expect(await site()).toBe("2\n");
-    expect(await show("printerfacts@3.service", "ActiveState", "UnitFileState")).toEqual({ ActiveState: "inactive", UnitFileState: "disabled" });
+    expect(await show("printerfacts@3.service", "ActiveState", "UnitFileState")).toEqual({
+      ActiveState: "inactive",
+      UnitFileState: "disabled",
+    });
     expect((await https("/fact")).status).toBe(200);
   }, 60_000);
 });
 
 describe("printerfacts.service, as shipped", () => {
   const unit = "printerfacts.service";
-  const dropIn = (text: string) => host.writeFile("/etc/systemd/system/printerfacts.service.d/test.conf", `[Service]\n${text}\n`);
+  const dropIn = (text: string) =>
+    host.writeFile("/etc/systemd/system/printerfacts.service.d/test.conf", `[Service]\n${text}\n`);
   const journalOf = async (invocation: string) =>
-    (await host.ok(["journalctl", "--no-pager", "-o", "cat", `_SYSTEMD_INVOCATION_ID=${invocation}`])).split("\n").filter((l) => l.startsWith("printerfacts "));
+    (await host.ok(["journalctl", "--no-pager", "-o", "cat", `_SYSTEMD_INVOCATION_ID=${invocation}`]))
+      .split("\n")
+      .filter((l) => l.startsWith("printerfacts "));
 
   // As its header says: the binary in /usr/local/bin, the user from printerfacts.sysusers.
   beforeAll(async () => {
@@ -211,11 +312,17 @@ describe("printerfacts.service, as shipped", () => {
 
   test("serves as printerfacts on /run/printerfacts/printerfacts.sock (0660); stop is exit 0, Result=success, socket gone", async () => {
     await host.ok(["systemctl", "start", unit]);
-    expect(await host.ok(["stat", "-c", "%F %a %U:%G", "/run/printerfacts/printerfacts.sock"])).toBe("socket 660 printerfacts:printerfacts\n");
+    expect(await host.ok(["stat", "-c", "%F %a %U:%G", "/run/printerfacts/printerfacts.sock"])).toBe(
+      "socket 660 printerfacts:printerfacts\n",
+    );
     expect(await host.ok(["stat", "-c", "%a %U:%G", "/run/printerfacts"])).toBe("750 printerfacts:printerfacts\n");
     const { MainPID, InvocationID } = await show(unit, "MainPID", "InvocationID");
     expect(await host.ok(["ps", "-o", "user:20=", "-p", MainPID])).toBe("printerfacts\n");
-    expect((await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts/printerfacts.sock", "http://x/healthz"])).trim()).toBe("ok");
+    expect(
+      (
+        await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts/printerfacts.sock", "http://x/healthz"])
+      ).trim(),
+    ).toBe("ok");
     expect((await host.run(["systemctl", "stop", unit])).status).toBe(0);
     expect(await show(unit, "Result", "ExecMainStatus")).toEqual({ Result: "success", ExecMainStatus: "0" });
     expect((await host.run(["test", "-e", "/run/printerfacts/printerfacts.sock"])).status).toBe(1);
@@ -251,37 +358,56 @@ describe("printerfacts.service, as shipped", () => {
     ],
   ];
 
-  test.each(mistakes)("%s: fails once, stays failed, one journal line names the fix", async (what, settings, status, line) => {
-    // For "a port taken": another process on that port first.
-    const holder = what === "a port taken" ? host.spawn(["env", "PORT=8081", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"]) : undefined;
-    while (holder && (await host.run(["curl", "-s", "http://127.0.0.1:8081/healthz"])).status !== 0) await Bun.sleep(50);
-    await dropIn(settings);
-    await host.ok(["systemctl", "daemon-reload"]);
-    // ExecStartPost waits for the socket; the process exits first, so the start fails (on TCP
-    // there is no socket to wait for: the start succeeds and the process fails right after).
-    const r = await host.run(["systemctl", "start", unit]);
-    if (what !== "a port taken") expect(r.status).not.toBe(0);
-    // Well past RestartSec=1s: a restart would have happened by now.
-    await Bun.sleep(1500);
-    const s = await show(unit, "ActiveState", "Result", "ExecMainStatus", "NRestarts", "InvocationID");
-    expect([s.ActiveState, s.Result, s.ExecMainStatus, s.NRestarts]).toEqual(["failed", "exit-code", String(status), "0"]);
-    expect(await journalOf(s.InvocationID)).toEqual([line]);
-    holder?.kill("SIGKILL");
-    await host.run(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);
-    await host.ok(["systemctl", "daemon-reload"]);
-    await host.run(["systemctl", "reset-failed", unit]);
-  }, 30_000);
+  test.each(mistakes)(
+    "%s: fails once, stays failed, one journal line names the fix",
+    async (what, settings, status, line) => {
+      // For "a port taken": another process on that port first.
+      const holder =
+        what === "a port taken"
+          ? host.spawn(["env", "PORT=8081", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"])
+          : undefined;
+      while (holder && (await host.run(["curl", "-s", "http://127.0.0.1:8081/healthz"])).status !== 0)
+        await Bun.sleep(50);
+      await dropIn(settings);
+      await host.ok(["systemctl", "daemon-reload"]);
+      // ExecStartPost waits for the socket; the process exits first, so the start fails (on TCP
+      // there is no socket to wait for: the start succeeds and the process fails right after).
+      const r = await host.run(["systemctl", "start", unit]);
+      if (what !== "a port taken") expect(r.status).not.toBe(0);
+      // Well past RestartSec=1s: a restart would have happened by now.
+      await Bun.sleep(1500);
+      const s = await show(unit, "ActiveState", "Result", "ExecMainStatus", "NRestarts", "InvocationID");
+      expect([s.ActiveState, s.Result, s.ExecMainStatus, s.NRestarts]).toEqual([
+        "failed",
+        "exit-code",
+        String(status),
+        "0",
+      ]);
+      expect(await journalOf(s.InvocationID)).toEqual([line]);
+      holder?.kill("SIGKILL");
+      await host.run(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);
+      await host.ok(["systemctl", "daemon-reload"]);
+      await host.run(["systemctl", "reset-failed", unit]);
+    },
+    30_000,
+  );
 
   test("a crash (exit 70) is restarted, and it serves again", async () => {
     // A build whose /fail/timer throws outside any request (test/fixtures/failing-main.ts).
-    await dropIn(`ExecStart=\nExecStart=${host.pathOf(BUN)} ${host.pathOf(join(ROOT, "test/fixtures/failing-main.ts"))}\nEnvironment=HOME=/nonexistent`);
+    await dropIn(
+      `ExecStart=\nExecStart=${host.pathOf(BUN)} ${host.pathOf(join(ROOT, "test/fixtures/failing-main.ts"))}\nEnvironment=HOME=/nonexistent`,
+    );
     await host.ok(["systemctl", "daemon-reload"]);
     await host.ok(["systemctl", "start", unit]);
     const sock = "/run/printerfacts/printerfacts.sock";
     const before = await show(unit, "MainPID", "NRestarts");
     await host.run(["curl", "-s", "--unix-socket", sock, "http://x/fail/timer"]);
     let after = before;
-    for (let i = 0; i < 100 && (after.NRestarts === "0" || after.MainPID === before.MainPID || after.MainPID === "0"); i++) {
+    for (
+      let i = 0;
+      i < 100 && (after.NRestarts === "0" || after.MainPID === before.MainPID || after.MainPID === "0");
+      i++
+    ) {
       await Bun.sleep(100);
       after = await show(unit, "MainPID", "NRestarts");
     }
@@ -312,7 +438,11 @@ test("an update over an earlier install's single printerfacts.service: instances
   await host.ok(["systemctl", "enable", "--now", "printerfacts.service"]);
   const r = await install();
   expect(r.status).toBe(0);
-  expect(await show("printerfacts.service", "ActiveState", "LoadState")).toEqual({ ActiveState: "inactive", LoadState: "not-found" });
-  for (const unit of ["printerfacts@1.service", "printerfacts@2.service"]) expect((await show(unit, "ActiveState")).ActiveState).toBe("active");
+  expect(await show("printerfacts.service", "ActiveState", "LoadState")).toEqual({
+    ActiveState: "inactive",
+    LoadState: "not-found",
+  });
+  for (const unit of ["printerfacts@1.service", "printerfacts@2.service"])
+    expect((await show(unit, "ActiveState")).ActiveState).toBe("active");
   expect((await https("/fact")).status).toBe(200);
 }, 60_000);

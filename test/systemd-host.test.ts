@@ -60,7 +60,8 @@ test("units run, the journal has their lines, loopback works", async () => {
   const served = host.spawn(["env", "PORT=8099", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"]);
   let status = "";
   for (let i = 0; i < 100 && status !== "200"; i++) {
-    status = (await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8099/healthz"])).stdout;
+    status = (await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8099/healthz"]))
+      .stdout;
     if (status !== "200") await Bun.sleep(50);
   }
   expect(status).toBe("200");
@@ -74,7 +75,9 @@ test("share shows a machine directory read-only in the host; pathOf maps its pat
   expect(await host.ok(["cat", host.pathOf(join(shared, "f"))])).toBe("shared\n");
   expect((await host.run(["touch", "/opt/pf-shared/g"])).status).not.toBe(0);
   expect(existsSync(join(shared, "g"))).toBe(false);
-  await expect(bootSystemdHost({ share: { [shared]: "/srv/x" } })).rejects.toThrow("is not under /opt, /usr/local, /etc or /var");
+  await expect(bootSystemdHost({ share: { [shared]: "/srv/x" } })).rejects.toThrow(
+    "is not under /opt, /usr/local, /etc or /var",
+  );
 });
 
 test("copyIn copies a file of the machine's /tmp into the host", async () => {

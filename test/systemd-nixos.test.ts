@@ -67,7 +67,9 @@ in (lib.evalModules {
 /** As NixOS's systemd-lib does: a list is one line per item, booleans are true/false. */
 function render(svc: NixService): string {
   const line = (key: string, value: Value): string[] =>
-    Array.isArray(value) ? value.flatMap((v) => line(key, v)) : [`${key}=${value === true ? "true" : value === false ? "false" : String(value)}`];
+    Array.isArray(value)
+      ? value.flatMap((v) => line(key, v))
+      : [`${key}=${value === true ? "true" : value === false ? "false" : String(value)}`];
   return [
     "[Unit]",
     `Description=${svc.description}`,
@@ -88,14 +90,19 @@ function settings(unit: string): string[] {
   return service
     .split("\n")
     .filter((l) => l && !l.startsWith("#") && !l.startsWith("["))
-    .map((l) => l.replace(/^Environment="(.*)"$/, "Environment=$1").replace(/=yes$/, "=true").replace(/=no$/, "=false"))
+    .map((l) =>
+      l
+        .replace(/^Environment="(.*)"$/, "Environment=$1")
+        .replace(/=yes$/, "=true")
+        .replace(/=no$/, "=false"),
+    )
     .sort();
 }
 
 const shipped = readFileSync(join(ROOT, "deploy/systemd/printerfacts.service"), "utf8");
 
 test("its unit has the shipped printerfacts.service's settings, every one", () => {
-  const unit = render(evaluate("{ domain = \"facts.example.org\"; }"));
+  const unit = render(evaluate('{ domain = "facts.example.org"; }'));
   expect(settings(unit)).toEqual(settings(shipped));
 });
 
@@ -103,14 +110,22 @@ test("where they differ, they must: metrics on TCP add the address families TCP 
   const unit = render(evaluate("{ metrics.enable = true; }"));
   const nix = settings(unit);
   const ship = settings(shipped);
-  expect({ onlyNixos: nix.filter((l) => !ship.includes(l)), onlyShipped: ship.filter((l) => !nix.includes(l)) }).toEqual({
-    onlyNixos: ["Environment=METRICS_HOST=127.0.0.1", "Environment=METRICS_PORT=9464", "RestrictAddressFamilies=AF_INET", "RestrictAddressFamilies=AF_INET6"],
+  expect({
+    onlyNixos: nix.filter((l) => !ship.includes(l)),
+    onlyShipped: ship.filter((l) => !nix.includes(l)),
+  }).toEqual({
+    onlyNixos: [
+      "Environment=METRICS_HOST=127.0.0.1",
+      "Environment=METRICS_PORT=9464",
+      "RestrictAddressFamilies=AF_INET",
+      "RestrictAddressFamilies=AF_INET6",
+    ],
     onlyShipped: [],
   });
 });
 
 test("systemd runs the rendered unit as printerfacts: it serves, exposure at most 2.0, stops cleanly", async () => {
-  const unit = render(evaluate("{ domain = \"facts.example.org\"; }"));
+  const unit = render(evaluate('{ domain = "facts.example.org"; }'));
   await host.copyIn(BINARY, "/usr/local/bin/printerfacts", 0o755);
   // NixOS makes the user from users.users; here the shipped sysusers file makes the same one.
   await host.copyIn(join(ROOT, "deploy/systemd/printerfacts.sysusers"), "/etc/sysusers.d/printerfacts.conf");
@@ -129,6 +144,8 @@ test("systemd runs the rendered unit as printerfacts: it serves, exposure at mos
   console.log(`NixOS module's unit: exposure ${level}`);
   expect(level).toBeLessThanOrEqual(2.0);
   await host.ok(["systemctl", "stop", "printerfacts.service"]);
-  expect((await host.ok(["systemctl", "show", "-p", "Result", "--value", "printerfacts.service"])).trim()).toBe("success");
+  expect((await host.ok(["systemctl", "show", "-p", "Result", "--value", "printerfacts.service"])).trim()).toBe(
+    "success",
+  );
   expect((await host.run(["test", "-e", sock])).status).toBe(1);
 }, 30_000);

@@ -4,7 +4,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chownSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, BUN, curl, DENO, denoRun, NODE_BUNDLE, ROOT, start, startListening, tempDir } from "./helpers/server.ts";
+import {
+  BINARY,
+  BUN,
+  curl,
+  DENO,
+  denoRun,
+  NODE_BUNDLE,
+  ROOT,
+  start,
+  startListening,
+  tempDir,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -32,7 +43,17 @@ describe.each(ENTRIES)("%s", (_name, command, umasks) => {
     for (const mode of ["0660", "0600"]) {
       const sock = join(ownDir(), "pf.sock");
       const proc = await startListening(
-        ["sh", "-c", `umask ${umask} && exec "$@"`, "sh", "setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", ...command],
+        [
+          "sh",
+          "-c",
+          `umask ${umask} && exec "$@"`,
+          "sh",
+          "setpriv",
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          "--clear-groups",
+          ...command,
+        ],
         { SOCKPATH: sock, SOCKMODE: mode, HOME: "/nonexistent", DENO_DIR: join(dir.path, "deno-cache"), DENO },
       );
       const st = statSync(sock);
@@ -48,7 +69,9 @@ describe.each(ENTRIES)("%s", (_name, command, umasks) => {
 
 test("a SOCKPATH directory the user may not write to: one line naming the fix, exit 1", async () => {
   const sock = join(dir.path, "not-nobodys.sock");
-  const proc = start(["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", BINARY], { SOCKPATH: sock });
+  const proc = start(["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", BINARY], {
+    SOCKPATH: sock,
+  });
   expect(await proc.exited).toBe(1);
   expect(proc.stderr()).toBe(
     `printerfacts error: cannot bind ${sock}: mkdir EACCES; this user (uid ${NOBODY}) may not create files in ${dir.path}: give it that directory (under systemd: RuntimeDirectory=) or choose another SOCKPATH\n`,

@@ -24,11 +24,15 @@ test("docs/configuration.md carries the table, generated from VARIABLES (paste t
 test("--help of the real binary lists every variable with its default", async () => {
   const proc = start([BINARY, "--help"]);
   expect(await proc.exited).toBe(0);
-  const listed = proc.stdout().match(/^ {2}[A-Z_]+(?= )/gm)?.map((s) => s.trim());
+  const listed = proc
+    .stdout()
+    .match(/^ {2}[A-Z_]+(?= )/gm)
+    ?.map((s) => s.trim());
   expect(listed).toEqual(ENV_VARS);
   for (const name of ENV_VARS) {
     const v: Variable = VARIABLES[name];
-    if (v.default !== undefined) expect(proc.stdout()).toMatch(new RegExp(`^  ${name} .*\\(default ${v.default.replace(/[.]/g, "\\.")}\\)$`, "m"));
+    if (v.default !== undefined)
+      expect(proc.stdout()).toMatch(new RegExp(`^  ${name} .*\\(default ${v.default.replace(/[.]/g, "\\.")}\\)$`, "m"));
   }
 });
 
@@ -46,5 +50,9 @@ test("each default in the table is the one loadConfig applies", () => {
   expect(cfg.idleTimeoutSeconds).toBe(Number(VARIABLES.IDLE_TIMEOUT.default));
   expect(cfg.log).toEqual({ format: VARIABLES.LOG_FORMAT.default, level: VARIABLES.LOG_LEVEL.default });
   expect(cfg.metrics?.listen).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
-  expect(loadConfig({}).listen).toEqual({ kind: "tcp", host: VARIABLES.HOST.default, port: Number(VARIABLES.PORT.default) });
+  expect(loadConfig({}).listen).toEqual({
+    kind: "tcp",
+    host: VARIABLES.HOST.default,
+    port: Number(VARIABLES.PORT.default),
+  });
 });

@@ -24,11 +24,23 @@ function handle(request: Request): Response {
   }
   const duration = performance.now() - started;
   countRequest(request.method, 200, duration / 1000);
-  logRequest(request.method, request.url, answer.bytes, duration, id, headers.get("x-real-ip") ?? headers.get("x-forwarded-for"));
+  logRequest(
+    request.method,
+    request.url,
+    answer.bytes,
+    duration,
+    id,
+    headers.get("x-real-ip") ?? headers.get("x-forwarded-for"),
+  );
   return response;
 }
 
-declare const Deno: { serve(options: { path: string; transport: "unix"; onListen?: () => void }, handler: (request: Request) => Response): unknown };
+declare const Deno: {
+  serve(
+    options: { path: string; transport: "unix"; onListen?: () => void },
+    handler: (request: Request) => Response,
+  ): unknown;
+};
 if (onBun) {
   const server = Bun.serve({ unix: path, fetch: handle });
   process.on("SIGTERM", () => {

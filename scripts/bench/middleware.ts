@@ -14,7 +14,9 @@ const REQUESTS = 50_000;
 function build(middleware: ((app: Hono) => MiddlewareHandler)[]): Hono {
   const app = new Hono();
   for (const mw of middleware) app.use(mw(app));
-  app.get("/facts/:id", (c) => c.body("a fact\n", 200, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": "7" }));
+  app.get("/facts/:id", (c) =>
+    c.body("a fact\n", 200, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": "7" }),
+  );
   return app;
 }
 
@@ -41,9 +43,13 @@ async function microsPerRequest(app: Hono): Promise<number> {
 
 const results = new Map<string, number[]>(variants.map(([name]) => [name, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, app] of round % 2 ? [...variants].reverse() : variants) results.get(name)?.push(await microsPerRequest(app));
+  for (const [name, app] of round % 2 ? [...variants].reverse() : variants)
+    results.get(name)?.push(await microsPerRequest(app));
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const bare = median(results.get("no middleware") ?? []);
-console.log(`| route | µs per request (median of ${ROUNDS} rounds of ${REQUESTS}) | × no middleware |\n| --- | --- | --- |`);
-for (const [name, values] of results) console.log(`| ${name} | ${median(values).toFixed(2)} | ${(median(values) / bare).toFixed(2)} |`);
+console.log(
+  `| route | µs per request (median of ${ROUNDS} rounds of ${REQUESTS}) | × no middleware |\n| --- | --- | --- |`,
+);
+for (const [name, values] of results)
+  console.log(`| ${name} | ${median(values).toFixed(2)} | ${(median(values) / bare).toFixed(2)} |`);

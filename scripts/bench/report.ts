@@ -103,7 +103,15 @@ export interface ReportInput {
   commit: string;
   machine: { host: string; cpu: string; cores: number; memoryGiB: number; kernel: string; load: string };
   versions: Record<string, string>;
-  settings: { seconds: number; rounds: number; connections: number; warmup: number; pinned: boolean; rssRequests: number; startupRuns: number };
+  settings: {
+    seconds: number;
+    rounds: number;
+    connections: number;
+    warmup: number;
+    pinned: boolean;
+    rssRequests: number;
+    startupRuns: number;
+  };
   prod: { env: string; accessLog: boolean; nolog?: string; metrics: boolean };
   summaries: Summary[];
   rounds: Round[];
@@ -138,13 +146,34 @@ function targets(input: ReportInput): Target[] {
   const list: Target[] = [];
   const atLeast = (what: string, goal: number, value: number, unit = "×") =>
     // Three decimals, so a ratio just under its goal never prints as the goal itself.
-    list.push({ what, goal: `≥ ${goal}${unit}`, measured: Number.isFinite(value) ? `${value.toFixed(3)}${unit}` : "not measured", met: Number.isFinite(value) ? value >= goal : undefined });
-  atLeast("dist/printerfacts on a Unix socket (production settings) vs Bun.serve doing the same work", 0.9, ratio("binary-unix", "baseline"));
-  atLeast("printerfacts on Deno (npm run start:deno) vs Deno.serve doing the same work", 0.9, ratio("deno", "ceiling-deno"));
-  for (const [key, name] of [["go", "Go net/http"], ["fastify", "Fastify on Node"], ["elysia", "Elysia on Bun"]]) {
+    list.push({
+      what,
+      goal: `≥ ${goal}${unit}`,
+      measured: Number.isFinite(value) ? `${value.toFixed(3)}${unit}` : "not measured",
+      met: Number.isFinite(value) ? value >= goal : undefined,
+    });
+  atLeast(
+    "dist/printerfacts on a Unix socket (production settings) vs Bun.serve doing the same work",
+    0.9,
+    ratio("binary-unix", "baseline"),
+  );
+  atLeast(
+    "printerfacts on Deno (npm run start:deno) vs Deno.serve doing the same work",
+    0.9,
+    ratio("deno", "ceiling-deno"),
+  );
+  for (const [key, name] of [
+    ["go", "Go net/http"],
+    ["fastify", "Fastify on Node"],
+    ["elysia", "Elysia on Bun"],
+  ]) {
     atLeast(`dist/printerfacts vs ${name} doing the same work (ahead of it)`, 1, ratio("binary-unix", key));
   }
-  for (const [now, before, name] of [["binary-unix", "before-binary", "dist/printerfacts"], ["node", "before-node", "Node"], ["deno", "before-deno", "Deno"]]) {
+  for (const [now, before, name] of [
+    ["binary-unix", "before-binary", "dist/printerfacts"],
+    ["node", "before-node", "Node"],
+    ["deno", "before-deno", "Deno"],
+  ]) {
     if (has(before)) atLeast(`${name}: no slower than the build before (BENCH_BEFORE)`, 1, ratio(now, before));
   }
   atLeast("Unix socket vs TCP, direct (dist/printerfacts)", 1.25, ratio("binary-unix", "binary-tcp"));
@@ -154,19 +183,32 @@ function targets(input: ReportInput): Target[] {
   list.push({
     what: "throughput cost of the access log",
     goal: "≤ 5%",
-    measured: input.prod.accessLog ? (Number.isFinite(logCost) ? `${f1(logCost)}%` : "not measured") : "no access log in this build",
+    measured: input.prod.accessLog
+      ? Number.isFinite(logCost)
+        ? `${f1(logCost)}%`
+        : "not measured"
+      : "no access log in this build",
     met: input.prod.accessLog && Number.isFinite(logCost) ? logCost <= 5 : undefined,
   });
   const startup = median(input.startups);
-  list.push({ what: `binary start to first response (median of ${input.startups.length})`, goal: "≤ 40 ms", measured: `${f1(startup)} ms`, met: startup <= 40 });
+  list.push({
+    what: `binary start to first response (median of ${input.startups.length})`,
+    goal: "≤ 40 ms",
+    measured: `${f1(startup)} ms`,
+    met: startup <= 40,
+  });
   const idle = input.summaries.find((s) => s.key === "binary-unix")?.rssIdle ?? Number.NaN;
-  const own = Number.isFinite(input.binaryIdlePrivate) ? ` (${f1(input.binaryIdlePrivate)} MB its own; the rest is file pages, mostly the executable's, shared)` : "";
+  const own = Number.isFinite(input.binaryIdlePrivate)
+    ? ` (${f1(input.binaryIdlePrivate)} MB its own; the rest is file pages, mostly the executable's, shared)`
+    : "";
   const floor = input.baselineIdle;
   const measured = Number.isFinite(idle) && Number.isFinite(floor.rss);
   list.push({
     what: "idle RSS of dist/printerfacts vs the Bun ceiling compiled the same way",
     goal: "within 5 MB",
-    measured: measured ? `${f1(idle)} MB${own} against ${f1(floor.rss)} MB (${f1(floor.private)} MB its own): ${idle >= floor.rss ? "+" : ""}${f1(idle - floor.rss)} MB` : "not measured",
+    measured: measured
+      ? `${f1(idle)} MB${own} against ${f1(floor.rss)} MB (${f1(floor.private)} MB its own): ${idle >= floor.rss ? "+" : ""}${f1(idle - floor.rss)} MB`
+      : "not measured",
     met: measured ? idle - floor.rss <= 5 : undefined,
   });
   const g = input.growth;
@@ -193,10 +235,15 @@ function reading(input: ReportInput): string[] {
   }
   const deno = find("deno");
   const denoCeiling = find("ceiling-deno");
-  if (deno && denoCeiling) out.push(`- On Deno, printerfacts reaches ${f2(pairedRatio(input.rounds, "deno", "ceiling-deno"))}× Deno.serve doing the same work.`);
+  if (deno && denoCeiling)
+    out.push(
+      `- On Deno, printerfacts reaches ${f2(pairedRatio(input.rounds, "deno", "ceiling-deno"))}× Deno.serve doing the same work.`,
+    );
   const peers = ["go", "hyper", "fastify", "elysia", "nginx-return"].flatMap((key) => find(key) ?? []);
   if (binary && peers.length > 0) {
-    out.push(`- Against the peers (dist/printerfacts over each, same round): ${peers.map((p) => `${p.label} ${f2(pairedRatio(input.rounds, "binary-unix", p.key))}×`).join(", ")}.`);
+    out.push(
+      `- Against the peers (dist/printerfacts over each, same round): ${peers.map((p) => `${p.label} ${f2(pairedRatio(input.rounds, "binary-unix", p.key))}×`).join(", ")}.`,
+    );
   }
   const busy = input.summaries.filter((v) => v.clientCpu > 0.8);
   out.push(
@@ -205,7 +252,10 @@ function reading(input: ReportInput): string[] {
       : `- The load client was near a full core for ${busy.map((v) => v.label).join(", ")}: those rows are lower bounds.`,
   );
   const noisy = input.summaries.filter((v) => v.otherCpu > 0.3);
-  if (noisy.length > 0) out.push(`- Other work on the machine took more than 0.3 of a core, in the median round, while measuring ${noisy.length} of ${input.summaries.length} variants: compare ratios, not absolute req/s.`);
+  if (noisy.length > 0)
+    out.push(
+      `- Other work on the machine took more than 0.3 of a core, in the median round, while measuring ${noisy.length} of ${input.summaries.length} variants: compare ratios, not absolute req/s.`,
+    );
   return out;
 }
 
@@ -221,8 +271,15 @@ export function renderReport(input: ReportInput): string {
   );
   lines.push(`- **Command:** \`${input.command}\``);
   lines.push(`- **Date:** ${input.date}; **commit** ${input.commit}`);
-  lines.push(`- **Machine:** ${m.cpu}, ${m.cores} cores, ${f0(m.memoryGiB)} GiB, ${m.kernel}; load average at the end ${m.load}`);
-  lines.push(`- **Software:** ${Object.entries(input.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v.replace(/^v/, "")}`).join(", ")}`);
+  lines.push(
+    `- **Machine:** ${m.cpu}, ${m.cores} cores, ${f0(m.memoryGiB)} GiB, ${m.kernel}; load average at the end ${m.load}`,
+  );
+  lines.push(
+    `- **Software:** ${Object.entries(input.versions)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k} ${v.replace(/^v/, "")}`)
+      .join(", ")}`,
+  );
   lines.push(
     `- **Load:** our C client (scripts/loadgen.c), ${s.connections} keep-alive connections, one request in flight on each (no pipelining), \`GET /fact\`; ${s.rounds} rounds of ${s.seconds} s per variant after ${s.warmup} s of warm-up; ${s.pinned ? "servers pinned to core 0 and the client to core 1 (taskset)" : "no CPU pinning"}.`,
   );
@@ -241,10 +298,46 @@ export function renderReport(input: ReportInput): string {
   }
 
   lines.push("## Throughput and latency", "");
-  lines.push(row(["variant", "req/s (median)", "× baseline", "p50 ms", "p99 ms", "errors", "server CPU", "server µs/req", "× baseline by CPU", "client CPU", "others", "RSS idle MB", "RSS load MB", "RSS end MB", "requests served"]));
+  lines.push(
+    row([
+      "variant",
+      "req/s (median)",
+      "× baseline",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "server CPU",
+      "server µs/req",
+      "× baseline by CPU",
+      "client CPU",
+      "others",
+      "RSS idle MB",
+      "RSS load MB",
+      "RSS end MB",
+      "requests served",
+    ]),
+  );
   lines.push(row(Array(15).fill("---")));
   for (const v of input.summaries) {
-    lines.push(row([v.label, f0(v.rps), f2(v.ratio), f2(v.p50), f2(v.p99), v.errors, f2(v.serverCpu), f1(v.serverUsPerRequest), f2(v.cpuRatio), f2(v.clientCpu), f2(v.otherCpu), f1(v.rssIdle), f1(v.rssLoad), f1(v.rssEnd), count(v.served)]));
+    lines.push(
+      row([
+        v.label,
+        f0(v.rps),
+        f2(v.ratio),
+        f2(v.p50),
+        f2(v.p99),
+        v.errors,
+        f2(v.serverCpu),
+        f1(v.serverUsPerRequest),
+        f2(v.cpuRatio),
+        f2(v.clientCpu),
+        f2(v.otherCpu),
+        f1(v.rssIdle),
+        f1(v.rssLoad),
+        f1(v.rssEnd),
+        count(v.served),
+      ]),
+    );
   }
   lines.push("");
   lines.push(
@@ -255,17 +348,27 @@ export function renderReport(input: ReportInput): string {
   lines.push("## Targets", "");
   lines.push(row(["target", "goal", "measured", "met"]));
   lines.push(row(["---", "---", "---", "---"]));
-  for (const t of targets(input)) lines.push(row([t.what, t.goal, t.measured, t.met === undefined ? "not measured" : t.met ? "yes" : "**no**"]));
+  for (const t of targets(input))
+    lines.push(row([t.what, t.goal, t.measured, t.met === undefined ? "not measured" : t.met ? "yes" : "**no**"]));
   lines.push("");
 
   lines.push(...reading(input), "");
 
   if (input.growth) {
     const g = input.growth;
-    lines.push(`Memory growth: a fresh dist/printerfacts on a Unix socket (production settings) served ${count(g.first)} requests, then ${count(g.all - g.first)} more, RSS read after a 1 s pause each time (${g.errors} errors).`, "");
+    lines.push(
+      `Memory growth: a fresh dist/printerfacts on a Unix socket (production settings) served ${count(g.first)} requests, then ${count(g.all - g.first)} more, RSS read after a 1 s pause each time (${g.errors} errors).`,
+      "",
+    );
   }
-  lines.push(`Start to first response: from fork to the first complete \`GET /healthz\` answer over the socket, ${input.startups.length} runs: ${input.startups.map(f1).join(", ")} ms.`, "");
-  lines.push(`Binary size: dist/printerfacts is ${f1(input.binaryBytes / 1e6)} MB (the Bun runtime is most of it).`, "");
+  lines.push(
+    `Start to first response: from fork to the first complete \`GET /healthz\` answer over the socket, ${input.startups.length} runs: ${input.startups.map(f1).join(", ")} ms.`,
+    "",
+  );
+  lines.push(
+    `Binary size: dist/printerfacts is ${f1(input.binaryBytes / 1e6)} MB (the Bun runtime is most of it).`,
+    "",
+  );
 
   lines.push("## Raw figures: req/s per round", "");
   lines.push(row(["variant", ...input.rounds.map((_, i) => `round ${i + 1}${i % 2 ? " ↑" : " ↓"}`)]));

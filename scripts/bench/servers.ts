@@ -19,7 +19,18 @@ export interface InstanceSpec {
 }
 
 /** Variables a parent shell may have set that would change what a server binds or logs. */
-const SCRUB = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST", "LOG_FORMAT", "LOG_LEVEL", "METRICS_SOCKPATH", "METRICS_PORT", "METRICS_HOST"];
+const SCRUB = [
+  "SOCKPATH",
+  "SOCKMODE",
+  "SOCKGROUP",
+  "PORT",
+  "HOST",
+  "LOG_FORMAT",
+  "LOG_LEVEL",
+  "METRICS_SOCKPATH",
+  "METRICS_PORT",
+  "METRICS_HOST",
+];
 
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};

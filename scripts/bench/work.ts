@@ -60,7 +60,14 @@ function flush() {
 process.on("exit", flush);
 
 /** The access-log line, the same fields and bytes as printerfacts' LOG_FORMAT=json. */
-export function logRequest(method: string, url: string, bytes: number, duration: number, id: string, client: string | null | undefined): void {
+export function logRequest(
+  method: string,
+  url: string,
+  bytes: number,
+  duration: number,
+  id: string,
+  client: string | null | undefined,
+): void {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   const query = url.indexOf("?", start);
   const path = start === -1 ? url : url.slice(start, query === -1 ? undefined : query);

@@ -53,7 +53,10 @@ export const bunAdapter: Adapter = {
       // The app answers its own errors (a 500 with the request id); this catches what escapes it.
       error(err) {
         log.error(`request failed outside the app: ${err.stack ?? err}`);
-        return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+        return new Response("internal error\n", {
+          status: 500,
+          headers: { "Content-Type": "text/plain; charset=utf-8" },
+        });
       },
       fetch(request, srv) {
         // Bun keeps a connection that sent CONNECT as a tunnel nobody reads: the next request on
@@ -86,6 +89,5 @@ export const bunAdapter: Adapter = {
     };
   },
 };
-
 
 export default bunAdapter;

@@ -8,7 +8,10 @@ import type { Adapter, Listener } from "./types.ts";
 declare const Deno: {
   serve(
     options: ({ path: string; transport: "unix" } | { hostname: string; port: number }) & { onListen?: () => void },
-    handler: (request: Request, info: { remoteAddr: { transport: string; hostname?: string } }) => Response | Promise<Response>,
+    handler: (
+      request: Request,
+      info: { remoteAddr: { transport: string; hostname?: string } },
+    ) => Response | Promise<Response>,
   ): { addr: { port?: number }; finished: Promise<void>; shutdown(): Promise<void> };
 };
 
@@ -36,13 +39,20 @@ export const denoAdapter: Adapter = {
     const counted = requests.wrap(handler);
     const server = Deno.serve(
       {
-        ...(target.kind === "unix" ? { path: target.path, transport: "unix" as const } : { hostname: target.host, port: target.port }),
+        ...(target.kind === "unix"
+          ? { path: target.path, transport: "unix" as const }
+          : { hostname: target.host, port: target.port }),
         onListen: () => {}, // Deno would print "Listening on ..." to stdout; server.ts logs instead.
       },
       (request, info) => {
         // CONNECT: the same refusal as on Bun and Node (Deno itself would let it be routed).
         if (request.method === "CONNECT") return refuseConnect({ close: false });
-        const response = counted(request, info.remoteAddr.transport === "tcp" ? { transport: "tcp", remoteAddress: info.remoteAddr.hostname } : { transport: "unix" });
+        const response = counted(
+          request,
+          info.remoteAddr.transport === "tcp"
+            ? { transport: "tcp", remoteAddress: info.remoteAddr.hostname }
+            : { transport: "unix" },
+        );
         return response instanceof Promise ? response.then(keptOpen) : keptOpen(response);
       },
     );

@@ -14,18 +14,29 @@ export const nodeAdapter: Adapter = {
   listen: ({ target, handler, idleTimeoutSeconds }) => listenNodeHttp(target, handler, idleTimeoutSeconds),
 };
 
-export async function listenNodeHttp(target: ListenOptions["target"], handler: Handler, idleTimeoutSeconds?: number): Promise<Listener> {
+export async function listenNodeHttp(
+  target: ListenOptions["target"],
+  handler: Handler,
+  idleTimeoutSeconds?: number,
+): Promise<Listener> {
   const transport = target.kind === "tcp" ? "tcp" : "unix";
   const server = createAdaptorServer({
     // The URL's host when a request has no Host header (HTTP/1.0), as Bun and Deno serve those too.
     hostname: "localhost",
     // Unfinished request headers are cut after 12 s, as Bun does (Node's default is 60 s, looked
     // at every 30 s, so a stalled client could hold a connection for 90 s).
-    serverOptions: { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS * 2, connectionsCheckingInterval: 1000 },
+    serverOptions: {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: HEADERS_TIMEOUT_MS * 2,
+      connectionsCheckingInterval: 1000,
+    },
     fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
       // An inherited socket may be TCP too; the socket itself says which.
       const remoteAddress = env.incoming.socket.remoteAddress;
-      return handler(request, remoteAddress === undefined ? { transport: "unix" } : { transport: "tcp", remoteAddress });
+      return handler(
+        request,
+        remoteAddress === undefined ? { transport: "unix" } : { transport: "tcp", remoteAddress },
+      );
     },
   }) as Server;
   // IDLE_TIMEOUT: how long an idle keep-alive connection is kept (Node's default is 5 s; 0 = never).
@@ -53,10 +64,14 @@ export async function listenNodeHttp(target: ListenOptions["target"], handler: H
   // it is neither logged nor counted. A well-formed one is handed to the app like any request;
   // every other parse error gets Node's own answer.
   server.on("clientError", (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
-    const request = err.code === "HPE_INVALID_METHOD" && err.rawPacket ? unknownMethodRequest(err.rawPacket) : undefined;
+    const request =
+      err.code === "HPE_INVALID_METHOD" && err.rawPacket ? unknownMethodRequest(err.rawPacket) : undefined;
     if (request === undefined || !socket.writable) return nodeDefaultClientError(err, socket);
     requests.begin();
-    const conn = socket.remoteAddress === undefined ? { transport: "unix" as const } : { transport: "tcp" as const, remoteAddress: socket.remoteAddress };
+    const conn =
+      socket.remoteAddress === undefined
+        ? { transport: "unix" as const }
+        : { transport: "tcp" as const, remoteAddress: socket.remoteAddress };
     Promise.resolve(handler(request, conn))
       .then(rawResponse)
       .then(
@@ -123,8 +138,12 @@ function unknownMethodRequest(packet: Buffer): Request | undefined {
 /** A Response as HTTP/1.1 bytes for a socket Node's HTTP layer has let go of; the connection closes after. */
 async function rawResponse(response: Response): Promise<Buffer> {
   const body = Buffer.from(await response.arrayBuffer());
-  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`, `Date: ${new Date().toUTCString()}`];
-  for (const [name, value] of response.headers) if (!/^(connection|content-length|transfer-encoding|date)$/i.test(name)) lines.push(`${name}: ${value}`);
+  const lines = [
+    `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`,
+    `Date: ${new Date().toUTCString()}`,
+  ];
+  for (const [name, value] of response.headers)
+    if (!/^(connection|content-length|transfer-encoding|date)$/i.test(name)) lines.push(`${name}: ${value}`);
   lines.push(`Content-Length: ${body.length}`, "Connection: close");
   return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
 }
@@ -133,7 +152,13 @@ async function rawResponse(response: Response): Promise<Buffer> {
 function nodeDefaultClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (socket.writable && socket.bytesWritten === 0) {
     const status =
-      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW" ? 413 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? 431
+        : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
+          ? 413
+          : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? 408
+            : 400;
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
   }
   socket.destroy(err);

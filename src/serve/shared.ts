@@ -33,7 +33,9 @@ export class InFlight {
   }
 
   /** The handler, counted from its call until its response is settled. */
-  wrap<A extends unknown[]>(handler: (...args: A) => Response | Promise<Response>): (...args: A) => Response | Promise<Response> {
+  wrap<A extends unknown[]>(
+    handler: (...args: A) => Response | Promise<Response>,
+  ): (...args: A) => Response | Promise<Response> {
     return (...args) => {
       this.begin();
       let result: Response | Promise<Response>;
@@ -73,6 +75,10 @@ export const QUIET_MS = 200;
 export function refuseConnect({ close = true } = {}): Response {
   return new Response("method not allowed\n", {
     status: 405,
-    headers: { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8", ...(close ? { Connection: "close" } : {}) },
+    headers: {
+      Allow: "GET, HEAD",
+      "Content-Type": "text/plain; charset=utf-8",
+      ...(close ? { Connection: "close" } : {}),
+    },
   });
 }

@@ -22,12 +22,23 @@ function idOf(flag: "-u" | "-g", name: string): number {
  * localhost:2019, which parallel tests would share); the site 127.0.0.1 instead of the domain,
  * with the test certificate (Caddy would otherwise ask an ACME CA for one).
  */
-export function renderCaddyfile({ sockets, httpPort, httpsPort }: ProxySite, files: { cert: string; key: string; admin: string }): string {
+export function renderCaddyfile(
+  { sockets, httpPort, httpsPort }: ProxySite,
+  files: { cert: string; key: string; admin: string },
+): string {
   const r = (text: string, from: string, to: string) => replaceExactly("deploy/caddy/Caddyfile", text, from, to);
   let text = readFileSync(SHIPPED_CADDYFILE, "utf8");
-  text = r(text, "\n{\n", `\n{\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tdefault_bind 127.0.0.1\n\tadmin unix/${files.admin}\n`);
+  text = r(
+    text,
+    "\n{\n",
+    `\n{\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tdefault_bind 127.0.0.1\n\tadmin unix/${files.admin}\n`,
+  );
   text = r(text, "\nprinterfacts.example.com {\n", `\n127.0.0.1 {\n\ttls ${files.cert} ${files.key}\n`);
-  text = r(text, `reverse_proxy ${SHIPPED_UPSTREAMS} {`, `reverse_proxy ${sockets.map((s) => `unix/${s}`).join(" ")} {`);
+  text = r(
+    text,
+    `reverse_proxy ${SHIPPED_UPSTREAMS} {`,
+    `reverse_proxy ${sockets.map((s) => `unix/${s}`).join(" ")} {`,
+  );
   return text;
 }
 
@@ -51,15 +62,27 @@ export async function startCaddy(prefix: string, site: ProxySite, opts: CaddyOpt
   writeFileSync(caddyfile, renderCaddyfile(site, files));
 
   const groups = (opts.groups ?? [SERVICE.gid]).join(",");
-  const asCaddy = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, groups === "" ? "--clear-groups" : `--groups=${groups}`, "--"];
+  const asCaddy = [
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    groups === "" ? "--clear-groups" : `--groups=${groups}`,
+    "--",
+  ];
   const env = { HOME: home, XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") };
-  const validate = Bun.spawnSync([...asCaddy, "caddy", "validate", "--config", caddyfile], { env: { PATH: process.env.PATH, ...env } });
+  const validate = Bun.spawnSync([...asCaddy, "caddy", "validate", "--config", caddyfile], {
+    env: { PATH: process.env.PATH, ...env },
+  });
   if (validate.exitCode !== 0) throw new Error(`caddy validate refused ${caddyfile}:\n${validate.stderr}`);
   // As caddy.service's ExecStart.
   const proc = start([...asCaddy, "caddy", "run", "--environ", "--config", caddyfile], env);
   await waitForPort(site.httpsPort, () => `caddy did not start:\n${proc.stderr()}`);
   // Caddy logs everything as JSON on stderr; the access log is the http.log.access logger's lines.
-  const lines = () => proc.stderr().split("\n").filter((l) => l.startsWith("{"));
+  const lines = () =>
+    proc
+      .stderr()
+      .split("\n")
+      .filter((l) => l.startsWith("{"));
   return {
     name: "caddy",
     https: `https://127.0.0.1:${site.httpsPort}`,
@@ -67,8 +90,14 @@ export async function startCaddy(prefix: string, site: ProxySite, opts: CaddyOpt
     httpsPort: site.httpsPort,
     host: "127.0.0.1",
     raw: (data, o) => rawTlsExchange(site.httpsPort, data, o),
-    accessLog: () => lines().filter((l) => l.includes('"logger":"http.log.access')).join("\n"),
-    errorLog: () => lines().filter((l) => !l.includes('"logger":"http.log.access')).join("\n"),
+    accessLog: () =>
+      lines()
+        .filter((l) => l.includes('"logger":"http.log.access'))
+        .join("\n"),
+    errorLog: () =>
+      lines()
+        .filter((l) => !l.includes('"logger":"http.log.access'))
+        .join("\n"),
     async stop() {
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);

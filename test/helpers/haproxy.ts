@@ -7,7 +7,10 @@ import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, SERV
 import { ROOT, start } from "./server.ts";
 
 export const SHIPPED_CFG = join(ROOT, "deploy/haproxy/printerfacts.cfg");
-const SHIPPED_SERVERS = ["server instance-1 /run/printerfacts-1/printerfacts.sock", "server instance-2 /run/printerfacts-2/printerfacts.sock"];
+const SHIPPED_SERVERS = [
+  "server instance-1 /run/printerfacts-1/printerfacts.sock",
+  "server instance-2 /run/printerfacts-2/printerfacts.sock",
+];
 const SHIPPED_CRT = "/etc/haproxy/certs/printerfacts.pem";
 
 /**
@@ -15,8 +18,12 @@ const SHIPPED_CRT = "/etc/haproxy/certs/printerfacts.pem";
  * certificate. The workers' group printerfacts becomes the group the test's service runs as
  * (this host has no printerfacts group), unless `group` names another.
  */
-export function renderHaproxy({ sockets, httpPort, httpsPort, cert }: ProxySite, { group = SERVICE.group as string } = {}): string {
-  const r = (text: string, from: string, to: string) => replaceExactly("deploy/haproxy/printerfacts.cfg", text, from, to);
+export function renderHaproxy(
+  { sockets, httpPort, httpsPort, cert }: ProxySite,
+  { group = SERVICE.group as string } = {},
+): string {
+  const r = (text: string, from: string, to: string) =>
+    replaceExactly("deploy/haproxy/printerfacts.cfg", text, from, to);
   let cfg = readFileSync(SHIPPED_CFG, "utf8");
   const servers = (lines: string[]) => lines.map((line) => `    ${line}\n`).join("");
   cfg = r(cfg, servers(SHIPPED_SERVERS), servers(sockets.map((sock, i) => `server s${i} ${sock}`)));
@@ -48,7 +55,17 @@ export async function startHaproxy(prefix: string, site: ProxySite, opts: Haprox
   const check = haproxyCheck(cfgPath);
   if (check.status !== 0) throw new Error(`haproxy -c refused ${cfgPath}:\n${check.output}`);
   // As haproxy.service's ExecStart (with the master CLI socket and pid file under the prefix).
-  const proc = start([...(opts.wrapper ?? []), "haproxy", "-Ws", "-f", cfgPath, "-p", join(prefix, "haproxy.pid"), "-S", join(prefix, "master.sock")]);
+  const proc = start([
+    ...(opts.wrapper ?? []),
+    "haproxy",
+    "-Ws",
+    "-f",
+    cfgPath,
+    "-p",
+    join(prefix, "haproxy.pid"),
+    "-S",
+    join(prefix, "master.sock"),
+  ]);
   await waitForPort(site.httpsPort, () => `haproxy did not start:\n${proc.stderr()}`);
   return {
     name: "haproxy",

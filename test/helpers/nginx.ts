@@ -11,7 +11,8 @@ const SHIPPED_SOCKET_LINE = "server unix:/run/printerfacts/printerfacts.sock max
 
 /** Replace `from` with `to`, failing loudly if the shipped file no longer has `from`. */
 function replaceExactly(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`deploy/nginx/printerfacts.conf no longer contains ${JSON.stringify(from)}`);
+  if (!text.includes(from))
+    throw new Error(`deploy/nginx/printerfacts.conf no longer contains ${JSON.stringify(from)}`);
   return text.replaceAll(from, to);
 }
 
@@ -19,7 +20,27 @@ function replaceExactly(text: string, from: string, to: string): string {
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
-  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+  const r = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   return { cert, key };
 }
@@ -41,12 +62,20 @@ export function renderSite({ sockets, httpPort, httpsPort, cert }: SiteOptions, 
   conf = replaceExactly(conf, "listen [::]:443 ssl http2;", "");
   conf = replaceExactly(conf, "/etc/letsencrypt/live/printerfacts.example.com/fullchain.pem", cert.cert);
   conf = replaceExactly(conf, "/etc/letsencrypt/live/printerfacts.example.com/privkey.pem", cert.key);
-  conf = replaceExactly(conf, "access_log /var/log/nginx/printerfacts.access.log printerfacts;", `access_log ${accessLogPath} printerfacts;`);
+  conf = replaceExactly(
+    conf,
+    "access_log /var/log/nginx/printerfacts.access.log printerfacts;",
+    `access_log ${accessLogPath} printerfacts;`,
+  );
   return conf;
 }
 
 /** nginx.conf around the site: everything nginx writes stays under `prefix`. */
-export function mainConf(prefix: string, site: string, { user = "nobody nogroup" }: { user?: string | null } = {}): string {
+export function mainConf(
+  prefix: string,
+  site: string,
+  { user = "nobody nogroup" }: { user?: string | null } = {},
+): string {
   const temp = (name: string) => `${name}_temp_path ${join(prefix, "temp", name)};`;
   return `${user === null ? "" : `user ${user};`}
 worker_processes 1;
@@ -123,8 +152,16 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
       break;
     } catch {
       // Never an empty reason: how it ended, and whatever nginx said on stderr and in its error log.
-      const why = exitCode !== undefined ? `nginx exited with ${exitCode}` : Date.now() > deadline ? "nginx did not accept on its port within 3 s" : undefined;
-      if (why) throw new Error(`${why}; stderr: ${proc.stderr().trim() || "(nothing)"}; error.log: ${read("error.log").trim() || "(nothing)"}`);
+      const why =
+        exitCode !== undefined
+          ? `nginx exited with ${exitCode}`
+          : Date.now() > deadline
+            ? "nginx did not accept on its port within 3 s"
+            : undefined;
+      if (why)
+        throw new Error(
+          `${why}; stderr: ${proc.stderr().trim() || "(nothing)"}; error.log: ${read("error.log").trim() || "(nothing)"}`,
+        );
       await Bun.sleep(20);
     }
   }

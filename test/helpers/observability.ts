@@ -16,9 +16,13 @@ export function jsonLines(proc: Running): AccessRecord[] {
 export async function waitForLines(proc: Running, count: number, timeoutMs = 5000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const lines = proc.stdout().split("\n").filter((line) => line !== "");
+    const lines = proc
+      .stdout()
+      .split("\n")
+      .filter((line) => line !== "");
     if (lines.length >= count) return lines;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} lines on stdout; got:\n${proc.stdout()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${count} lines on stdout; got:\n${proc.stdout()}`);
     await Bun.sleep(20);
   }
 }
@@ -43,7 +47,15 @@ export function sample(metrics: string, name: string, labels: Record<string, str
 
 /** Pipe Prometheus text through `promtool check metrics` (Debian package prometheus). */
 export async function promtoolCheck(metrics: string): Promise<{ exitCode: number; output: string }> {
-  const proc = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([metrics]), stdout: "pipe", stderr: "pipe" });
-  const [out, err, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(["promtool", "check", "metrics"], {
+    stdin: new Blob([metrics]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { exitCode, output: out + err };
 }

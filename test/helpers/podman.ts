@@ -50,7 +50,13 @@ tmp_dir = "${dir}/libpod"
   const env = { CONTAINERS_CONF: conf, CONTAINERS_STORAGE_CONF: storage, TMPDIR: join(dir, "tmp") };
   const run = (args: string[], input?: Buffer): Result => {
     // A hung podman fails its test instead of the whole run.
-    const r = spawnSync("podman", args, { env: { ...process.env, ...env }, input, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 });
+    const r = spawnSync("podman", args, {
+      env: { ...process.env, ...env },
+      input,
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      timeout: 60_000,
+    });
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
@@ -84,18 +90,27 @@ export function sharedLibraries(executable: string): string[] {
  * A root filesystem of just `files` and the libraries `librariesOf` load, with /etc/passwd,
  * /etc/group and /tmp, imported as an image: a stand-in for a distroless base, with no shell.
  */
-export function importRootfs(pm: Podman, name: string, { files = [], librariesOf = files, changes = [] }: { files?: string[]; librariesOf?: string[]; changes?: string[] }): void {
+export function importRootfs(
+  pm: Podman,
+  name: string,
+  { files = [], librariesOf = files, changes = [] }: { files?: string[]; librariesOf?: string[]; changes?: string[] },
+): void {
   const root = join(pm.dir, `rootfs-${name.replace(/\W/g, "-")}`);
   for (const file of new Set([...files, ...librariesOf.flatMap(sharedLibraries)])) {
     mkdirSync(join(root, dirname(file)), { recursive: true });
     copyFileSync(file, join(root, file));
   }
   mkdirSync(join(root, "etc"), { recursive: true });
-  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n");
+  writeFileSync(
+    join(root, "etc/passwd"),
+    "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+  );
   writeFileSync(join(root, "etc/group"), "root:x:0:\nnonroot:x:65532:\n");
   mkdirSync(join(root, "tmp"));
   chmodSync(join(root, "tmp"), 0o1777);
-  const tar = spawnSync("tar", ["-C", root, "--numeric-owner", "--owner=0", "--group=0", "-cf", "-", "."], { maxBuffer: 1 << 30 });
+  const tar = spawnSync("tar", ["-C", root, "--numeric-owner", "--owner=0", "--group=0", "-cf", "-", "."], {
+    maxBuffer: 1 << 30,
+  });
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
   pm.ok(["import", ...changes.flatMap((c) => ["--change", c]), "-", name], tar.stdout);
   rmSync(root, { recursive: true, force: true });

@@ -21,8 +21,25 @@ export function testCert(dir: string): Cert {
   const key = join(dir, "key.pem");
   const r = spawnSync(
     "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1", "-keyout", key, "-out", cert],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ],
     { encoding: "utf8" },
   );
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
@@ -56,7 +73,10 @@ export interface RunningProxy {
   /** The Host header the site answers for (Caddy matches it; HAProxy answers any). */
   host: string;
   /** Raw bytes to the TLS listener (HTTP/1.1 by ALPN), with rawExchange's semantics. */
-  raw(data: string | Uint8Array, opts?: { responses?: number; untilClosed?: boolean; timeoutMs?: number }): Promise<RawExchangeResult>;
+  raw(
+    data: string | Uint8Array,
+    opts?: { responses?: number; untilClosed?: boolean; timeoutMs?: number },
+  ): Promise<RawExchangeResult>;
   /** The proxy's access log so far (one line per request). */
   accessLog(): string;
   /** Everything else the proxy wrote (start-up, warnings, errors). */
@@ -155,8 +175,19 @@ export function startService(sock: string, env: Record<string, string> = {}): Pr
   const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
   const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   return startListening(
-    ["setpriv", `--reuid=${SERVICE.uid}`, `--regid=${SERVICE.gid}`, "--clear-groups", "--",
-      "sh", "-c", `umask ${shippedUmask()} && exec env "$@"`, "sh", ...assignments, BINARY],
+    [
+      "setpriv",
+      `--reuid=${SERVICE.uid}`,
+      `--regid=${SERVICE.gid}`,
+      "--clear-groups",
+      "--",
+      "sh",
+      "-c",
+      `umask ${shippedUmask()} && exec env "$@"`,
+      "sh",
+      ...assignments,
+      BINARY,
+    ],
     {},
   );
 }

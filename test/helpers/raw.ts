@@ -55,8 +55,7 @@ export function openRaw(target: Target): Promise<RawConnection> {
         responses: () => parseResponses(received),
         closed,
         isClosed: () => closedFlag,
-        write: (data) =>
-          new Promise((ok, fail) => socket.write(data, (err) => (err ? fail(err) : ok()))),
+        write: (data) => new Promise((ok, fail) => socket.write(data, (err) => (err ? fail(err) : ok()))),
         destroy: () => socket.destroy(),
       });
     });
@@ -124,6 +123,9 @@ export const STALLS: Record<string, { send: string; drip?: string }> = {
   "headers without the blank line": { send: "GET /fact HTTP/1.1\r\nHost: x\r\n" },
   "headers, dripped a byte at a time": { send: "GET /fact HTTP/1.1\r\nHost: x\r\nX-Slow: ", drip: "a" },
   "10 of 100 body bytes": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789" },
-  "body, dripped a byte at a time": { send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", drip: "b" },
+  "body, dripped a byte at a time": {
+    send: "POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n",
+    drip: "b",
+  },
   "idle keep-alive after a response": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
 };

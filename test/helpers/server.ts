@@ -109,7 +109,8 @@ export async function waitForLog(proc: Running, pattern: RegExp | string, timeou
   });
   const deadline = Date.now() + timeoutMs;
   while (!matches()) {
-    if (exitCode !== undefined) throw new Error(`process exited with ${exitCode} before logging ${pattern}:\n${proc.stderr()}`);
+    if (exitCode !== undefined)
+      throw new Error(`process exited with ${exitCode} before logging ${pattern}:\n${proc.stderr()}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; stderr so far:\n${proc.stderr()}`);
     await Bun.sleep(20);
   }
@@ -150,10 +151,25 @@ export async function curl(
   url: string,
   opts: { socket?: string; args?: string[]; as?: { uid: number; gid: number } } = {},
 ): Promise<CurlResult> {
-  const argv = ["curl", "-sS", "-i", "--max-time", "10", ...(opts.socket ? ["--unix-socket", opts.socket] : []), ...(opts.args ?? []), url];
-  const command = opts.as ? ["setpriv", `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", ...argv] : argv;
+  const argv = [
+    "curl",
+    "-sS",
+    "-i",
+    "--max-time",
+    "10",
+    ...(opts.socket ? ["--unix-socket", opts.socket] : []),
+    ...(opts.args ?? []),
+    url,
+  ];
+  const command = opts.as
+    ? ["setpriv", `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", ...argv]
+    : argv;
   const proc = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
-  const [raw, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [raw, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const split = raw.indexOf("\r\n\r\n");
   const head = split === -1 ? "" : raw.slice(0, split);
   const [statusLine = "", ...headerLines] = head.split("\r\n");
@@ -162,7 +178,13 @@ export async function curl(
     const i = line.indexOf(":");
     headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body: split === -1 ? "" : raw.slice(split + 4), exitCode, stderr };
+  return {
+    status: Number(statusLine.split(" ")[1] ?? 0),
+    headers,
+    body: split === -1 ? "" : raw.slice(split + 4),
+    exitCode,
+    stderr,
+  };
 }
 
 /** fetch over a Unix socket (Bun's fetch takes `unix`). */

@@ -31,7 +31,17 @@
 // Teardown: stop() SIGKILLs systemd (PID 1 there, so the kernel kills everything in the host),
 // removes its cgroups and temp dir. killSystemdHosts() (test/setup.ts, when the run ends) does the
 // same for any host a failing test left; unshare --kill-child ends the host if unshare is killed.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Running, start } from "./server.ts";
@@ -217,7 +227,11 @@ async function exec(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     timedOut = true;
     proc.kill("SIGKILL");
   }, opts.timeoutMs ?? 60_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { status: timedOut ? 124 : code, stdout, stderr };
 }
@@ -227,7 +241,8 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
   const began = performance.now();
   const shares = Object.entries(options.share ?? {});
   for (const [, dest] of shares) {
-    if (!/^\/(opt|usr\/local|etc|var)\/./.test(dest) || dest.startsWith("/var/tmp")) throw new Error(`systemd host: share target ${dest} is not under /opt, /usr/local, /etc or /var`);
+    if (!/^\/(opt|usr\/local|etc|var)\/./.test(dest) || dest.startsWith("/var/tmp"))
+      throw new Error(`systemd host: share target ${dest} is not under /opt, /usr/local, /etc or /var`);
   }
   const stateDir = mkdtempSync(join(tmpdir(), "pf-systemd-host-"));
   chmodSync(stateDir, 0o700);
@@ -236,7 +251,8 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
   const cgroup = parent ? join(parent, `pf-systemd-host-${id}`) : undefined;
   if (cgroup) mkdirSync(cgroup);
   const masked = [...DEFAULT_MASKED, ...(options.mask ?? [])];
-  if (shares.length > 0) writeFileSync(join(stateDir, "shares"), shares.map(([src, dest]) => `${src}\t${dest}\n`).join(""));
+  if (shares.length > 0)
+    writeFileSync(join(stateDir, "shares"), shares.map(([src, dest]) => `${src}\t${dest}\n`).join(""));
   // The shell moves itself into the host's cgroup before unshare makes that the namespace's root.
   const enter = cgroup ? `echo $$ > '${cgroup}/cgroup.procs' && ` : "";
   const unshare = start(
@@ -288,12 +304,16 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
 
   const ok = async (command: readonly string[], opts?: RunOptions) => {
     const r = await run(command, opts);
-    if (r.status !== 0) throw new Error(`in systemd host: ${command.join(" ")} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    if (r.status !== 0)
+      throw new Error(
+        `in systemd host: ${command.join(" ")} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+      );
     return r.stdout;
   };
   const writeFile = async (dest: string, content: string | Uint8Array, mode = 0o644) => {
     // Renamed into place, so a running program at `dest` is replaced, not written over.
-    const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.pf-new" && chmod "$2" "$1.pf-new" && mv -f "$1.pf-new" "$1"';
+    const script =
+      'mkdir -p "$(dirname "$1")" && cat > "$1.pf-new" && chmod "$2" "$1.pf-new" && mv -f "$1.pf-new" "$1"';
     await ok(["bash", "-c", script, "write", dest, mode.toString(8)], { stdin: content });
   };
   return {

@@ -15,7 +15,12 @@ function logger(format: "text" | "json", enabled: (level: Level) => boolean = ()
   return { lines, observe };
 }
 
-const exchange = (requestId = "id-1"): Exchange => ({ conn: { transport: "unix" }, requestId, route: "/fact", head: false });
+const exchange = (requestId = "id-1"): Exchange => ({
+  conn: { transport: "unix" },
+  requestId,
+  route: "/fact",
+  head: false,
+});
 const sized = (body: string | null, status = 200) =>
   new Response(body, { status, headers: body === null ? {} : { "Content-Length": String(Buffer.byteLength(body)) } });
 
@@ -23,11 +28,25 @@ test("JSON: every field, the path still encoded and without its query, the time 
   const { lines, observe } = logger("json");
   const before = Date.now();
   // It took 1.5 s: however slowly this test runs, the line's time is before it started.
-  observe(new Request("http://x/a%20b/c?q=1", { headers: { "X-Real-IP": "192.0.2.10" } }), exchange(), sized("héllo\n"), 1500.1234);
+  observe(
+    new Request("http://x/a%20b/c?q=1", { headers: { "X-Real-IP": "192.0.2.10" } }),
+    exchange(),
+    sized("héllo\n"),
+    1500.1234,
+  );
   expect(lines).toHaveLength(1);
   expect(lines[0]).toEndWith("\n");
   const line = JSON.parse(lines[0]);
-  expect(line).toEqual({ time: line.time, method: "GET", path: "/a%20b/c", status: 200, bytes: 7, duration_ms: 1500.123, request_id: "id-1", client: "192.0.2.10" });
+  expect(line).toEqual({
+    time: line.time,
+    method: "GET",
+    path: "/a%20b/c",
+    status: 200,
+    bytes: 7,
+    duration_ms: 1500.123,
+    request_id: "id-1",
+    client: "192.0.2.10",
+  });
   expect(Date.parse(line.time)).toBeLessThanOrEqual(before);
   expect(lines[0]).toBe(`${JSON.stringify(line)}\n`);
 });
@@ -35,12 +54,19 @@ test("JSON: every field, the path still encoded and without its query, the time 
 test("text: logfmt, values with spaces or quotes quoted, no client as -", () => {
   const { lines, observe } = logger("text");
   observe(new Request("http://x/healthz"), exchange('a "b"'), sized("ok\n"), 0.5);
-  expect(lines[0]).toMatch(/^time=\S+Z method=GET path=\/healthz status=200 bytes=3 duration_ms=0\.5 request_id="a \\"b\\"" client=-\n$/);
+  expect(lines[0]).toMatch(
+    /^time=\S+Z method=GET path=\/healthz status=200 bytes=3 duration_ms=0\.5 request_id="a \\"b\\"" client=-\n$/,
+  );
 });
 
 test("bytes: 0 for HEAD and for a response without a body", () => {
   const { lines, observe } = logger("json");
-  observe(new Request("http://x/fact", { method: "HEAD" }), exchange(), new Response(null, { headers: { "Content-Length": "42" } }), 0);
+  observe(
+    new Request("http://x/fact", { method: "HEAD" }),
+    exchange(),
+    new Response(null, { headers: { "Content-Length": "42" } }),
+    0,
+  );
   observe(new Request("http://x/fact"), exchange(), sized(null, 204), 0);
   expect(lines.map((l) => JSON.parse(l).bytes)).toEqual([0, 0]);
 });

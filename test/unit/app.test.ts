@@ -12,7 +12,10 @@ function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
     facts,
     random: () => 0,
     maxBodyBytes: 1024,
-    observers: [(request: Request, exchange: Exchange, response: Response) => seen.push({ method: request.method, route: exchange.route, status: response.status })],
+    observers: [
+      (request: Request, exchange: Exchange, response: Response) =>
+        seen.push({ method: request.method, route: exchange.route, status: response.status }),
+    ],
     ...options,
   });
   return { app, seen };
@@ -26,7 +29,18 @@ async function answer(res: Response) {
 
 test("each route is labelled by its pattern; a path no route has by /*", async () => {
   const { app, seen } = observed();
-  for (const path of ["/fact", "/facts/3", "/facts/0", "/facts/x", "/", "/healthz", favicon.path, "/nope", "/facts/1/2"]) await app.request(path);
+  for (const path of [
+    "/fact",
+    "/facts/3",
+    "/facts/0",
+    "/facts/x",
+    "/",
+    "/healthz",
+    favicon.path,
+    "/nope",
+    "/facts/1/2",
+  ])
+    await app.request(path);
   expect(seen.map((s) => `${s.route} ${s.status}`)).toEqual([
     "/fact 200",
     "/facts/:id 200",
@@ -59,30 +73,42 @@ test("/metrics is a route only when the app serves it", async () => {
   expect((await observed().app.request("/metrics")).status).toBe(404);
 });
 
-test.each(["/fact", "/facts/1", "/", "/healthz", "/nope", "/facts/abc", favicon.path])("HEAD %s: GET's status and headers, GET's Content-Length, no body", async (path) => {
-  const { app } = observed();
-  const get = await answer(await app.request(path));
-  const head = await answer(await app.request(path, { method: "HEAD" }));
-  expect(head.status).toBe(get.status);
-  expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
-  expect(head.body).toBe("");
-  if (path !== "/") expect(head.headers).toEqual(get.headers); // the page's Content-Length changes with the fact
-});
+test.each(["/fact", "/facts/1", "/", "/healthz", "/nope", "/facts/abc", favicon.path])(
+  "HEAD %s: GET's status and headers, GET's Content-Length, no body",
+  async (path) => {
+    const { app } = observed();
+    const get = await answer(await app.request(path));
+    const head = await answer(await app.request(path, { method: "HEAD" }));
+    expect(head.status).toBe(get.status);
+    expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+    expect(head.body).toBe("");
+    if (path !== "/") expect(head.headers).toEqual(get.headers); // the page's Content-Length changes with the fact
+  },
+);
 
-test.each(["/fact", "/healthz", favicon.path])("%s answers the same past Hono (no body) and through it (a small body)", async (path) => {
-  const { app } = observed();
-  for (const accept of [undefined, "application/json", "text/plain;q=0.1, application/json"]) {
-    const headers: Record<string, string> = accept ? { Accept: accept } : {};
-    const fast = await answer(await app.request(path, { headers }));
-    const viaHono = await answer(await app.request(path, { method: "GET", headers: { ...headers, "Content-Length": "2" }, body: "hi" }));
-    expect(viaHono).toEqual(fast);
-  }
-});
+test.each(["/fact", "/healthz", favicon.path])(
+  "%s answers the same past Hono (no body) and through it (a small body)",
+  async (path) => {
+    const { app } = observed();
+    for (const accept of [undefined, "application/json", "text/plain;q=0.1, application/json"]) {
+      const headers: Record<string, string> = accept ? { Accept: accept } : {};
+      const fast = await answer(await app.request(path, { headers }));
+      const viaHono = await answer(
+        await app.request(path, { method: "GET", headers: { ...headers, "Content-Length": "2" }, body: "hi" }),
+      );
+      expect(viaHono).toEqual(fast);
+    }
+  },
+);
 
 test("a body over MAX_BODY is 413 before routing decides 404 or 405", async () => {
   const { app } = observed();
   for (const path of ["/fact", "/nope"]) {
-    const res = await app.request(path, { method: "POST", body: "x".repeat(2000), headers: { "Content-Length": "2000" } });
+    const res = await app.request(path, {
+      method: "POST",
+      body: "x".repeat(2000),
+      headers: { "Content-Length": "2000" },
+    });
     expect(res.status).toBe(413);
     expect(res.headers.get("connection")).toBe("close");
     expect(res.headers.get("x-request-id")).toBeTruthy();

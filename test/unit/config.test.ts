@@ -12,12 +12,18 @@ test("no variables: TCP on [::]:3000, /metrics on the main listener, text access
 });
 
 test("SOCKPATH: a Unix socket with mode 0660 unless SOCKMODE says otherwise", () => {
-  expect(loadConfig({ SOCKPATH: "/run/pf/pf.sock" })).toMatchObject({ listen: { kind: "unix", path: "/run/pf/pf.sock" }, socket: { mode: 0o660 } });
+  expect(loadConfig({ SOCKPATH: "/run/pf/pf.sock" })).toMatchObject({
+    listen: { kind: "unix", path: "/run/pf/pf.sock" },
+    socket: { mode: 0o660 },
+  });
   expect(loadConfig({ SOCKPATH: "/run/pf/pf.sock", SOCKMODE: "0600" }).socket.mode).toBe(0o600);
 });
 
 test("a metrics-only listener on a socket or on TCP (127.0.0.1 unless METRICS_HOST)", () => {
-  expect(loadConfig({ SOCKPATH: "/run/pf/a.sock", METRICS_SOCKPATH: "/run/pf/m.sock" }).metrics?.listen).toEqual({ kind: "unix", path: "/run/pf/m.sock" });
+  expect(loadConfig({ SOCKPATH: "/run/pf/a.sock", METRICS_SOCKPATH: "/run/pf/m.sock" }).metrics?.listen).toEqual({
+    kind: "unix",
+    path: "/run/pf/m.sock",
+  });
   expect(loadConfig({ METRICS_PORT: "9100" }).metrics?.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 9100 });
 });
 

@@ -15,7 +15,12 @@ const fast = fastPath(routes);
 
 function tryFast(path: string, init: RequestInit = {}) {
   const request = new Request(`http://x${path}`, init);
-  const exchange: Exchange = { conn: { transport: "unix" }, requestId: "id", route: "/*", head: request.method === "HEAD" };
+  const exchange: Exchange = {
+    conn: { transport: "unix" },
+    requestId: "id",
+    route: "/*",
+    head: request.method === "HEAD",
+  };
   return { response: fast(request, exchange), exchange };
 }
 

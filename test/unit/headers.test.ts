@@ -2,7 +2,14 @@
 import { expect, test } from "bun:test";
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { hasBody, prebuilt, prebuiltResponse, requestIdFor, SECURE_HEADER_OPTIONS, SECURE_HEADERS } from "../../src/headers.ts";
+import {
+  hasBody,
+  prebuilt,
+  prebuiltResponse,
+  requestIdFor,
+  SECURE_HEADER_OPTIONS,
+  SECURE_HEADERS,
+} from "../../src/headers.ts";
 
 test("SECURE_HEADERS is what Hono's secureHeaders sets with SECURE_HEADER_OPTIONS", async () => {
   const probe = new Hono().use(secureHeaders(SECURE_HEADER_OPTIONS)).get("/", (c) => c.body(null));

@@ -12,7 +12,12 @@ function sample(text: string, line: string): number | undefined {
 
 test("requests are counted by method, route pattern and status; facts served by bodies sent", async () => {
   const metrics = createMetrics({ version: "1", runtime: "test" });
-  const app = createApp({ facts, observers: [metrics.observer], metrics: metrics.serve, onFactServed: metrics.factServed });
+  const app = createApp({
+    facts,
+    observers: [metrics.observer],
+    metrics: metrics.serve,
+    onFactServed: metrics.factServed,
+  });
   for (const path of ["/fact", "/fact", "/facts/1", "/facts/12345", "/nope"]) await app.request(path);
   await app.request("/fact", { method: "HEAD" });
   await app.request("/fact", { method: "POST" });

@@ -1,6 +1,14 @@
 // prometheus-text.ts in process: the exposition format's pieces, byte for byte.
 import { expect, test } from "bun:test";
-import { escapeLabelValue, formatValue, header, histogramLines, labelText, sampleLine, single } from "../../src/prometheus-text.ts";
+import {
+  escapeLabelValue,
+  formatValue,
+  header,
+  histogramLines,
+  labelText,
+  sampleLine,
+  single,
+} from "../../src/prometheus-text.ts";
 
 test("label values escape backslash, double quote and newline, nothing else", () => {
   expect(escapeLabelValue('a\\b"c\nd é')).toBe('a\\\\b\\"c\\nd é');
@@ -8,7 +16,14 @@ test("label values escape backslash, double quote and newline, nothing else", ()
 });
 
 test("values: numbers as JavaScript prints them; infinities and NaN as Prometheus spells them", () => {
-  expect([0.0001, 1, 1e21, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN].map(formatValue)).toEqual(["0.0001", "1", "1e+21", "+Inf", "-Inf", "NaN"]);
+  expect([0.0001, 1, 1e21, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN].map(formatValue)).toEqual([
+    "0.0001",
+    "1",
+    "1e+21",
+    "+Inf",
+    "-Inf",
+    "NaN",
+  ]);
 });
 
 test("HELP escapes backslash and newline but not quotes; a sample without labels has no braces", () => {
@@ -21,5 +36,7 @@ test("a histogram series: cumulative buckets with le last, +Inf, then _sum and _
   expect(histogramLines("d", 'r="/"', ["0.1", "1"], [1, 2, 3], 4.5)).toBe(
     'd_bucket{r="/",le="0.1"} 1\nd_bucket{r="/",le="1"} 3\nd_bucket{r="/",le="+Inf"} 6\nd_sum{r="/"} 4.5\nd_count{r="/"} 6\n',
   );
-  expect(histogramLines("d", "", ["1"], [0, 0], 0)).toBe('d_bucket{le="1"} 0\nd_bucket{le="+Inf"} 0\nd_sum 0\nd_count 0\n');
+  expect(histogramLines("d", "", ["1"], [0, 0], 0)).toBe(
+    'd_bucket{le="1"} 0\nd_bucket{le="+Inf"} 0\nd_sum 0\nd_count 0\n',
+  );
 });

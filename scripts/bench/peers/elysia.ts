@@ -14,7 +14,14 @@ const app = new Elysia().get("/fact", ({ request, set }) => {
   set.headers["x-request-id"] = id;
   const duration = performance.now() - started;
   countRequest(request.method, 200, duration / 1000);
-  logRequest(request.method, request.url, answer.bytes, duration, id, request.headers.get("x-real-ip") ?? request.headers.get("x-forwarded-for"));
+  logRequest(
+    request.method,
+    request.url,
+    answer.bytes,
+    duration,
+    id,
+    request.headers.get("x-real-ip") ?? request.headers.get("x-forwarded-for"),
+  );
   return answer.body;
 });
 

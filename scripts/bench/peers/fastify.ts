@@ -19,7 +19,14 @@ app.get("/fact", (req, reply) => {
   const duration = performance.now() - started;
   countRequest(req.method, 200, duration / 1000);
   const client = req.headers["x-real-ip"] ?? req.headers["x-forwarded-for"];
-  logRequest(req.method, `http://x${req.url}`, answer.bytes, duration, req.id, typeof client === "string" ? client : null);
+  logRequest(
+    req.method,
+    `http://x${req.url}`,
+    answer.bytes,
+    duration,
+    req.id,
+    typeof client === "string" ? client : null,
+  );
 });
 
 await app.listen({ path });
