@@ -226,7 +226,7 @@ export async function bindSocket<L extends { abort(): void }>(
     fs.chmodSync(privatePath, options.mode);
     if (options.replaceStale) {
       fs.unlinkSync(path);
-      log.info(`removed stale socket ${path} (nothing was listening on it)`);
+      log.info(`removed stale socket ${path} (no process answered a connect to it)`);
     }
     try {
       fs.linkSync(privatePath, path);

@@ -10,6 +10,7 @@ import {
   type Entry,
   fetchUnix,
   freePort,
+  LISTENING,
   loggedPort,
   start,
   startListening,
@@ -124,7 +125,7 @@ describe("the compiled binary", () => {
     writeFileSync(join(alone, "bunfig.toml"), 'preload = ["./missing-preload.ts"]\n');
     const sock = join(alone, "p.sock");
     const proc = start([join(alone, "printerfacts")], { SOCKPATH: sock }, alone);
-    await waitForLog(proc, "listening on");
+    await waitForLog(proc, LISTENING);
     expect((await curl("http://x/fact", { socket: sock })).status).toBe(200);
     proc.kill();
     expect(await proc.exited).toBe(0);

@@ -3,7 +3,7 @@
 // (exec all the way down), which drains and removes its socket; nothing is left running.
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { curl, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
+import { curl, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => {
@@ -19,7 +19,7 @@ afterAll(() => {
 test("npm run start:deno: SIGTERM to npm reaches deno, which drains, removes its socket and exits", async () => {
   const sock = dir.socketPath("npm");
   const npm = start(["npm", "run", "--silent", "start:deno"], { SOCKPATH: sock }, ROOT);
-  await waitForLog(npm, "listening on", 30_000);
+  await waitForLog(npm, LISTENING, 30_000);
   // npm's only child is deno: no shell or node wrapper in between.
   const children = readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, "utf8").trim().split(" ");
   expect(children.length).toBe(1);

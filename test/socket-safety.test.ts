@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { BINARY, BUN, curl, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import { BINARY, BUN, curl, LISTENING, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const SLOW = [BUN, join(import.meta.dir, "fixtures/slow-server.ts")];
 const isRoot = process.getuid?.() === 0;
@@ -176,7 +176,7 @@ describe("permissions", () => {
         SOCKGROUP: "nogroup",
       },
     );
-    await waitForLog(proc, "listening on");
+    await waitForLog(proc, LISTENING);
     // Signal the traced program itself: strace would detach from it rather than pass SIGTERM on.
     const traced = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
     process.kill(traced, "SIGTERM");

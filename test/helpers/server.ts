@@ -117,9 +117,12 @@ export async function waitForLog(proc: Running, pattern: RegExp | string, timeou
 }
 
 /** Start a server and wait until it is listening. */
+/** The service's own "listening on" line, not another line that happens to contain the words. */
+export const LISTENING = /^printerfacts info: listening on /m;
+
 export async function startListening(command: readonly string[], env: Record<string, string>): Promise<Running> {
   const proc = start(command, env);
-  await waitForLog(proc, "listening on");
+  await waitForLog(proc, LISTENING);
   return proc;
 }
 
