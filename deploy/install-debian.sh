@@ -4,8 +4,9 @@
 #   deploy/install-debian.sh ./printerfacts-1.0.0-linux-x64 printerfacts.example.com
 #
 # Needs systemd as PID 1, nginx installed, and a certificate for the domain in
-# /etc/letsencrypt/live/DOMAIN/ (e.g. apt-get install certbot && certbot certonly --standalone -d
-# DOMAIN while port 80 is free). It checks all three before it changes anything.
+# /etc/letsencrypt/live/DOMAIN/ (e.g. apt-get install certbot python3-certbot-nginx && certbot
+# certonly --nginx -d DOMAIN, as the README's quick start does). It checks all three before it
+# changes anything.
 #
 # It runs INSTANCES instances (default 2): printerfacts@1.service, printerfacts@2.service, ...,
 # each on /run/printerfacts-N/printerfacts.sock and one "server" line in nginx's upstream. Run it
@@ -40,7 +41,7 @@ command -v nginx >/dev/null && systemctl cat nginx.service >/dev/null 2>&1 ||
   fail "nginx is not installed: apt-get install nginx" 69
 cert=/etc/letsencrypt/live/$domain
 [ -r "$cert/fullchain.pem" ] && [ -r "$cert/privkey.pem" ] ||
-  fail "no certificate for $domain in $cert/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d $domain" 69
+  fail "no certificate for $domain in $cert/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --nginx -d $domain" 69
 
 # The site first, for this domain, with one upstream line per instance: if nginx -t rejects it,
 # the previous one is put back and nothing else has changed. nginx reads it at the reload below.

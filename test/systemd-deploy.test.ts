@@ -103,7 +103,7 @@ describe("deploy/install-debian.sh", () => {
       ["mount -t tmpfs tmpfs /usr/sbin && ", "nginx is not installed: apt-get install nginx", "no nginx"],
       [
         "",
-        `no certificate for ${DOMAIN} in ${CERT}/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --standalone -d ${DOMAIN}`,
+        `no certificate for ${DOMAIN} in ${CERT}/ (fullchain.pem, privkey.pem): get one first, e.g. certbot certonly --nginx -d ${DOMAIN}`,
         "no cert",
       ],
     ];
