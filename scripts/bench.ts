@@ -404,7 +404,7 @@ if (wanted("bun-src")) {
 }
 // Node and Deno run the way package.json runs them (start:node, start:deno), exec'd so the pid we
 // measure is the runtime's own.
-const viaScript = (script: string): string[] => ["sh", "-c", `exec ${script}`];
+const viaScript = (script: string): string[] => ["sh", "-c", `exec ${script.replace(/^exec /, "")}`];
 if (wanted("node")) {
   const bundle = join(ROOT, "dist", "node", "printerfacts.mjs");
   const script = env.BENCH_NODE_CMD ?? scripts["start:node"] ?? (existsSync(bundle) ? `node ${bundle}` : undefined);

@@ -233,7 +233,7 @@ const Env = v.object({
   // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
   // answers the 413 first; this is the second line, for whatever else reaches the socket.
   MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), defaultOf("MAX_BODY")),
-  // Bun takes 0 to 255; longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
+  // Bun takes 0 to 255; longer than the shipped proxies' upstream keep-alive (nginx 4 s), so they close first.
   IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), defaultOf("IDLE_TIMEOUT")),
   // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
   LISTEN_FDS: v.optional(
@@ -401,7 +401,7 @@ export function configWarnings(config: Config): string[] {
     if (listen.kind !== "unix" || (socket.mode & 0o002) === 0) return;
     const mode = socket.mode.toString(8).padStart(4, "0");
     warnings.push(
-      `${prefix}SOCKMODE=${mode} lets every local user connect to ${listen.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 with ${prefix}SOCKGROUP set to the proxy's group`,
+      `${prefix}SOCKMODE=${mode} lets every local user connect to ${listen.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 and put the proxy's user in the service's group (e.g. adduser www-data printerfacts)`,
     );
   };
   check("", config.listen, config.socket);

@@ -164,7 +164,7 @@ describe("a socket every local user may connect to (o+w) starts, with one warnin
         .split("\n")
         .filter((line) => line.startsWith("printerfacts warn:"));
       expect(warnings).toEqual([
-        `printerfacts warn: SOCKMODE=0777 lets every local user connect to ${sock} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 with SOCKGROUP set to the proxy's group`,
+        `printerfacts warn: SOCKMODE=0777 lets every local user connect to ${sock} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 and put the proxy's user in the service's group (e.g. adduser www-data printerfacts)`,
       ]);
     } finally {
       dir.cleanup();

@@ -43,7 +43,6 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["wrk", "wrk"],
   ["podman", "podman"],
   ["runc", "runc"],
-  ["nsenter", "util-linux"],
   ["ldd", "libc-bin"],
 ];
 
