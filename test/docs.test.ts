@@ -11,12 +11,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { BINARY, ROOT } from "./helpers/server.ts";
+import { CERT_DIR, CHECKOUT, DOMAIN, ENV, shows } from "./helpers/doc-steps.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
-
-const DOMAIN = "printerfacts.example.com";
-const CHECKOUT = "/tmp/pf";
-const CERT_DIR = `/etc/letsencrypt/live/${DOMAIN}`;
-const ENV = { CURL_CA_BUNDLE: `${CERT_DIR}/fullchain.pem` };
 
 interface Step {
   /** The block as the page has it. */
@@ -70,24 +66,6 @@ function substituteCertificate(shell: string): string {
       return line;
     })
     .join("\n");
-}
-
-/** Whether `expected` lines appear in `output`'s lines in order; "…" matches anything. */
-function shows(output: string, expected: string[]): boolean {
-  const lines = output.split("\n");
-  let i = 0;
-  for (const want of expected) {
-    const re = new RegExp(
-      `^${want
-        .split("…")
-        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-        .join(".*")}$`,
-    );
-    while (i < lines.length && !re.test(lines[i])) i++;
-    if (i === lines.length) return false;
-    i++;
-  }
-  return true;
 }
 
 /** Runs one step as the reader would paste it (bash, stopping at the first failing command). */

@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { testCert } from "./proxy.ts";
 import { ROOT, type Running, start } from "./server.ts";
 
 export const SHIPPED_CONF = join(ROOT, "deploy/nginx/printerfacts.conf");
@@ -16,34 +17,8 @@ function replaceExactly(text: string, from: string, to: string): string {
   return text.replaceAll(from, to);
 }
 
-/** A self-signed certificate for 127.0.0.1, made with the real openssl. */
-export function selfSignedCert(dir: string): { cert: string; key: string } {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const r = spawnSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { encoding: "utf8" },
-  );
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
-}
+/** A self-signed certificate for 127.0.0.1, made with the real openssl (the proxies' helper). */
+export const selfSignedCert = testCert;
 
 export interface SiteOptions {
   sockets: string[];
