@@ -141,6 +141,23 @@ beforeAll(() => {
 
 afterAll(() => pm?.cleanup());
 
+/** `printerfacts check` in a container of the pod, as `user` (uid:gid) with the pod's fsGroup. */
+const checkInPod = (user: string) =>
+  pm.run([
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--user",
+    user,
+    "--group-add",
+    String(fsGroup),
+    "--volume",
+    `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
+    IMAGE,
+    "check",
+  ]);
+
 describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", () => {
   test("a request through nginx's port reaches printerfacts over the shared socket: 200", async () => {
     const deadline = Date.now() + 10_000;
@@ -192,20 +209,7 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
 
   test("`printerfacts check` as nginx's user and group reaches the socket", () => {
     const nginx = container("nginx").securityContext;
-    const r = pm.run([
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--user",
-      `${nginx.runAsUser}:${nginx.runAsGroup}`,
-      "--group-add",
-      String(fsGroup),
-      "--volume",
-      `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
-      IMAGE,
-      "check",
-    ]);
+    const r = checkInPod(`${nginx.runAsUser}:${nginx.runAsGroup}`);
     expect({ status: r.status, stdout: r.stdout }).toEqual({
       status: 0,
       stdout: expect.stringContaining(`yes: ${nginx.runAsUser} can connect to /run/printerfacts/printerfacts.sock`),
@@ -214,20 +218,7 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
   });
 
   test("a third container, another user in the same pod (so with fsGroup), cannot connect", () => {
-    const r = pm.run([
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--user",
-      "10003:10003",
-      "--group-add",
-      String(fsGroup),
-      "--volume",
-      `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
-      IMAGE,
-      "check",
-    ]);
+    const r = checkInPod("10003:10003");
     // Exit 2: the permission bits say no, and the real connect() agrees.
     expect({ status: r.status, stdout: r.stdout }).toEqual({
       status: 2,

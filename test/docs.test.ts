@@ -7,12 +7,11 @@
 // a self-signed certificate in the same place, which curl is told to trust (CURL_CA_BUNDLE), and
 // the domain resolves to the host's loopback.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import pkg from "../package.json" with { type: "json" };
-import { BINARY, ROOT } from "./helpers/server.ts";
-import { CERT_DIR, CHECKOUT, DOMAIN, ENV, shows } from "./helpers/doc-steps.ts";
-import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./helpers/server.ts";
+import { CERT_DIR, CHECKOUT, DOMAIN, debianHost, ENV, shows } from "./helpers/doc-steps.ts";
+import type { SystemdHost } from "./helpers/systemd-host.ts";
 
 interface Step {
   /** The block as the page has it. */
@@ -84,21 +83,6 @@ async function run(host: SystemdHost, step: Step, retryMs = 0): Promise<string> 
     }
     await Bun.sleep(1000);
   }
-}
-
-/** A Debian host with this checkout's deploy/ and the binary, named as a release names it, in /tmp/pf. */
-async function debianHost(): Promise<SystemdHost> {
-  const host = await bootSystemdHost();
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((name) =>
-      statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
-    );
-  for (const file of walk(join(ROOT, "deploy"))) {
-    await host.copyIn(file, join(CHECKOUT, relative(ROOT, file)), statSync(file).mode & 0o777);
-  }
-  await host.copyIn(BINARY, join(CHECKOUT, `printerfacts-${pkg.version}-linux-x64`), 0o755);
-  await host.ok(["bash", "-c", `echo '127.0.0.1 ${DOMAIN}' >> /etc/hosts`]);
-  return host;
 }
 
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");

@@ -6,12 +6,11 @@
 // Internet): certbot's line becomes a self-signed certificate in the same place, which curl is
 // told to trust, and Caddy is given that certificate instead of asking an ACME CA for one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import pkg from "../package.json" with { type: "json" };
-import { BINARY, ROOT } from "./helpers/server.ts";
-import { CERT_DIR, CHECKOUT, DOMAIN, ENV, shows } from "./helpers/doc-steps.ts";
-import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./helpers/server.ts";
+import { CERT_DIR, CHECKOUT, DOMAIN, debianHost, ENV, shows } from "./helpers/doc-steps.ts";
+import type { SystemdHost } from "./helpers/systemd-host.ts";
 
 const PAGE = readFileSync(join(ROOT, "docs/proxies.md"), "utf8");
 
@@ -79,16 +78,7 @@ async function run(host: SystemdHost, step: Step): Promise<void> {
 describe("docs/proxies.md on one Debian host: the service, then HAProxy, then Caddy", () => {
   let host: SystemdHost;
   beforeAll(async () => {
-    host = await bootSystemdHost();
-    const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) =>
-        statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
-      );
-    for (const file of walk(join(ROOT, "deploy"))) {
-      await host.copyIn(file, join(CHECKOUT, relative(ROOT, file)), statSync(file).mode & 0o777);
-    }
-    await host.copyIn(BINARY, join(CHECKOUT, `printerfacts-${pkg.version}-linux-x64`), 0o755);
-    await host.ok(["bash", "-c", `echo '127.0.0.1 ${DOMAIN}' >> /etc/hosts`]);
+    host = await debianHost();
   }, 60_000);
   afterAll(() => host?.stop());
 

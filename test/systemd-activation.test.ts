@@ -23,15 +23,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => host?.stop());
 
-async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
-  const out = await host.ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
+const show = (unit: string, ...props: string[]) => host.show(unit, ...props);
 
 const RUNTIMES: [string, () => string][] = [
   ["Node (the unit as shipped)", () => ""],

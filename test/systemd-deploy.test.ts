@@ -20,16 +20,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => host?.stop());
 
-/** `systemctl show` properties of a unit. */
-async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
-  const out = await host.ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
+const show = (unit: string, ...props: string[]) => host.show(unit, ...props);
 
 /** HTTPS through nginx on the host's loopback, as a client resolving DOMAIN would reach it. */
 async function https(path: string): Promise<{ status: number; body: string }> {

@@ -82,6 +82,8 @@ export interface SystemdHost {
   pathOf(machinePath: string): string;
   /** The unit's journal since boot (short-iso format, no pager). */
   journal(unit: string): Promise<string>;
+  /** `systemctl show` properties of a unit, by name. */
+  show(unit: string, ...props: string[]): Promise<Record<string, string>>;
   /** systemd's own console output so far (the boot log). */
   console(): string;
   stop(): Promise<void>;
@@ -333,6 +335,15 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
       return machinePath;
     },
     journal: async (unit) => (await run(["journalctl", "--no-pager", "-o", "short-iso", "-b", "-u", unit])).stdout,
+    show: async (unit, ...props) => {
+      const out = await ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
+      return Object.fromEntries(
+        out
+          .trim()
+          .split("\n")
+          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      );
+    },
     console: () => unshare.stdout() + unshare.stderr(),
     stop: async () => {
       teardown(live);
