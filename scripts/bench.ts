@@ -29,8 +29,8 @@ import {
 } from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { createApp } from "../src/app.ts";
-import { facts as factList } from "../src/facts.ts";
+import { createApp } from "../src/http/app.ts";
+import { facts as factList } from "../src/http/facts.ts";
 import { cpuSeconds, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
 import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
 import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";

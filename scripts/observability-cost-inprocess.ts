@@ -3,12 +3,12 @@
 // each, and with both. Noisy neighbours disturb this far less than a load test; the best of
 // ROUNDS rounds is printed.   bun scripts/observability-cost-inprocess.ts  (ROUNDS=5 N=100000)
 import { openSync } from "node:fs";
-import { accessLog } from "../src/access-log.ts";
-import { type AppOptions, createApp } from "../src/app.ts";
-import { clientAddress } from "../src/client-address.ts";
-import { facts } from "../src/facts.ts";
-import { lineWriter } from "../src/line-writer.ts";
-import { createMetrics } from "../src/metrics.ts";
+import { accessLog } from "../src/observe/access-log.ts";
+import { type AppOptions, createApp } from "../src/http/app.ts";
+import { clientAddress } from "../src/observe/client-address.ts";
+import { facts } from "../src/http/facts.ts";
+import { lineWriter } from "../src/observe/line-writer.ts";
+import { createMetrics } from "../src/observe/metrics.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const N = Number(process.env.N ?? 100_000);

@@ -3,7 +3,7 @@
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { ipVersion } from "./ip.ts";
-import type { ListenTarget } from "./serve/types.ts";
+import type { ListenTarget } from "./types.ts";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
 export const MAX_SOCKPATH_BYTES = 107;

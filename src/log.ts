@@ -2,7 +2,7 @@
 // LOG_LEVEL sets the least severe line written; the access log (access-log.ts) follows it too.
 import { writeSync } from "node:fs";
 import type { LogLevel } from "./config.ts";
-import type { Logger } from "./serve/types.ts";
+import type { Logger } from "./types.ts";
 
 export type { Logger };
 export type Level = "info" | "warn" | "error";

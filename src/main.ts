@@ -3,20 +3,20 @@
 // (fatal.ts), 78 bad configuration (EX_USAGE, EX_SOFTWARE and EX_CONFIG from sysexits.h). The
 // units restart after 70 or a signal, not after the others (RestartPreventExitStatus=1 64 78).
 import pkg from "../package.json" with { type: "json" };
-import { accessLog } from "./access-log.ts";
-import { createApp } from "./app.ts";
-import { clientAddress } from "./client-address.ts";
+import { accessLog } from "./observe/access-log.ts";
+import { createApp } from "./http/app.ts";
+import { clientAddress } from "./observe/client-address.ts";
 import { ConfigError, configWarnings, ENV_VARS, loadConfig, VARIABLES, type Variable } from "./config.ts";
-import { facts } from "./facts.ts";
+import { facts } from "./http/facts.ts";
 import { exitOnFatalErrors } from "./fatal.ts";
-import { watchFileDescriptors } from "./fdwatch.ts";
-import { runtimeName } from "./serve/index.ts";
-import { UnsupportedError } from "./serve/types.ts";
-import { lineWriter } from "./line-writer.ts";
+import { watchFileDescriptors } from "./observe/fdwatch.ts";
+import { runtimeName } from "./listen/adapters/index.ts";
+import { UnsupportedError } from "./types.ts";
+import { lineWriter } from "./observe/line-writer.ts";
 import { fatal, isEnabled, log, setLogLevel } from "./log.ts";
-import { createMetrics } from "./metrics.ts";
-import { exitOnSignals, ListenError, startServer } from "./server.ts";
-import { SocketError } from "./socket.ts";
+import { createMetrics } from "./observe/metrics.ts";
+import { exitOnSignals, ListenError, startServer } from "./listen/server.ts";
+import { SocketError } from "./listen/socket.ts";
 
 /** --help: the variables come from config.ts's table, so a new one is listed without a second edit. */
 function usage(): string {

@@ -160,7 +160,7 @@ describe("line format", () => {
   // whatever a client manages to put in a field (a runtime that let a quote or a control byte
   // through, say).
   test("a JSON line is JSON.stringify's, byte for byte, for strings that need escaping", async () => {
-    const { accessLog } = await import("../src/access-log.ts");
+    const { accessLog } = await import("../src/observe/access-log.ts");
     const odd = [
       'quo"te',
       "back\\slash",

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { fdLimit } from "../src/fdwatch.ts";
+import { fdLimit } from "../src/observe/fdwatch.ts";
 import { openRaw, type RawConnection, rawExchange, STALLS } from "./helpers/raw.ts";
 import { BINARY, ENTRIES, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 

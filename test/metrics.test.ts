@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { createMetrics } from "../src/metrics.ts";
+import { createMetrics } from "../src/observe/metrics.ts";
 import { promtoolCheck, sample, stop } from "./helpers/observability.ts";
 import {
   BINARY,

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/http/app.ts";
 import { ENV_VARS } from "../src/config.ts";
-import { facts } from "../src/facts.ts";
-import { stylesheet } from "../src/static.ts";
+import { facts } from "../src/http/facts.ts";
+import { stylesheet } from "../src/http/static.ts";
 import {
   BUN,
   curl,

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { privateDirFor } from "../src/socket.ts";
+import { privateDirFor } from "../src/listen/socket.ts";
 import { BINARY, curl, start, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();

@@ -17,18 +17,18 @@ async function bundleContents(target: "bun" | "node") {
 }
 
 describe("each build holds only its own runtime's adapter (package.json imports #runtime-adapter)", () => {
-  test("the Bun build: serve/bun.ts, and neither the Node adapter nor node:http", async () => {
+  test("the Bun build: adapters/bun.ts, and neither the Node adapter nor node:http", async () => {
     const { files, builtins } = await bundleContents("bun");
-    expect(files).toContain("src/serve/bun.ts");
-    expect(files.filter((f) => f.startsWith("src/serve/"))).not.toContain("src/serve/node.ts");
+    expect(files).toContain("src/listen/adapters/bun.ts");
+    expect(files).not.toContain("src/listen/adapters/node.ts");
     expect(files.filter((f) => f.includes("@hono/node-server"))).toEqual([]);
     for (const builtin of ["node:http", "node:http2", "node:stream"]) expect(builtins).not.toContain(builtin);
   });
 
-  test("the Node build: serve/node.ts and not the Bun adapter", async () => {
+  test("the Node build: adapters/node.ts and not the Bun adapter", async () => {
     const { files } = await bundleContents("node");
-    expect(files).toContain("src/serve/node.ts");
-    expect(files).not.toContain("src/serve/bun.ts");
+    expect(files).toContain("src/listen/adapters/node.ts");
+    expect(files).not.toContain("src/listen/adapters/bun.ts");
   });
 });
 

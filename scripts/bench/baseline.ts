@@ -4,7 +4,7 @@
 //
 // BASELINE_FRAMEWORK=hono serves the same bytes through a bare Hono app (one route, no
 // middleware): what the framework alone costs.
-import { facts } from "../../src/facts.ts";
+import { facts } from "../../src/http/facts.ts";
 
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");

@@ -6,7 +6,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { SECURE_HEADER_OPTIONS } from "../../src/headers.ts";
+import { SECURE_HEADER_OPTIONS } from "../../src/http/headers.ts";
 
 const ROUNDS = 7;
 const REQUESTS = 50_000;

@@ -1,6 +1,6 @@
 // Reading what a real printerfacts process says about its requests: access-log lines on stdout
 // and the Prometheus text on /metrics.
-import type { AccessRecord } from "../../src/access-log.ts";
+import type { AccessRecord } from "../../src/observe/access-log.ts";
 import type { Running } from "./server.ts";
 
 /** The JSON access-log lines written so far (LOG_FORMAT=json). */

@@ -1,10 +1,10 @@
 // app.ts in process, for what the route table decides: 405 and Allow, the metrics label, HEAD, and
 // that the fast path and the way through Hono give the same answer. Routes one by one: ../app.test.ts.
 import { expect, test } from "bun:test";
-import { createApp, type Exchange } from "../../src/app.ts";
-import { facts } from "../../src/facts.ts";
-import { createMetrics } from "../../src/metrics.ts";
-import { favicon } from "../../src/static.ts";
+import { createApp, type Exchange } from "../../src/http/app.ts";
+import { facts } from "../../src/http/facts.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
+import { favicon } from "../../src/http/static.ts";
 
 function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
   const seen: { method: string; route: string; status: number }[] = [];

@@ -1,6 +1,6 @@
 // client-address.ts in process: whose word the access log takes for the client's address.
 import { expect, test } from "bun:test";
-import { clientAddress } from "../../src/client-address.ts";
+import { clientAddress } from "../../src/observe/client-address.ts";
 
 const UNIX = { transport: "unix" } as const;
 const tcp = (remoteAddress: string) => ({ transport: "tcp", remoteAddress }) as const;

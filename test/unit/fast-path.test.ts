@@ -1,8 +1,8 @@
 // fast-path.ts in process: its one rule, case by case.
 import { expect, test } from "bun:test";
-import type { Exchange, Route } from "../../src/app.ts";
-import { fastPath } from "../../src/fast-path.ts";
-import { prebuilt } from "../../src/headers.ts";
+import type { Exchange, Route } from "../../src/http/app.ts";
+import { fastPath } from "../../src/http/fast-path.ts";
+import { prebuilt } from "../../src/http/headers.ts";
 
 const answer = prebuilt("hi\n", { "Content-Type": "text/plain" });
 const routes: Route[] = [

@@ -9,7 +9,7 @@ import {
   requestIdFor,
   SECURE_HEADER_OPTIONS,
   SECURE_HEADERS,
-} from "../../src/headers.ts";
+} from "../../src/http/headers.ts";
 
 test("SECURE_HEADERS is what Hono's secureHeaders sets with SECURE_HEADER_OPTIONS", async () => {
   const probe = new Hono().use(secureHeaders(SECURE_HEADER_OPTIONS)).get("/", (c) => c.body(null));

@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lineWriter, MAX_PENDING } from "../../src/line-writer.ts";
+import { lineWriter, MAX_PENDING } from "../../src/observe/line-writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pf-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

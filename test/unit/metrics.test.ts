@@ -1,9 +1,9 @@
 // metrics.ts in process: the app's observer counts each request under its route, and /metrics
 // states its length.
 import { expect, test } from "bun:test";
-import { createApp } from "../../src/app.ts";
-import { facts } from "../../src/facts.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createApp } from "../../src/http/app.ts";
+import { facts } from "../../src/http/facts.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 
 function sample(text: string, line: string): number | undefined {
   const found = text.split("\n").find((l) => l.startsWith(`${line} `));

@@ -8,7 +8,7 @@ import {
   labelText,
   sampleLine,
   single,
-} from "../../src/prometheus-text.ts";
+} from "../../src/observe/prometheus-text.ts";
 
 test("label values escape backslash, double quote and newline, nothing else", () => {
   expect(escapeLabelValue('a\\b"c\nd é')).toBe('a\\\\b\\"c\\nd é');

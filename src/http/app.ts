@@ -11,7 +11,7 @@ import { fastPath } from "./fast-path.ts";
 import type { Fact } from "./facts.ts";
 import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
-import type { ConnInfo, Logger } from "./serve/types.ts";
+import type { ConnInfo, Logger } from "../types.ts";
 import { assets } from "./static.ts";
 
 /** One request on its way through the app: begun by fetch(), its route named by the table. */

@@ -5,7 +5,7 @@ import { STATUS_CODES } from "node:http";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import type { Adapter, Handler, Listener, ListenOptions } from "./types.ts";
+import type { Adapter, Handler, Listener, ListenOptions } from "../../types.ts";
 
 const HEADERS_TIMEOUT_MS = 12_000;
 

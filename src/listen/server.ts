@@ -1,10 +1,10 @@
 // Wires the app to its listeners (the main one and, if asked for, a metrics-only one): socket
 // safety for SOCKPATH and METRICS_SOCKPATH alike, then graceful shutdown on signals.
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
-import type { Config, SocketOptions } from "./config.ts";
-import { adapter as runtime } from "./serve/index.ts";
-import type { Adapter, Handler, Listener, ListenTarget, Logger } from "./serve/types.ts";
-import { formatHost } from "./serve/shared.ts";
+import type { Config, SocketOptions } from "../config.ts";
+import { adapter as runtime } from "./adapters/index.ts";
+import type { Adapter, Handler, Listener, ListenTarget, Logger } from "../types.ts";
+import { formatHost } from "./adapters/shared.ts";
 import {
   bindSocket,
   inspectSocketPath,

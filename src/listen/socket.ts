@@ -5,8 +5,8 @@
 // modules costs Bun milliseconds and megabytes at every start (see test/startup.test.ts).
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { ConfigError, type SocketOptions } from "./config.ts";
-import type { Logger } from "./log.ts";
+import { ConfigError, type SocketOptions } from "../config.ts";
+import type { Logger } from "../log.ts";
 
 /** Startup refused because of what is (or is not) at SOCKPATH. */
 export class SocketError extends Error {

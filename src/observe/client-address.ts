@@ -1,9 +1,9 @@
 // Who the client is, for the access log. Over the Unix socket the peer can only be the proxy its
 // permissions let in (nginx), so its X-Real-IP / X-Forwarded-For are believed; over TCP they are
 // believed only from a peer in TRUST_PROXY, since anyone who can reach the port can send them.
-import type { ConnInfo } from "./serve/types.ts";
-import type { TrustedNet } from "./config.ts";
-import { ipVersion } from "./ip.ts";
+import type { ConnInfo } from "../types.ts";
+import type { TrustedNet } from "../config.ts";
+import { ipVersion } from "../ip.ts";
 
 export type ClientAddress = (headers: Headers, conn: ConnInfo) => string | null;
 

@@ -1,5 +1,5 @@
 // The facts ship inside the program (a text import the bundler embeds), parsed once at start.
-import factsText from "../facts.txt" with { type: "text" };
+import factsText from "../../facts.txt" with { type: "text" };
 
 export interface Fact {
   /** 1-based line number in facts.txt: stable as long as the file only grows. */

@@ -1,6 +1,6 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import { type Adapter, type ConnInfo, type Listener, type ListenOptions, UnsupportedError } from "./types.ts";
+import { type Adapter, type ConnInfo, type Listener, type ListenOptions, UnsupportedError } from "../../types.ts";
 
 /** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
 function withAbsoluteUrl(request: Request): Request {

@@ -2,7 +2,7 @@
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
 import { listenNodeHttp } from "./node.ts";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import type { Adapter, Listener } from "./types.ts";
+import type { Adapter, Listener } from "../../types.ts";
 
 /** The part of Deno's API used here (the project is type-checked with Bun's and Node's types). */
 declare const Deno: {
