@@ -240,7 +240,7 @@ export async function check(
   ({ execFileSync } = await import("node:child_process"));
   let listen: ListenTarget;
   try {
-    listen = loadConfig(env).listen;
+    listen = loadConfig(env).main.listen;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out(`config: ${err.message}`);

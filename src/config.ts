@@ -33,9 +33,27 @@ export interface TrustedNet {
   family: "ipv4" | "ipv6";
 }
 
-export interface Config {
+/** The two listeners, each described once: the prefix of its variables and what it serves. */
+export const LISTENERS = {
+  main: { prefix: "", serves: "the service" },
+  metrics: { prefix: "METRICS_", serves: "/metrics only" },
+} as const;
+export type ListenerName = keyof typeof LISTENERS;
+export type ListenerPrefix = (typeof LISTENERS)[ListenerName]["prefix"];
+
+/** One listener as its variables configure it. */
+export interface ListenerConfig {
+  /** "" or "METRICS_": its variables' prefix, so that an error names the variable to change. */
+  prefix: ListenerPrefix;
   listen: ListenTarget;
   socket: SocketOptions;
+}
+
+export interface Config {
+  /** The service (SOCKPATH, PORT, ...; or the socket systemd passed). */
+  main: ListenerConfig;
+  /** A second, metrics-only listener (METRICS_SOCKPATH or METRICS_PORT); unset: /metrics on the main one. */
+  metrics?: ListenerConfig;
   shutdownTimeoutMs: number;
   /** Largest request body accepted, in bytes (MAX_BODY); larger ones get 413. */
   maxBodyBytes: number;
@@ -44,8 +62,6 @@ export interface Config {
   log: { format: LogFormat; level: LogLevel };
   /** TCP peers whose X-Real-IP / X-Forwarded-For are believed (TRUST_PROXY). */
   trustProxy: TrustedNet[];
-  /** A second, metrics-only listener (METRICS_SOCKPATH or METRICS_PORT); unset: /metrics on the main one. */
-  metrics?: { listen: ListenTarget; socket: SocketOptions };
 }
 
 export class ConfigError extends Error {
@@ -53,7 +69,7 @@ export class ConfigError extends Error {
 }
 
 /** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
-export type Listener = "main" | "metrics" | "both";
+export type Listener = ListenerName | "both";
 
 export interface Variable {
   /** The value used when the variable is unset, as it would be written; absent: `about` says. */
@@ -66,7 +82,8 @@ export interface Variable {
 /**
  * Every environment variable printerfacts reads: the one list that --help and
  * docs/configuration.md come from and scripts/deno-run's --allow-env is checked against
- * (test/variables.test.ts). A new variable is one entry here, its rule in Env below, and its use.
+ * (test/variables.test.ts). A new variable is one entry here, its rule in ProcessEnv (or, for
+ * each listener's, in ListenerEnv) below, and its use; tsc checks that the two lists agree.
  */
 export const VARIABLES = {
   SOCKPATH: {
@@ -223,12 +240,19 @@ const TrustProxy = v.pipe(
   v.transform((entries) => entries.map((entry) => parseTrustedNet(entry) as TrustedNet)),
 );
 
-const Env = v.object({
+/** The rules for one listener's variables, without their prefix; the defaults are the table's. */
+const ListenerEnv = v.object({
   SOCKPATH: v.optional(SockPath),
-  PORT: v.optional(wholeNumber(1, 65535)),
-  HOST: v.optional(Host, defaultOf("HOST")),
-  SOCKMODE: v.optional(SockMode, defaultOf("SOCKMODE")),
+  SOCKMODE: v.optional(SockMode),
   SOCKGROUP: v.optional(SockGroup),
+  PORT: v.optional(wholeNumber(1, 65535)),
+  HOST: v.optional(Host),
+});
+type ListenerVariable = keyof typeof ListenerEnv.entries;
+const LISTENER_VARIABLES = Object.keys(ListenerEnv.entries) as ListenerVariable[];
+
+/** The rules for the process's own variables (the ones no listener prefix applies to). */
+const ProcessEnv = v.object({
   SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), defaultOf("SHUTDOWN_TIMEOUT")),
   // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
   // answers the 413 first; this is the second line, for whatever else reaches the socket.
@@ -249,11 +273,6 @@ const Env = v.object({
     defaultOf("LOG_LEVEL"),
   ),
   TRUST_PROXY: v.optional(TrustProxy),
-  METRICS_SOCKPATH: v.optional(SockPath),
-  METRICS_SOCKMODE: v.optional(SockMode, defaultOf("METRICS_SOCKMODE")),
-  METRICS_SOCKGROUP: v.optional(SockGroup),
-  METRICS_PORT: v.optional(wholeNumber(1, 65535)),
-  METRICS_HOST: v.optional(Host, defaultOf("METRICS_HOST")),
 });
 
 export const DEFAULT_PORT = Number(defaultOf("PORT"));
@@ -262,13 +281,27 @@ export const DEFAULT_PORT = Number(defaultOf("PORT"));
 export const ENV_VARS = Object.keys(VARIABLES) as VariableName[];
 
 // The table and the rules name the same variables, no more and no fewer (tsc checks this line).
-type Extra<A, B> = Exclude<keyof A, keyof B>;
-export const TABLE_MATCHES_RULES: [
-  Extra<typeof Env.entries, typeof VARIABLES>,
-  Extra<typeof VARIABLES, typeof Env.entries>,
-] extends [never, never]
+type RuleName = keyof typeof ProcessEnv.entries | `${ListenerPrefix}${ListenerVariable}`;
+export const TABLE_MATCHES_RULES: [Exclude<RuleName, VariableName>, Exclude<VariableName, RuleName>] extends [
+  never,
+  never,
+]
   ? true
   : false = true;
+
+/** Parse `values` by `schema`; the first issue becomes a ConfigError naming `prefix` + the variable. */
+function parse<S extends v.GenericSchema>(
+  schema: S,
+  values: Record<string, string>,
+  prefix: string,
+  given: Record<string, string>,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, values);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const key = String(issue.path?.[0]?.key ?? "environment");
+  throw new ConfigError(`${prefix}${key}=${JSON.stringify(given[`${prefix}${key}`] ?? values[key])} ${issue.message}`);
+}
 
 /** `pid` is this process's id, which LISTEN_PID must name. */
 export function loadConfig(env: Record<string, string | undefined>, pid = process.pid): Config {
@@ -281,58 +314,73 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
     given[name] = value;
   }
 
-  const result = v.safeParse(Env, given);
-  if (!result.success) {
-    const issue = result.issues[0];
-    const name = String(issue.path?.[0]?.key ?? "environment");
-    throw new ConfigError(`${name}=${JSON.stringify(given[name])} ${issue.message}`);
-  }
-  const cfg = result.output;
+  const cfg = parse(ProcessEnv, given, "", given);
   const activated = activation(cfg, given, pid);
-
-  if (cfg.SOCKPATH !== undefined && cfg.PORT !== undefined) {
-    throw new ConfigError(
-      "SOCKPATH and PORT are both set; set SOCKPATH to serve on a Unix socket, or PORT to serve on TCP, not both",
-    );
-  }
-  if (cfg.SOCKPATH !== undefined && given.HOST !== undefined) {
-    throw new ConfigError("HOST applies only to TCP; with SOCKPATH set, unset HOST");
-  }
-  if (cfg.SOCKPATH === undefined && (given.SOCKMODE !== undefined || given.SOCKGROUP !== undefined)) {
-    throw new ConfigError("SOCKMODE and SOCKGROUP apply only to a Unix socket; set SOCKPATH too, or unset them");
-  }
-  if (cfg.SOCKPATH !== undefined && cfg.TRUST_PROXY !== undefined) {
+  // The main listener always listens: PORT has a default.
+  const main: ListenerConfig = activated
+    ? { prefix: "", listen: { kind: "systemd", fd: SD_LISTEN_FDS_START }, socket: socketDefaults("") }
+    : (readListener(LISTENERS.main.prefix, given) as ListenerConfig);
+  const metrics = readListener(LISTENERS.metrics.prefix, given);
+  if (main.listen.kind === "unix" && cfg.TRUST_PROXY !== undefined) {
     throw new ConfigError(
       "TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY",
     );
   }
-  checkMetricsListener(cfg, given);
+  if (metrics) checkApart(main, metrics);
 
   return {
-    listen: activated
-      ? { kind: "systemd", fd: SD_LISTEN_FDS_START }
-      : cfg.SOCKPATH !== undefined
-        ? { kind: "unix", path: cfg.SOCKPATH }
-        : { kind: "tcp", host: cfg.HOST, port: cfg.PORT ?? DEFAULT_PORT },
-    socket: { mode: cfg.SOCKMODE, group: cfg.SOCKGROUP },
+    main,
+    metrics,
     shutdownTimeoutMs: cfg.SHUTDOWN_TIMEOUT * 1000,
     maxBodyBytes: cfg.MAX_BODY,
     idleTimeoutSeconds: cfg.IDLE_TIMEOUT,
     log: { format: cfg.LOG_FORMAT, level: cfg.LOG_LEVEL },
     trustProxy: cfg.TRUST_PROXY ?? [],
-    metrics:
-      cfg.METRICS_SOCKPATH !== undefined
-        ? {
-            listen: { kind: "unix", path: cfg.METRICS_SOCKPATH },
-            socket: { mode: cfg.METRICS_SOCKMODE, group: cfg.METRICS_SOCKGROUP },
-          }
-        : cfg.METRICS_PORT !== undefined
-          ? {
-              listen: { kind: "tcp", host: cfg.METRICS_HOST, port: cfg.METRICS_PORT },
-              socket: { mode: cfg.METRICS_SOCKMODE },
-            }
-          : undefined,
   };
+}
+
+/** The table's default for a variable, as written there; undefined if it has none. */
+const tableDefault = (name: string): string | undefined => (VARIABLES as Record<string, Variable>)[name]?.default;
+
+const socketDefaults = (prefix: ListenerPrefix): SocketOptions => ({
+  mode: v.parse(SockMode, tableDefault(`${prefix}SOCKMODE`)),
+});
+
+/**
+ * One listener from its variables, by the same rules for either: SOCKPATH (a Unix socket) or PORT
+ * (TCP), never both; with neither, TCP on PORT's default if the table gives one, else no listener.
+ * HOST applies only to TCP, SOCKMODE and SOCKGROUP only to a socket.
+ */
+function readListener(prefix: ListenerPrefix, given: Record<string, string>): ListenerConfig | undefined {
+  const values: Record<string, string> = {};
+  const set = (name: ListenerVariable) => given[`${prefix}${name}`] !== undefined;
+  for (const name of LISTENER_VARIABLES) {
+    const value = given[`${prefix}${name}`] ?? tableDefault(`${prefix}${name}`);
+    if (value !== undefined) values[name] = value;
+  }
+  const own = parse(ListenerEnv, values, prefix, given);
+  const [path, port, host] = [`${prefix}SOCKPATH`, `${prefix}PORT`, `${prefix}HOST`];
+  if (set("SOCKPATH") && set("PORT")) {
+    throw new ConfigError(
+      `${path} and ${port} are both set; set ${path} to serve on a Unix socket, or ${port} to serve on TCP, not both`,
+    );
+  }
+  const tcp = !set("SOCKPATH") && own.PORT !== undefined;
+  if (set("HOST") && !tcp) {
+    throw new ConfigError(
+      `${host} applies only to TCP; ${set("SOCKPATH") ? `with ${path} set, unset ${host}` : `set ${port} too, or unset ${host}`}`,
+    );
+  }
+  if (!set("SOCKPATH") && (set("SOCKMODE") || set("SOCKGROUP"))) {
+    throw new ConfigError(
+      `${prefix}SOCKMODE and ${prefix}SOCKGROUP apply only to a Unix socket; set ${path} too, or unset them`,
+    );
+  }
+  const socket: SocketOptions = { mode: own.SOCKMODE as number, group: own.SOCKGROUP }; // SOCKMODE has a default
+  if (own.SOCKPATH !== undefined) return { prefix, listen: { kind: "unix", path: own.SOCKPATH }, socket };
+  // The table gives every listener's HOST a default, and `tcp` means PORT is known.
+  if (tcp) return { prefix, listen: { kind: "tcp", host: own.HOST as string, port: own.PORT as number }, socket };
+  return undefined;
 }
 
 /**
@@ -340,7 +388,7 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
  * is an error rather than "no socket": it means a wrapper (npm, a shell without exec) got the
  * socket, and serving on a default address instead would not be what was asked.
  */
-function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string>, pid: number): boolean {
+function activation(cfg: v.InferOutput<typeof ProcessEnv>, given: Record<string, string>, pid: number): boolean {
   if (cfg.LISTEN_FDS === undefined && cfg.LISTEN_PID === undefined) return false;
   if (cfg.LISTEN_FDS === undefined || cfg.LISTEN_PID === undefined) {
     throw new ConfigError(
@@ -352,7 +400,9 @@ function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string
       `LISTEN_PID=${cfg.LISTEN_PID} is not this process (${pid}): the socket systemd passed went to another process; start printerfacts directly (no npm run, no shell without exec)`,
     );
   }
-  const conflicting = ["SOCKPATH", "PORT", "HOST", "SOCKMODE", "SOCKGROUP"].filter((name) => given[name] !== undefined);
+  const conflicting = LISTENER_VARIABLES.map((name) => `${LISTENERS.main.prefix}${name}`).filter(
+    (name) => given[name] !== undefined,
+  );
   if (conflicting.length > 0) {
     throw new ConfigError(
       `${conflicting.join(" and ")} cannot be used with socket activation (LISTEN_FDS): systemd's .socket unit decides where to listen; unset ${conflicting.length > 1 ? "them" : "it"}`,
@@ -361,32 +411,17 @@ function activation(cfg: v.InferOutput<typeof Env>, given: Record<string, string
   return true;
 }
 
-/** The metrics listener's variables: the same exclusions as the main listener's, and never the same address. */
-function checkMetricsListener(cfg: v.InferOutput<typeof Env>, given: Record<string, string>) {
-  if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_PORT !== undefined) {
+/** Two listeners never share an address. */
+function checkApart(main: ListenerConfig, metrics: ListenerConfig) {
+  const [a, b] = [main.listen, metrics.listen];
+  if (a.kind === "unix" && b.kind === "unix" && a.path === b.path) {
     throw new ConfigError(
-      "METRICS_SOCKPATH and METRICS_PORT are both set; set one of them for a separate metrics listener, or neither to serve /metrics on the main one",
+      `${metrics.prefix}SOCKPATH is the same path as ${main.prefix}SOCKPATH; give the metrics listener a socket of its own`,
     );
   }
-  if (cfg.METRICS_PORT === undefined && given.METRICS_HOST !== undefined) {
-    throw new ConfigError("METRICS_HOST applies only with METRICS_PORT; set METRICS_PORT too, or unset METRICS_HOST");
-  }
-  if (
-    cfg.METRICS_SOCKPATH === undefined &&
-    (given.METRICS_SOCKMODE !== undefined || given.METRICS_SOCKGROUP !== undefined)
-  ) {
+  if (a.kind === "tcp" && b.kind === "tcp" && a.port === b.port) {
     throw new ConfigError(
-      "METRICS_SOCKMODE and METRICS_SOCKGROUP apply only with METRICS_SOCKPATH; set it too, or unset them",
-    );
-  }
-  if (cfg.METRICS_SOCKPATH !== undefined && cfg.METRICS_SOCKPATH === cfg.SOCKPATH) {
-    throw new ConfigError(
-      "METRICS_SOCKPATH is the same path as SOCKPATH; give the metrics listener a socket of its own",
-    );
-  }
-  if (cfg.METRICS_PORT !== undefined && cfg.SOCKPATH === undefined && cfg.METRICS_PORT === (cfg.PORT ?? DEFAULT_PORT)) {
-    throw new ConfigError(
-      `METRICS_PORT=${cfg.METRICS_PORT} is the port the service itself listens on; give the metrics listener a port of its own`,
+      `${metrics.prefix}PORT=${b.port} is the port the service itself listens on; give the metrics listener a port of its own`,
     );
   }
 }
@@ -397,14 +432,12 @@ function checkMetricsListener(cfg: v.InferOutput<typeof Env>, given: Record<stri
  */
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
-  const check = (prefix: string, listen: ListenTarget, socket: SocketOptions) => {
-    if (listen.kind !== "unix" || (socket.mode & 0o002) === 0) return;
+  for (const { prefix, listen, socket } of config.metrics ? [config.main, config.metrics] : [config.main]) {
+    if (listen.kind !== "unix" || (socket.mode & 0o002) === 0) continue;
     const mode = socket.mode.toString(8).padStart(4, "0");
     warnings.push(
       `${prefix}SOCKMODE=${mode} lets every local user connect to ${listen.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 and put the proxy's user in the service's group (e.g. adduser www-data printerfacts)`,
     );
-  };
-  check("", config.listen, config.socket);
-  if (config.metrics) check("METRICS_", config.metrics.listen, config.metrics.socket);
+  }
   return warnings;
 }

@@ -9,8 +9,7 @@ import { BINARY, start, startListening, tempDir } from "./helpers/server.ts";
 describe("defaults", () => {
   test("TCP on [::]:3000, socket mode 0660, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
     expect(loadConfig({})).toEqual({
-      listen: { kind: "tcp", host: "::", port: 3000 },
-      socket: { mode: 0o660, group: undefined },
+      main: { prefix: "", listen: { kind: "tcp", host: "::", port: 3000 }, socket: { mode: 0o660, group: undefined } },
       shutdownTimeoutMs: 10_000,
       maxBodyBytes: 16_384,
       idleTimeoutSeconds: 75,
@@ -21,14 +20,14 @@ describe("defaults", () => {
   });
 
   test("SOCKPATH alone serves on the socket only", () => {
-    expect(loadConfig({ SOCKPATH: "/run/printerfacts/printerfacts.sock" }).listen).toEqual({
+    expect(loadConfig({ SOCKPATH: "/run/printerfacts/printerfacts.sock" }).main.listen).toEqual({
       kind: "unix",
       path: "/run/printerfacts/printerfacts.sock",
     });
   });
 
   test("PORT and HOST choose the TCP address", () => {
-    expect(loadConfig({ PORT: "8080", HOST: "127.0.0.1" }).listen).toEqual({
+    expect(loadConfig({ PORT: "8080", HOST: "127.0.0.1" }).main.listen).toEqual({
       kind: "tcp",
       host: "127.0.0.1",
       port: 8080,
@@ -37,9 +36,9 @@ describe("defaults", () => {
 
   test("SOCKMODE is octal, SOCKGROUP a name or gid, SHUTDOWN_TIMEOUT seconds", () => {
     const cfg = loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "0600", SOCKGROUP: "www-data", SHUTDOWN_TIMEOUT: "3" });
-    expect(cfg.socket).toEqual({ mode: 0o600, group: "www-data" });
+    expect(cfg.main.socket).toEqual({ mode: 0o600, group: "www-data" });
     expect(cfg.shutdownTimeoutMs).toBe(3000);
-    expect(loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "660" }).socket.mode).toBe(0o660);
+    expect(loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "660" }).main.socket.mode).toBe(0o660);
   });
 });
 

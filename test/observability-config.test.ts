@@ -26,6 +26,7 @@ describe("good values", () => {
         METRICS_SOCKGROUP: "prometheus",
       }).metrics,
     ).toEqual({
+      prefix: "METRICS_",
       listen: { kind: "unix", path: "/run/p/metrics.sock" },
       socket: { mode: 0o660, group: "prometheus" },
     });
@@ -76,9 +77,15 @@ describe("bad values: one line naming the variable, the value and what is allowe
 describe("combinations that would serve somewhere the operator did not mean", () => {
   test.each([
     [{ METRICS_SOCKPATH: "/run/m.sock", METRICS_PORT: "9464" }, "METRICS_SOCKPATH and METRICS_PORT are both set"],
-    [{ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST applies only with METRICS_PORT"],
-    [{ METRICS_SOCKMODE: "0600" }, "METRICS_SOCKMODE and METRICS_SOCKGROUP apply only with METRICS_SOCKPATH"],
-    [{ METRICS_PORT: "9464", METRICS_SOCKGROUP: "prometheus" }, "apply only with METRICS_SOCKPATH"],
+    [{ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST applies only to TCP; set METRICS_PORT too, or unset METRICS_HOST"],
+    [
+      { METRICS_SOCKMODE: "0600" },
+      "METRICS_SOCKMODE and METRICS_SOCKGROUP apply only to a Unix socket; set METRICS_SOCKPATH too",
+    ],
+    [
+      { METRICS_PORT: "9464", METRICS_SOCKGROUP: "prometheus" },
+      "apply only to a Unix socket; set METRICS_SOCKPATH too",
+    ],
     [{ SOCKPATH: "/run/p.sock", METRICS_SOCKPATH: "/run/p.sock" }, "METRICS_SOCKPATH is the same path as SOCKPATH"],
     [{ PORT: "8080", METRICS_PORT: "8080" }, "METRICS_PORT=8080 is the port the service itself listens on"],
     [{ METRICS_PORT: "3000" }, "METRICS_PORT=3000 is the port the service itself listens on"],

@@ -84,7 +84,7 @@ describe("LISTEN_FDS and LISTEN_PID", () => {
 
   test("for this process: serve on fd 3 and nothing else", () => {
     expect(
-      loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).listen,
+      loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).main.listen,
     ).toEqual({ kind: "systemd", fd: 3 });
     expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(
       3000,

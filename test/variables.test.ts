@@ -44,13 +44,13 @@ test("scripts/deno-run lets Deno read exactly the table's variables (and NODE_V8
 
 test("each default in the table is the one loadConfig applies", () => {
   const cfg = loadConfig({ SOCKPATH: "/run/x/s.sock", METRICS_PORT: "9464" });
-  expect(cfg.socket.mode.toString(8)).toBe(VARIABLES.SOCKMODE.default.replace(/^0/, ""));
+  expect(cfg.main.socket.mode.toString(8)).toBe(VARIABLES.SOCKMODE.default.replace(/^0/, ""));
   expect(cfg.shutdownTimeoutMs).toBe(Number(VARIABLES.SHUTDOWN_TIMEOUT.default) * 1000);
   expect(cfg.maxBodyBytes).toBe(Number(VARIABLES.MAX_BODY.default));
   expect(cfg.idleTimeoutSeconds).toBe(Number(VARIABLES.IDLE_TIMEOUT.default));
   expect(cfg.log).toEqual({ format: VARIABLES.LOG_FORMAT.default, level: VARIABLES.LOG_LEVEL.default });
   expect(cfg.metrics?.listen).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
-  expect(loadConfig({}).listen).toEqual({
+  expect(loadConfig({}).main.listen).toEqual({
     kind: "tcp",
     host: VARIABLES.HOST.default,
     port: Number(VARIABLES.PORT.default),

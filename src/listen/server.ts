@@ -1,9 +1,9 @@
 // Wires the app to its listeners (the main one and, if asked for, a metrics-only one): socket
 // safety for SOCKPATH and METRICS_SOCKPATH alike, then graceful shutdown on signals.
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
-import type { Config, SocketOptions } from "../config.ts";
+import type { Config, ListenerConfig } from "../config.ts";
 import { adapter as runtime } from "./adapters/index.ts";
-import type { Adapter, Handler, Listener, ListenTarget, Logger } from "../types.ts";
+import type { Adapter, Handler, Listener, Logger } from "../types.ts";
 import { formatHost } from "./adapters/shared.ts";
 import {
   bindSocket,
@@ -66,18 +66,9 @@ function listenError(err: unknown, target: { host: string; port: number }, prefi
   );
 }
 
-/**
- * One listener, main or metrics, with the same socket safety (socket.ts) for either. `prefix` is
- * "" or "METRICS_": the variables that configured it, for the errors.
- */
-async function bind(
-  adapter: Adapter,
-  target: ListenTarget,
-  socket: SocketOptions,
-  handler: Handler,
-  log: Logger,
-  prefix: string,
-): Promise<Bound> {
+/** One listener, main or metrics, with the same socket safety (socket.ts) for either. */
+async function bind(adapter: Adapter, config: ListenerConfig, handler: Handler, log: Logger): Promise<Bound> {
+  const { listen: target, socket, prefix } = config;
   if (target.kind === "tcp") {
     const listener = await adapter.listen({ target, handler, log }).catch((err) => {
       throw listenError(err, target, prefix);
@@ -121,12 +112,12 @@ export async function startServer(
   // The metrics listener comes up first, so that "listening on" means everything is up.
   let metrics: Bound | undefined;
   if (config.metrics && extras.metricsHandler) {
-    metrics = await bind(adapter, config.metrics.listen, config.metrics.socket, extras.metricsHandler, log, "METRICS_");
+    metrics = await bind(adapter, config.metrics, extras.metricsHandler, log);
     log.info(`serving /metrics only on ${metrics.description}`);
   }
   let main: Bound;
   try {
-    main = await bind(adapter, config.listen, config.socket, handler, log, "");
+    main = await bind(adapter, config.main, handler, log);
   } catch (err) {
     if (metrics) await closeAll([metrics], 0);
     throw err;
