@@ -7,7 +7,7 @@ import { BUN, ROOT } from "./helpers/server.ts";
 test("without nginx on PATH, bun test exits 1 with one line: the tool and its package", () => {
   // PATH without the sbin directories, where Debian puts nginx; bun and the rest stay reachable.
   const PATH = [dirname(BUN), "/usr/bin", "/bin"].join(":");
-  const r = Bun.spawnSync([BUN, "test", "test/facts.test.ts"], {
+  const r = Bun.spawnSync([BUN, "test", "test/unit/facts.test.ts"], {
     cwd: ROOT,
     env: { ...process.env, PATH },
     stdout: "pipe",

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ConfigError, type SocketOptions } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../types.ts";
 
 /** Startup refused because of what is (or is not) at SOCKPATH. */
 export class SocketError extends Error {

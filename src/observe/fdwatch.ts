@@ -3,7 +3,7 @@
 // with the soft limit once a second and logs when they near it and when they recover.
 // Linux only (/proc); elsewhere it does nothing.
 import { readdirSync, readFileSync } from "node:fs";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../types.ts";
 
 /** Warn at 90% of the limit; report recovery below 80%, so a level near 90% is not logged twice a second. */
 const WARN_AT = 0.9;

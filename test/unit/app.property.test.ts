@@ -2,9 +2,9 @@
 // below 500, with a request id, and never throws. fast-check shrinks any failure to a small case.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { createApp } from "../src/http/app.ts";
-import { facts } from "../src/http/facts.ts";
-import { assets } from "../src/http/static.ts";
+import { createApp } from "../../src/http/app.ts";
+import { facts } from "../../src/http/facts.ts";
+import { assets } from "../../src/http/static.ts";
 
 const app = createApp({ facts, maxBodyBytes: 1024 });
 

@@ -2,9 +2,9 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { facts, parseFacts } from "../src/http/facts.ts";
+import { facts, parseFacts } from "../../src/http/facts.ts";
 
-const bytes = readFileSync(join(import.meta.dir, "../facts.txt"));
+const bytes = readFileSync(join(import.meta.dir, "../../facts.txt"));
 const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 const lines = text.split("\n");
 

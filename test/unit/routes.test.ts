@@ -1,8 +1,8 @@
 // The HTTP behaviour, route by route, through app.request(): no server, no runtime.
 import { describe, expect, test } from "bun:test";
-import { createApp } from "../src/http/app.ts";
-import { facts } from "../src/http/facts.ts";
-import { favicon, stylesheet } from "../src/http/static.ts";
+import { createApp } from "../../src/http/app.ts";
+import { facts } from "../../src/http/facts.ts";
+import { favicon, stylesheet } from "../../src/http/static.ts";
 
 const app = createApp({ facts });
 const first = createApp({ facts, random: () => 0 });

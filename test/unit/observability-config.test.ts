@@ -1,7 +1,7 @@
 // Configuration of the access log, TRUST_PROXY and the metrics listener: each variable's rule.
 import { describe, expect, test } from "bun:test";
-import { loadConfig } from "../src/config.ts";
-import { errorOf } from "./helpers/config.ts";
+import { loadConfig } from "../../src/config.ts";
+import { errorOf } from "../helpers/config.ts";
 
 describe("good values", () => {
   test("LOG_FORMAT and LOG_LEVEL", () => {
