@@ -5,7 +5,8 @@
 // doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
 import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, type ListenTarget, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import type { ListenTarget } from "./types.ts";
 
 /** What `printerfacts check` exits with (sysexits.h names where one fits). */
 export const CHECK_EXIT = {
@@ -240,7 +241,7 @@ export async function check(
   ({ execFileSync } = await import("node:child_process"));
   let listen: ListenTarget;
   try {
-    listen = loadConfig(env).main.listen;
+    listen = loadConfig(env).main.target;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out(`config: ${err.message}`);

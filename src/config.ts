@@ -10,8 +10,6 @@ export const MAX_SOCKPATH_BYTES = 107;
 /** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
 export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
-export type { ListenTarget };
-
 /** sd_listen_fds(3): passed sockets start at fd 3. */
 export const SD_LISTEN_FDS_START = 3;
 
@@ -21,6 +19,9 @@ export interface SocketOptions {
   /** Group name or numeric gid the socket is handed to (SOCKGROUP). */
   group?: string;
 }
+
+/** Where a listener listens, as configured: a Unix socket also says which permissions it gets. */
+export type ListenAt = ({ kind: "unix"; path: string } & SocketOptions) | Exclude<ListenTarget, { kind: "unix" }>;
 
 export type LogFormat = "text" | "json";
 /** The least severe line that is written; "off" writes none. */
@@ -33,20 +34,11 @@ export interface TrustedNet {
   family: "ipv4" | "ipv6";
 }
 
-/** The two listeners, each described once: the prefix of its variables and what it serves. */
-export const LISTENERS = {
-  main: { prefix: "", serves: "the service" },
-  metrics: { prefix: "METRICS_", serves: "/metrics only" },
-} as const;
-export type ListenerName = keyof typeof LISTENERS;
-export type ListenerPrefix = (typeof LISTENERS)[ListenerName]["prefix"];
-
 /** One listener as its variables configure it. */
 export interface ListenerConfig {
   /** "" or "METRICS_": its variables' prefix, so that an error names the variable to change. */
   prefix: ListenerPrefix;
-  listen: ListenTarget;
-  socket: SocketOptions;
+  target: ListenAt;
 }
 
 export interface Config {
@@ -69,21 +61,26 @@ export class ConfigError extends Error {
 }
 
 /** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
-export type Listener = ListenerName | "both";
+export type VariableScope = "main" | "metrics" | "both";
 
 export interface Variable {
   /** The value used when the variable is unset, as it would be written; absent: `about` says. */
   default?: string;
   /** One line for --help and docs/configuration.md. */
   about: string;
-  listener: Listener;
+  listener: VariableScope;
 }
+
+/** The variables every listener has, unprefixed (the main one's) or prefixed (METRICS_). */
+const LISTENER_VARIABLES = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST"] as const;
+type ListenerVariable = (typeof LISTENER_VARIABLES)[number];
 
 /**
  * Every environment variable printerfacts reads: the one list that --help and
  * docs/configuration.md come from and scripts/deno-run's --allow-env is checked against
- * (test/variables.test.ts). A new variable is one entry here, its rule in ProcessEnv (or, for
- * each listener's, in ListenerEnv) below, and its use; tsc checks that the two lists agree.
+ * (test/variables.test.ts). A new variable is its entry here, its rule below (in ProcessEnv, or
+ * once in listenerRules for every listener's, with an entry here per listener), and its use;
+ * tsc holds the table and the rules to the same names.
  */
 export const VARIABLES = {
   SOCKPATH: {
@@ -125,7 +122,7 @@ export const VARIABLES = {
     listener: "both",
   },
   LISTEN_FDS: {
-    about: "set by systemd socket activation (must be 1); then SOCKPATH, PORT, HOST, SOCKMODE, SOCKGROUP stay unset",
+    about: `set by systemd socket activation (must be 1); then ${LISTENER_VARIABLES.join(", ")} stay unset`,
     listener: "main",
   },
   LISTEN_PID: { about: "set by systemd with LISTEN_FDS; must be this process's id", listener: "main" },
@@ -240,16 +237,19 @@ const TrustProxy = v.pipe(
   v.transform((entries) => entries.map((entry) => parseTrustedNet(entry) as TrustedNet)),
 );
 
-/** The rules for one listener's variables, without their prefix; the defaults are the table's. */
-const ListenerEnv = v.object({
-  SOCKPATH: v.optional(SockPath),
-  SOCKMODE: v.optional(SockMode),
-  SOCKGROUP: v.optional(SockGroup),
-  PORT: v.optional(wholeNumber(1, 65535)),
-  HOST: v.optional(Host),
-});
-type ListenerVariable = keyof typeof ListenerEnv.entries;
-const LISTENER_VARIABLES = Object.keys(ListenerEnv.entries) as ListenerVariable[];
+/** The rules for one listener's variables, unprefixed, with that listener's defaults from the table. */
+const listenerRules = (prefix: ListenerPrefix) =>
+  v.object({
+    SOCKPATH: v.optional(SockPath),
+    SOCKMODE: v.optional(SockMode, defaultOf(`${prefix}SOCKMODE`)),
+    SOCKGROUP: v.optional(SockGroup),
+    PORT: v.optional(wholeNumber(1, 65535)),
+    HOST: v.optional(Host, defaultOf(`${prefix}HOST`)),
+  });
+type ListenerRules = ReturnType<typeof listenerRules>;
+type ListenerVars = v.InferOutput<ListenerRules>;
+/** The listener variables that mean something for one kind of listener only. */
+const ONLY_FOR: Record<"unix" | "tcp", ListenerVariable[]> = { unix: ["SOCKMODE", "SOCKGROUP"], tcp: ["HOST"] };
 
 /** The rules for the process's own variables (the ones no listener prefix applies to). */
 const ProcessEnv = v.object({
@@ -277,17 +277,25 @@ const ProcessEnv = v.object({
 
 export const DEFAULT_PORT = Number(defaultOf("PORT"));
 
+/** The two listeners, each described once: its variables' prefix, and what it does when they are unset. */
+export const LISTENERS = {
+  main: { prefix: "", whenUnset: { port: DEFAULT_PORT } },
+  metrics: { prefix: "METRICS_", whenUnset: { port: undefined, hint: "or neither to serve /metrics on the main one" } },
+} as const satisfies Record<
+  Exclude<VariableScope, "both">,
+  { prefix: string; whenUnset: { port?: number; hint?: string } }
+>;
+export type ListenerName = keyof typeof LISTENERS;
+export type ListenerPrefix = (typeof LISTENERS)[ListenerName]["prefix"];
+
 /** Every variable this module reads, in the table's order. */
 export const ENV_VARS = Object.keys(VARIABLES) as VariableName[];
 
-// The table and the rules name the same variables, no more and no fewer (tsc checks this line).
+// The table and the rules name the same variables, no more and no fewer (tsc checks these lines).
+type Same<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : false;
 type RuleName = keyof typeof ProcessEnv.entries | `${ListenerPrefix}${ListenerVariable}`;
-export const TABLE_MATCHES_RULES: [Exclude<RuleName, VariableName>, Exclude<VariableName, RuleName>] extends [
-  never,
-  never,
-]
-  ? true
-  : false = true;
+export const TABLE_MATCHES_RULES: Same<RuleName, VariableName> = true;
+export const LISTENER_RULES_MATCH: Same<keyof ListenerRules["entries"], ListenerVariable> = true;
 
 /** Parse `values` by `schema`; the first issue becomes a ConfigError naming `prefix` + the variable. */
 function parse<S extends v.GenericSchema>(
@@ -303,7 +311,10 @@ function parse<S extends v.GenericSchema>(
   throw new ConfigError(`${prefix}${key}=${JSON.stringify(given[`${prefix}${key}`] ?? values[key])} ${issue.message}`);
 }
 
-/** `pid` is this process's id, which LISTEN_PID must name. */
+/**
+ * `pid` is this process's id, which LISTEN_PID must name. Every value is checked first, in the
+ * table's order; then how they combine.
+ */
 export function loadConfig(env: Record<string, string | undefined>, pid = process.pid): Config {
   const given: Record<string, string> = {};
   for (const name of ENV_VARS) {
@@ -314,14 +325,15 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
     given[name] = value;
   }
 
-  const cfg = parse(ProcessEnv, given, "", given);
-  const activated = activation(cfg, given, pid);
-  // The main listener always listens: PORT has a default.
-  const main: ListenerConfig = activated
-    ? { prefix: "", listen: { kind: "systemd", fd: SD_LISTEN_FDS_START }, socket: socketDefaults("") }
-    : (readListener(LISTENERS.main.prefix, given) as ListenerConfig);
-  const metrics = readListener(LISTENERS.metrics.prefix, given);
-  if (main.listen.kind === "unix" && cfg.TRUST_PROXY !== undefined) {
+  const mainVars = listenerVars(LISTENERS.main.prefix, given);
+  const processVars = parse(ProcessEnv, given, "", given);
+  const metricsVars = listenerVars(LISTENERS.metrics.prefix, given);
+
+  const main: ListenerConfig = activation(processVars, given, pid)
+    ? { prefix: LISTENERS.main.prefix, target: { kind: "systemd", fd: SD_LISTEN_FDS_START } }
+    : readListener("main", mainVars, given);
+  const metrics = readListener("metrics", metricsVars, given);
+  if (main.target.kind === "unix" && processVars.TRUST_PROXY !== undefined) {
     throw new ConfigError(
       "TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY",
     );
@@ -331,55 +343,67 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
   return {
     main,
     metrics,
-    shutdownTimeoutMs: cfg.SHUTDOWN_TIMEOUT * 1000,
-    maxBodyBytes: cfg.MAX_BODY,
-    idleTimeoutSeconds: cfg.IDLE_TIMEOUT,
-    log: { format: cfg.LOG_FORMAT, level: cfg.LOG_LEVEL },
-    trustProxy: cfg.TRUST_PROXY ?? [],
+    shutdownTimeoutMs: processVars.SHUTDOWN_TIMEOUT * 1000,
+    maxBodyBytes: processVars.MAX_BODY,
+    idleTimeoutSeconds: processVars.IDLE_TIMEOUT,
+    log: { format: processVars.LOG_FORMAT, level: processVars.LOG_LEVEL },
+    trustProxy: processVars.TRUST_PROXY ?? [],
   };
 }
 
-/** The table's default for a variable, as written there; undefined if it has none. */
-const tableDefault = (name: string): string | undefined => (VARIABLES as Record<string, Variable>)[name]?.default;
-
-const socketDefaults = (prefix: ListenerPrefix): SocketOptions => ({
-  mode: v.parse(SockMode, tableDefault(`${prefix}SOCKMODE`)),
-});
+/** One listener's variables, checked by the one set of listener rules with its own defaults. */
+function listenerVars(prefix: ListenerPrefix, given: Record<string, string>): ListenerVars {
+  const unprefixed: Record<string, string> = {};
+  for (const name of LISTENER_VARIABLES) {
+    const value = given[`${prefix}${name}`];
+    if (value !== undefined) unprefixed[name] = value;
+  }
+  return parse(listenerRules(prefix), unprefixed, prefix, given);
+}
 
 /**
  * One listener from its variables, by the same rules for either: SOCKPATH (a Unix socket) or PORT
- * (TCP), never both; with neither, TCP on PORT's default if the table gives one, else no listener.
- * HOST applies only to TCP, SOCKMODE and SOCKGROUP only to a socket.
+ * (TCP), never both; with neither, what LISTENERS says (TCP on PORT's default, or no listener).
+ * A variable for one kind of listener (ONLY_FOR) is refused with the other.
  */
-function readListener(prefix: ListenerPrefix, given: Record<string, string>): ListenerConfig | undefined {
-  const values: Record<string, string> = {};
-  const set = (name: ListenerVariable) => given[`${prefix}${name}`] !== undefined;
-  for (const name of LISTENER_VARIABLES) {
-    const value = given[`${prefix}${name}`] ?? tableDefault(`${prefix}${name}`);
-    if (value !== undefined) values[name] = value;
-  }
-  const own = parse(ListenerEnv, values, prefix, given);
-  const [path, port, host] = [`${prefix}SOCKPATH`, `${prefix}PORT`, `${prefix}HOST`];
+function readListener(name: "main", vars: ListenerVars, given: Record<string, string>): ListenerConfig;
+function readListener(
+  name: ListenerName,
+  vars: ListenerVars,
+  given: Record<string, string>,
+): ListenerConfig | undefined;
+function readListener(
+  name: ListenerName,
+  vars: ListenerVars,
+  given: Record<string, string>,
+): ListenerConfig | undefined {
+  const { prefix, whenUnset } = LISTENERS[name];
+  const set = (variable: ListenerVariable) => given[`${prefix}${variable}`] !== undefined;
+  const [path, port] = [`${prefix}SOCKPATH`, `${prefix}PORT`];
   if (set("SOCKPATH") && set("PORT")) {
+    const hint = "hint" in whenUnset ? `, ${whenUnset.hint}` : "";
     throw new ConfigError(
-      `${path} and ${port} are both set; set ${path} to serve on a Unix socket, or ${port} to serve on TCP, not both`,
+      `${path} and ${port} are both set; set ${path} to serve on a Unix socket or ${port} to serve on TCP, not both${hint}`,
     );
   }
-  const tcp = !set("SOCKPATH") && own.PORT !== undefined;
-  if (set("HOST") && !tcp) {
-    throw new ConfigError(
-      `${host} applies only to TCP; ${set("SOCKPATH") ? `with ${path} set, unset ${host}` : `set ${port} too, or unset ${host}`}`,
-    );
+  const tcpPort = set("SOCKPATH") ? undefined : (vars.PORT ?? whenUnset.port);
+  const kind = vars.SOCKPATH !== undefined ? "unix" : tcpPort !== undefined ? "tcp" : undefined;
+  for (const only of ["unix", "tcp"] as const) {
+    const misplaced = ONLY_FOR[only].filter((variable) => set(variable) && kind !== only).map((v) => prefix + v);
+    if (misplaced.length === 0) continue;
+    const [them, apply] = misplaced.length > 1 ? ["them", "apply"] : ["it", "applies"];
+    const advice =
+      only === "unix"
+        ? `a Unix socket; set ${path} too, or unset ${them}`
+        : set("SOCKPATH")
+          ? `TCP, and ${path} asks for a socket; unset ${them}`
+          : `TCP; set ${port} too, or unset ${them}`;
+    throw new ConfigError(`${misplaced.join(" and ")} ${apply} only to ${advice}`);
   }
-  if (!set("SOCKPATH") && (set("SOCKMODE") || set("SOCKGROUP"))) {
-    throw new ConfigError(
-      `${prefix}SOCKMODE and ${prefix}SOCKGROUP apply only to a Unix socket; set ${path} too, or unset them`,
-    );
+  if (vars.SOCKPATH !== undefined) {
+    return { prefix, target: { kind: "unix", path: vars.SOCKPATH, mode: vars.SOCKMODE, group: vars.SOCKGROUP } };
   }
-  const socket: SocketOptions = { mode: own.SOCKMODE as number, group: own.SOCKGROUP }; // SOCKMODE has a default
-  if (own.SOCKPATH !== undefined) return { prefix, listen: { kind: "unix", path: own.SOCKPATH }, socket };
-  // The table gives every listener's HOST a default, and `tcp` means PORT is known.
-  if (tcp) return { prefix, listen: { kind: "tcp", host: own.HOST as string, port: own.PORT as number }, socket };
+  if (tcpPort !== undefined) return { prefix, target: { kind: "tcp", host: vars.HOST, port: tcpPort } };
   return undefined;
 }
 
@@ -413,7 +437,7 @@ function activation(cfg: v.InferOutput<typeof ProcessEnv>, given: Record<string,
 
 /** Two listeners never share an address. */
 function checkApart(main: ListenerConfig, metrics: ListenerConfig) {
-  const [a, b] = [main.listen, metrics.listen];
+  const [a, b] = [main.target, metrics.target];
   if (a.kind === "unix" && b.kind === "unix" && a.path === b.path) {
     throw new ConfigError(
       `${metrics.prefix}SOCKPATH is the same path as ${main.prefix}SOCKPATH; give the metrics listener a socket of its own`,
@@ -432,11 +456,11 @@ function checkApart(main: ListenerConfig, metrics: ListenerConfig) {
  */
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
-  for (const { prefix, listen, socket } of config.metrics ? [config.main, config.metrics] : [config.main]) {
-    if (listen.kind !== "unix" || (socket.mode & 0o002) === 0) continue;
-    const mode = socket.mode.toString(8).padStart(4, "0");
+  for (const { prefix, target } of config.metrics ? [config.main, config.metrics] : [config.main]) {
+    if (target.kind !== "unix" || (target.mode & 0o002) === 0) continue;
+    const mode = target.mode.toString(8).padStart(4, "0");
     warnings.push(
-      `${prefix}SOCKMODE=${mode} lets every local user connect to ${listen.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 and put the proxy's user in the service's group (e.g. adduser www-data printerfacts)`,
+      `${prefix}SOCKMODE=${mode} lets every local user connect to ${target.path} (o+w): any process on this host can reach the service directly, around nginx and its limits; use 0660 and put the proxy's user in the service's group (e.g. adduser www-data printerfacts)`,
     );
   }
   return warnings;

@@ -4,7 +4,6 @@ import { writeSync } from "node:fs";
 import type { LogLevel } from "./config.ts";
 import type { Logger } from "./types.ts";
 
-export type { Logger };
 export type Level = "info" | "warn" | "error";
 
 const SEVERITY: Record<LogLevel, number> = { info: 0, warn: 1, error: 2, off: 3 };

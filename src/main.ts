@@ -84,10 +84,15 @@ export async function main(args: string[]): Promise<void> {
       log,
     });
     const metricsApp = metrics.app();
-    const server = await startServer(config, (request, conn) => app.fetch(request, conn), log, {
-      metricsHandler: (request, conn) => metricsApp.fetch(request, conn),
-      onClosed: stdout.flush,
-    });
+    const server = await startServer(
+      config,
+      {
+        main: (request, conn) => app.fetch(request, conn),
+        metrics: (request, conn) => metricsApp.fetch(request, conn),
+      },
+      log,
+      { onClosed: stdout.flush },
+    );
     exitOnSignals(server, log);
     watchFileDescriptors(log);
   } catch (err) {

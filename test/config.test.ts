@@ -1,83 +1,9 @@
-// Configuration: every variable's rule, and how a bad value stops the real program before it binds.
+// Configuration through the real program: a bad value stops it before it binds, and the command
+// line. The rules themselves are test/unit/config.test.ts.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { configWarnings, loadConfig } from "../src/config.ts";
-import { errorOf } from "./helpers/config.ts";
 import { BINARY, start, startListening, tempDir } from "./helpers/server.ts";
-
-describe("defaults", () => {
-  test("TCP on [::]:3000, socket mode 0660, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
-    expect(loadConfig({})).toEqual({
-      main: { prefix: "", listen: { kind: "tcp", host: "::", port: 3000 }, socket: { mode: 0o660, group: undefined } },
-      shutdownTimeoutMs: 10_000,
-      maxBodyBytes: 16_384,
-      idleTimeoutSeconds: 75,
-      log: { format: "text", level: "info" },
-      trustProxy: [],
-      metrics: undefined,
-    });
-  });
-
-  test("SOCKPATH alone serves on the socket only", () => {
-    expect(loadConfig({ SOCKPATH: "/run/printerfacts/printerfacts.sock" }).main.listen).toEqual({
-      kind: "unix",
-      path: "/run/printerfacts/printerfacts.sock",
-    });
-  });
-
-  test("PORT and HOST choose the TCP address", () => {
-    expect(loadConfig({ PORT: "8080", HOST: "127.0.0.1" }).main.listen).toEqual({
-      kind: "tcp",
-      host: "127.0.0.1",
-      port: 8080,
-    });
-  });
-
-  test("SOCKMODE is octal, SOCKGROUP a name or gid, SHUTDOWN_TIMEOUT seconds", () => {
-    const cfg = loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "0600", SOCKGROUP: "www-data", SHUTDOWN_TIMEOUT: "3" });
-    expect(cfg.main.socket).toEqual({ mode: 0o600, group: "www-data" });
-    expect(cfg.shutdownTimeoutMs).toBe(3000);
-    expect(loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "660" }).main.socket.mode).toBe(0o660);
-  });
-});
-
-describe("bad values: one line naming the variable, the value and what is allowed", () => {
-  const long = `/run/${"x".repeat(103)}`;
-  test.each([
-    [{ PORT: "abc" }, 'PORT="abc" must be a whole number from 1 to 65535'],
-    [{ PORT: "70000" }, 'PORT="70000" must be a whole number from 1 to 65535'],
-    [{ PORT: "0" }, 'PORT="0" must be a whole number from 1 to 65535'],
-    [{ PORT: "" }, "PORT is set but empty; unset it or give a value"],
-    [{ SOCKPATH: "" }, "SOCKPATH is set but empty; unset it or give a value"],
-    [{ SOCKPATH: long }, `SOCKPATH="${long}" is 108 bytes; a Unix socket path holds at most 107`],
-    [{ SOCKPATH: "@printerfacts" }, 'SOCKPATH="@printerfacts" abstract sockets (@name) are refused'],
-    [{ SOCKPATH: "/run/printerfacts/" }, 'SOCKPATH="/run/printerfacts/" must name a socket file, not a directory'],
-    [{ HOST: "example.com" }, 'HOST="example.com" must be an IP address (such as :: or 127.0.0.1) or localhost'],
-    [
-      { SOCKPATH: "/run/x.sock", SOCKMODE: "rw-rw----" },
-      'SOCKMODE="rw-rw----" must be octal permission bits from 000 to 777, such as 0660',
-    ],
-    [{ SOCKPATH: "/run/x.sock", SOCKMODE: "4777" }, 'SOCKMODE="4777" must be octal permission bits'],
-    [{ SOCKPATH: "/run/x.sock", SOCKMODE: "0668" }, 'SOCKMODE="0668" must be octal permission bits'],
-    [
-      { SOCKPATH: "/run/x.sock", SOCKGROUP: "no such group" },
-      'SOCKGROUP="no such group" must be a group name or a numeric gid',
-    ],
-    [{ SHUTDOWN_TIMEOUT: "soon" }, 'SHUTDOWN_TIMEOUT="soon" must be a whole number from 0 to 3600 seconds'],
-    [{ SOCKPATH: "/run/x.sock", PORT: "8080" }, "SOCKPATH and PORT are both set"],
-    [{ SOCKPATH: "/run/x.sock", HOST: "::1" }, "HOST applies only to TCP"],
-    [{ SOCKMODE: "0600" }, "SOCKMODE and SOCKGROUP apply only to a Unix socket"],
-  ])("%p", (env, message) => {
-    const got = errorOf(env as Record<string, string>);
-    expect(got).toStartWith(message);
-    expect(got).not.toContain("\n");
-  });
-
-  test("a directory too long to bind in privately is refused up front", () => {
-    expect(errorOf({ SOCKPATH: `/${"d".repeat(94)}/s.sock` })).toContain("directory; it may be at most 94 bytes");
-  });
-});
 
 describe("the real binary with bad config", () => {
   test.each([
@@ -132,25 +58,6 @@ describe("command line", () => {
 });
 
 describe("a socket every local user may connect to (o+w) starts, with one warning naming the risk", () => {
-  test.each([
-    [
-      { SOCKPATH: "/run/p/s.sock", SOCKMODE: "0666" },
-      ["SOCKMODE=0666 lets every local user connect to /run/p/s.sock (o+w)"],
-    ],
-    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "777" }, ["SOCKMODE=0777 lets every local user connect"]],
-    [
-      { SOCKPATH: "/run/p/s.sock", METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0662" },
-      ["METRICS_SOCKMODE=0662 lets every local user connect to /run/p/m.sock"],
-    ],
-    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0664" }, []],
-    [{ SOCKPATH: "/run/p/s.sock" }, []],
-    [{ PORT: "8080" }, []],
-  ])("%p", (env, expected) => {
-    const warnings = configWarnings(loadConfig(env));
-    expect(warnings).toHaveLength(expected.length);
-    for (const [i, prefix] of expected.entries()) expect(warnings[i]).toStartWith(prefix);
-  });
-
   test("the real binary with SOCKMODE=777: serves, and says once why that is a risk", async () => {
     const dir = tempDir();
     try {

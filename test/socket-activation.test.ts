@@ -3,7 +3,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../src/config.ts";
 import { BUN, curl, denoRun, freePort, NODE_BUNDLE, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -68,50 +67,5 @@ describe.each([
     );
     expect(proc.stderr()).not.toContain("listening on");
     expect(existsSync(at.address)).toBe(true);
-  });
-});
-
-describe("LISTEN_FDS and LISTEN_PID", () => {
-  const errorOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env, 4242);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as Error).message;
-    }
-    throw new Error("expected a ConfigError");
-  };
-
-  test("for this process: serve on fd 3 and nothing else", () => {
-    expect(
-      loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).main.listen,
-    ).toEqual({ kind: "systemd", fd: 3 });
-    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(
-      3000,
-    );
-  });
-
-  test.each([
-    [
-      { LISTEN_FDS: "1", LISTEN_PID: "17" },
-      "LISTEN_PID=17 is not this process (4242): the socket systemd passed went to another process",
-    ],
-    [{ LISTEN_FDS: "2", LISTEN_PID: "4242" }, 'LISTEN_FDS="2" must be 1: printerfacts serves one socket'],
-    [{ LISTEN_FDS: "1" }, "LISTEN_FDS and LISTEN_PID come together"],
-    [{ LISTEN_PID: "4242" }, "LISTEN_FDS and LISTEN_PID come together"],
-    [{ LISTEN_FDS: "1", LISTEN_PID: "x" }, 'LISTEN_PID="x" must be a whole number'],
-    [
-      { LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKPATH: "/run/x.sock" },
-      "SOCKPATH cannot be used with socket activation (LISTEN_FDS)",
-    ],
-    [
-      { LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "80", HOST: "::1" },
-      "PORT and HOST cannot be used with socket activation",
-    ],
-    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKMODE: "0600" }, "SOCKMODE cannot be used with socket activation"],
-  ])("%p", (env, message) => {
-    const got = errorOf(env as Record<string, string>);
-    expect(got).toStartWith(message);
-    expect(got).not.toContain("\n");
   });
 });

@@ -42,15 +42,27 @@ test("scripts/deno-run lets Deno read exactly the table's variables (and NODE_V8
   expect([...allowed].sort()).toEqual([...ENV_VARS, "NODE_V8_COVERAGE"].sort());
 });
 
+test("scripts/deno-run falls back to the table's defaults where it grants an address", () => {
+  const script = readFileSync(join(ROOT, "scripts/deno-run"), "utf8");
+  const fallbacks = Object.fromEntries([...script.matchAll(/\$\{([A-Z_]+):-([^}]+)\}/g)].map((m) => [m[1], m[2]]));
+  expect(fallbacks).toEqual({
+    HOST: VARIABLES.HOST.default,
+    PORT: VARIABLES.PORT.default,
+    METRICS_HOST: VARIABLES.METRICS_HOST.default,
+  });
+});
+
 test("each default in the table is the one loadConfig applies", () => {
   const cfg = loadConfig({ SOCKPATH: "/run/x/s.sock", METRICS_PORT: "9464" });
-  expect(cfg.main.socket.mode.toString(8)).toBe(VARIABLES.SOCKMODE.default.replace(/^0/, ""));
+  expect(cfg.main.target.kind === "unix" && cfg.main.target.mode.toString(8)).toBe(
+    VARIABLES.SOCKMODE.default.replace(/^0/, ""),
+  );
   expect(cfg.shutdownTimeoutMs).toBe(Number(VARIABLES.SHUTDOWN_TIMEOUT.default) * 1000);
   expect(cfg.maxBodyBytes).toBe(Number(VARIABLES.MAX_BODY.default));
   expect(cfg.idleTimeoutSeconds).toBe(Number(VARIABLES.IDLE_TIMEOUT.default));
   expect(cfg.log).toEqual({ format: VARIABLES.LOG_FORMAT.default, level: VARIABLES.LOG_LEVEL.default });
-  expect(cfg.metrics?.listen).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
-  expect(loadConfig({}).main.listen).toEqual({
+  expect(cfg.metrics?.target).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
+  expect(loadConfig({}).main.target).toEqual({
     kind: "tcp",
     host: VARIABLES.HOST.default,
     port: Number(VARIABLES.PORT.default),

@@ -1,7 +1,7 @@
 // Wires the app to its listeners (the main one and, if asked for, a metrics-only one): socket
 // safety for SOCKPATH and METRICS_SOCKPATH alike, then graceful shutdown on signals.
 // Runtime-neutral: the adapter is the only part that differs between Bun, Node and Deno.
-import type { Config, ListenerConfig } from "../config.ts";
+import type { Config, ListenerConfig, ListenerName } from "../config.ts";
 import { adapter as runtime } from "./adapters/index.ts";
 import type { Adapter, Handler, Listener, Logger } from "../types.ts";
 import { formatHost } from "./adapters/shared.ts";
@@ -29,9 +29,10 @@ export interface RunningServer {
   abort(): void;
 }
 
+/** What each listener serves: `metrics` is needed when the config has a metrics listener. */
+export type Handlers = { [name in ListenerName]?: Handler } & { main: Handler };
+
 export interface ServerExtras {
-  /** Serves a second, metrics-only listener at config.metrics. */
-  metricsHandler?: Handler;
   /** Runs once the listeners are closed, before shutdown resolves: write out buffered log lines. */
   onClosed?: () => void | Promise<void>;
 }
@@ -68,7 +69,7 @@ function listenError(err: unknown, target: { host: string; port: number }, prefi
 
 /** One listener, main or metrics, with the same socket safety (socket.ts) for either. */
 async function bind(adapter: Adapter, config: ListenerConfig, handler: Handler, log: Logger): Promise<Bound> {
-  const { listen: target, socket, prefix } = config;
+  const { target, prefix } = config;
   if (target.kind === "tcp") {
     const listener = await adapter.listen({ target, handler, log }).catch((err) => {
       throw listenError(err, target, prefix);
@@ -80,26 +81,26 @@ async function bind(adapter: Adapter, config: ListenerConfig, handler: Handler, 
     const listener = await adapter.listen({ target, handler, log });
     return { listener, description: `the socket systemd passed (fd ${target.fd}, ${listener.address})` };
   }
-  const gid = socket.group === undefined ? undefined : await resolveGroup(socket.group, `${prefix}SOCKGROUP`);
+  const gid = target.group === undefined ? undefined : await resolveGroup(target.group, `${prefix}SOCKGROUP`);
   const state = await inspectSocketPath(target.path);
   const warning = worldWritableWarning(target.path);
   if (warning) log.warn(warning);
   const bound = await bindSocket(
     target.path,
-    { ...socket, gid, replaceStale: state === "stale" },
+    { mode: target.mode, gid, replaceStale: state === "stale" },
     (privatePath) => adapter.listen({ target: { kind: "unix", path: privatePath }, handler, log }),
     log,
   );
   return {
     listener: bound.listener,
     owned: { path: target.path, identity: bound.identity },
-    description: `unix:${target.path} (mode ${socket.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`})`,
+    description: `unix:${target.path} (mode ${target.mode.toString(8).padStart(4, "0")}${gid === undefined ? "" : `, group ${gid}`})`,
   };
 }
 
 export async function startServer(
   config: Config,
-  handler: Handler,
+  handlers: Handlers,
   log: Logger,
   extras: ServerExtras = {},
 ): Promise<RunningServer> {
@@ -111,13 +112,14 @@ export async function startServer(
 
   // The metrics listener comes up first, so that "listening on" means everything is up.
   let metrics: Bound | undefined;
-  if (config.metrics && extras.metricsHandler) {
-    metrics = await bind(adapter, config.metrics, extras.metricsHandler, log);
+  if (config.metrics) {
+    if (!handlers.metrics) throw new Error("the config has a metrics listener, but no handler for it was given");
+    metrics = await bind(adapter, config.metrics, handlers.metrics, log);
     log.info(`serving /metrics only on ${metrics.description}`);
   }
   let main: Bound;
   try {
-    main = await bind(adapter, config.main, handler, log);
+    main = await bind(adapter, config.main, handlers.main, log);
   } catch (err) {
     if (metrics) await closeAll([metrics], 0);
     throw err;

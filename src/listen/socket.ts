@@ -5,7 +5,7 @@
 // modules costs Bun milliseconds and megabytes at every start (see test/startup.test.ts).
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { ConfigError, type SocketOptions } from "../config.ts";
+import { ConfigError } from "../config.ts";
 import type { Logger } from "../types.ts";
 
 /** Startup refused because of what is (or is not) at SOCKPATH. */
@@ -207,7 +207,7 @@ async function makePrivateDir(dir: string, path: string, log: Logger): Promise<v
  */
 export async function bindSocket<L extends { abort(): void }>(
   path: string,
-  options: SocketOptions & { gid?: number; replaceStale: boolean },
+  options: { mode: number; gid?: number; replaceStale: boolean },
   bind: (privatePath: string) => Promise<L>,
   log: Logger,
 ): Promise<{ listener: L; identity: SocketIdentity }> {

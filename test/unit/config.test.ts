@@ -1,68 +1,203 @@
-// config.ts in process: which listeners the environment describes, and one line for a bad value.
+// config.ts in process: which listeners the environment describes, each variable's rule, and one
+// line for a bad value. The real program with bad config is test/config.test.ts.
 import { describe, expect, test } from "bun:test";
-import { ConfigError, LISTENERS, loadConfig } from "../../src/config.ts";
+import { ConfigError, configWarnings, LISTENERS, loadConfig } from "../../src/config.ts";
+import { errorOf } from "../helpers/config.ts";
 
-test("no variables: TCP on [::]:3000, /metrics on the main listener, text access log at info", () => {
-  expect(loadConfig({})).toMatchObject({
-    main: { listen: { kind: "tcp", host: "::", port: 3000 } },
-    metrics: undefined,
-    log: { format: "text", level: "info" },
-    shutdownTimeoutMs: 10_000,
+describe("defaults", () => {
+  test("TCP on [::]:3000, 10 s drain, text log at info, no trusted proxy, /metrics on the main listener", () => {
+    expect(loadConfig({})).toEqual({
+      main: { prefix: "", target: { kind: "tcp", host: "::", port: 3000 } },
+      metrics: undefined,
+      shutdownTimeoutMs: 10_000,
+      maxBodyBytes: 16_384,
+      idleTimeoutSeconds: 75,
+      log: { format: "text", level: "info" },
+      trustProxy: [],
+    });
+  });
+
+  test("SOCKPATH alone serves on the socket only, mode 0660, the process's group", () => {
+    expect(loadConfig({ SOCKPATH: "/run/printerfacts/printerfacts.sock" }).main.target).toEqual({
+      kind: "unix",
+      path: "/run/printerfacts/printerfacts.sock",
+      mode: 0o660,
+      group: undefined,
+    });
+  });
+
+  test("HOST alone: TCP on that address and PORT's default", () => {
+    expect(loadConfig({ HOST: "127.0.0.1" }).main.target).toEqual({ kind: "tcp", host: "127.0.0.1", port: 3000 });
+  });
+
+  test("SOCKMODE is octal, SOCKGROUP a name or gid, SHUTDOWN_TIMEOUT seconds", () => {
+    const cfg = loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "0600", SOCKGROUP: "www-data", SHUTDOWN_TIMEOUT: "3" });
+    expect(cfg.main.target).toMatchObject({ mode: 0o600, group: "www-data" });
+    expect(cfg.shutdownTimeoutMs).toBe(3000);
+    expect(loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "660" }).main.target).toMatchObject({ mode: 0o660 });
   });
 });
 
-test("SOCKPATH: a Unix socket with mode 0660 unless SOCKMODE says otherwise", () => {
-  expect(loadConfig({ SOCKPATH: "/run/pf/pf.sock" })).toMatchObject({
-    main: { listen: { kind: "unix", path: "/run/pf/pf.sock" }, socket: { mode: 0o660 } },
+describe.each(Object.entries(LISTENERS))("the %s listener: the one set of listener rules", (name, { prefix }) => {
+  const cfg = (env: Record<string, string>) =>
+    loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [prefix + k, v])));
+  const listener = (env: Record<string, string>) => (name === "main" ? cfg(env).main : cfg(env).metrics);
+
+  test("SOCKPATH: a socket, with SOCKMODE and SOCKGROUP", () => {
+    expect(listener({ SOCKPATH: "/run/pf/x.sock", SOCKMODE: "0600", SOCKGROUP: "www-data" })).toEqual({
+      prefix,
+      target: { kind: "unix", path: "/run/pf/x.sock", mode: 0o600, group: "www-data" },
+    });
   });
-  expect(loadConfig({ SOCKPATH: "/run/pf/pf.sock", SOCKMODE: "0600" }).main.socket.mode).toBe(0o600);
-});
 
-test("a metrics-only listener on a socket or on TCP (127.0.0.1 unless METRICS_HOST)", () => {
-  expect(loadConfig({ SOCKPATH: "/run/pf/a.sock", METRICS_SOCKPATH: "/run/pf/m.sock" }).metrics?.listen).toEqual({
-    kind: "unix",
-    path: "/run/pf/m.sock",
+  test("PORT and HOST: TCP", () => {
+    expect(listener({ PORT: "9999", HOST: "::1" })?.target).toEqual({ kind: "tcp", host: "::1", port: 9999 });
   });
-  expect(loadConfig({ METRICS_PORT: "9100" }).metrics?.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 9100 });
+
+  test.each([
+    [{ SOCKPATH: "/run/pf/x.sock", PORT: "9999" }, `${prefix}SOCKPATH and ${prefix}PORT are both set`],
+    [
+      { SOCKPATH: "/run/pf/x.sock", HOST: "::1" },
+      `${prefix}HOST applies only to TCP, and ${prefix}SOCKPATH asks for a socket; unset it`,
+    ],
+    [{ PORT: "9999", SOCKMODE: "0600" }, `${prefix}SOCKMODE applies only to a Unix socket; set ${prefix}SOCKPATH too`],
+    [
+      { PORT: "9999", SOCKMODE: "0600", SOCKGROUP: "0" },
+      `${prefix}SOCKMODE and ${prefix}SOCKGROUP apply only to a Unix socket; set ${prefix}SOCKPATH too, or unset them`,
+    ],
+    [{ SOCKPATH: "/run/pf/x.sock", SOCKMODE: "0888" }, `${prefix}SOCKMODE="0888" must be octal permission bits`],
+    [{ PORT: "0" }, `${prefix}PORT="0" must be a whole number from 1 to 65535`],
+  ])("%p is refused, naming the variable", (env, message) => {
+    expect(() => cfg(env)).toThrow(message);
+  });
 });
 
-test("socket activation: LISTEN_FDS=1 with this process's LISTEN_PID serves fd 3", () => {
-  expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242" }, 4242).main.listen).toEqual({ kind: "systemd", fd: 3 });
+test("the metrics listener: none unless METRICS_SOCKPATH or METRICS_PORT; 127.0.0.1 unless METRICS_HOST", () => {
+  expect(loadConfig({ SOCKPATH: "/run/pf/a.sock" }).metrics).toBeUndefined();
+  expect(loadConfig({ METRICS_PORT: "9100" }).metrics?.target).toEqual({ kind: "tcp", host: "127.0.0.1", port: 9100 });
+  expect(errorOf({ METRICS_SOCKPATH: "/run/m.sock", METRICS_PORT: "9464" })).toEndWith(
+    "not both, or neither to serve /metrics on the main one",
+  );
 });
 
-test("a bad value is one ConfigError naming the variable", () => {
+describe("bad values: one line naming the variable, the value and what is allowed", () => {
+  const long = `/run/${"x".repeat(103)}`;
+  test.each([
+    [{ PORT: "abc" }, 'PORT="abc" must be a whole number from 1 to 65535'],
+    [{ PORT: "70000" }, 'PORT="70000" must be a whole number from 1 to 65535'],
+    [{ PORT: "0" }, 'PORT="0" must be a whole number from 1 to 65535'],
+    [{ PORT: "" }, "PORT is set but empty; unset it or give a value"],
+    [{ SOCKPATH: "" }, "SOCKPATH is set but empty; unset it or give a value"],
+    [{ SOCKPATH: long }, `SOCKPATH="${long}" is 108 bytes; a Unix socket path holds at most 107`],
+    [{ SOCKPATH: "@printerfacts" }, 'SOCKPATH="@printerfacts" abstract sockets (@name) are refused'],
+    [{ SOCKPATH: "/run/printerfacts/" }, 'SOCKPATH="/run/printerfacts/" must name a socket file, not a directory'],
+    [{ HOST: "example.com" }, 'HOST="example.com" must be an IP address (such as :: or 127.0.0.1) or localhost'],
+    [
+      { SOCKPATH: "/run/x.sock", SOCKMODE: "rw-rw----" },
+      'SOCKMODE="rw-rw----" must be octal permission bits from 000 to 777, such as 0660',
+    ],
+    [{ SOCKPATH: "/run/x.sock", SOCKMODE: "4777" }, 'SOCKMODE="4777" must be octal permission bits'],
+    [{ SOCKPATH: "/run/x.sock", SOCKMODE: "0668" }, 'SOCKMODE="0668" must be octal permission bits'],
+    [
+      { SOCKPATH: "/run/x.sock", SOCKGROUP: "no such group" },
+      'SOCKGROUP="no such group" must be a group name or a numeric gid',
+    ],
+    [{ SHUTDOWN_TIMEOUT: "soon" }, 'SHUTDOWN_TIMEOUT="soon" must be a whole number from 0 to 3600 seconds'],
+    [{ SOCKPATH: "/run/x.sock", PORT: "8080" }, "SOCKPATH and PORT are both set"],
+    [{ SOCKPATH: "/run/x.sock", HOST: "::1" }, "HOST applies only to TCP"],
+    [{ SOCKMODE: "0600" }, "SOCKMODE applies only to a Unix socket; set SOCKPATH too, or unset it"],
+    [
+      { SOCKMODE: "0600", SOCKGROUP: "0" },
+      "SOCKMODE and SOCKGROUP apply only to a Unix socket; set SOCKPATH too, or unset them",
+    ],
+  ])("%p", (env, message) => {
+    const got = errorOf(env as Record<string, string>);
+    expect(got).toStartWith(message);
+    expect(got).not.toContain("\n");
+  });
+
+  test("a directory too long to bind in privately is refused up front", () => {
+    expect(errorOf({ SOCKPATH: `/${"d".repeat(94)}/s.sock` })).toContain("directory; it may be at most 94 bytes");
+  });
+});
+
+test("a value is checked before how values combine, in the table's order", () => {
   expect(() => loadConfig({ SOCKPATH: "/a.sock", PORT: "80" })).toThrow(ConfigError);
-  expect(() => loadConfig({ PORT: "http" })).toThrow(/^PORT="http" /);
-  expect(() => loadConfig({ LOG_FORMAT: "" })).toThrow("LOG_FORMAT is set but empty; unset it or give a value");
+  expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "x" })).toThrow(/^PORT="http" /);
+  expect(() => loadConfig({ LOG_LEVEL: "x", METRICS_PORT: "http" })).toThrow(/^LOG_LEVEL="x" /);
+  expect(() => loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "bad" }, 4242)).toThrow(/^PORT="bad" /);
 });
 
-describe.each(Object.entries(LISTENERS))(
-  "the %s listener's variables follow the one set of listener rules",
-  (name, { prefix }) => {
-    const cfg = (env: Record<string, string>) =>
-      loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [prefix + k, v])));
-    const listener = (env: Record<string, string>) => (name === "main" ? cfg(env).main : cfg(env).metrics);
+describe("LISTEN_FDS and LISTEN_PID", () => {
+  const errorFor = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, 4242);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error("expected a ConfigError");
+  };
 
-    test("SOCKPATH: a socket, with SOCKMODE and SOCKGROUP", () => {
-      expect(listener({ SOCKPATH: "/run/pf/x.sock", SOCKMODE: "0600", SOCKGROUP: "www-data" })).toEqual({
-        prefix,
-        listen: { kind: "unix", path: "/run/pf/x.sock" },
-        socket: { mode: 0o600, group: "www-data" },
-      });
-    });
+  test("for this process: serve on fd 3 and nothing else", () => {
+    expect(
+      loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", LISTEN_FDNAMES: "printerfacts.socket" }, 4242).main.target,
+    ).toEqual({ kind: "systemd", fd: 3 });
+    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", SHUTDOWN_TIMEOUT: "3" }, 4242).shutdownTimeoutMs).toBe(
+      3000,
+    );
+  });
 
-    test("PORT and HOST: TCP", () => {
-      expect(listener({ PORT: "9999", HOST: "::1" })?.listen).toEqual({ kind: "tcp", host: "::1", port: 9999 });
+  test("a metrics listener beside the passed socket, on any port (the passed one is not PORT's default)", () => {
+    expect(loadConfig({ LISTEN_FDS: "1", LISTEN_PID: "4242", METRICS_PORT: "3000" }, 4242).metrics?.target).toEqual({
+      kind: "tcp",
+      host: "127.0.0.1",
+      port: 3000,
     });
+  });
 
-    test.each([
-      [{ SOCKPATH: "/run/pf/x.sock", PORT: "9999" }, `${prefix}SOCKPATH and ${prefix}PORT are both set`],
-      [{ SOCKPATH: "/run/pf/x.sock", HOST: "::1" }, `${prefix}HOST applies only to TCP; with ${prefix}SOCKPATH set`],
-      [{ PORT: "9999", SOCKMODE: "0600" }, `${prefix}SOCKMODE and ${prefix}SOCKGROUP apply only to a Unix socket`],
-      [{ SOCKPATH: "/run/pf/x.sock", SOCKMODE: "0888" }, `${prefix}SOCKMODE="0888" must be octal permission bits`],
-      [{ PORT: "0" }, `${prefix}PORT="0" must be a whole number from 1 to 65535`],
-    ])("%p is refused, naming the variable", (env, message) => {
-      expect(() => cfg(env)).toThrow(message);
-    });
-  },
-);
+  test.each([
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "17" },
+      "LISTEN_PID=17 is not this process (4242): the socket systemd passed went to another process",
+    ],
+    [{ LISTEN_FDS: "2", LISTEN_PID: "4242" }, 'LISTEN_FDS="2" must be 1: printerfacts serves one socket'],
+    [{ LISTEN_FDS: "1" }, "LISTEN_FDS and LISTEN_PID come together"],
+    [{ LISTEN_PID: "4242" }, "LISTEN_FDS and LISTEN_PID come together"],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "x" }, 'LISTEN_PID="x" must be a whole number'],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKPATH: "/run/x.sock" },
+      "SOCKPATH cannot be used with socket activation (LISTEN_FDS)",
+    ],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "4242", PORT: "80", HOST: "::1" },
+      "PORT and HOST cannot be used with socket activation",
+    ],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "4242", SOCKMODE: "0600" }, "SOCKMODE cannot be used with socket activation"],
+  ])("%p", (env, message) => {
+    const got = errorFor(env as Record<string, string>);
+    expect(got).toStartWith(message);
+    expect(got).not.toContain("\n");
+  });
+});
+
+describe("a socket every local user may connect to (o+w) is warned about, once per listener", () => {
+  test.each([
+    [
+      { SOCKPATH: "/run/p/s.sock", SOCKMODE: "0666" },
+      ["SOCKMODE=0666 lets every local user connect to /run/p/s.sock (o+w)"],
+    ],
+    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "777" }, ["SOCKMODE=0777 lets every local user connect"]],
+    [
+      { SOCKPATH: "/run/p/s.sock", METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0662" },
+      ["METRICS_SOCKMODE=0662 lets every local user connect to /run/p/m.sock"],
+    ],
+    [{ SOCKPATH: "/run/p/s.sock", SOCKMODE: "0664" }, []],
+    [{ SOCKPATH: "/run/p/s.sock" }, []],
+    [{ PORT: "8080" }, []],
+  ])("%p", (env, expected) => {
+    const warnings = configWarnings(loadConfig(env));
+    expect(warnings).toHaveLength(expected.length);
+    for (const [i, prefix] of expected.entries()) expect(warnings[i]).toStartWith(prefix);
+  });
+});

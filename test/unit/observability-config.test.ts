@@ -27,21 +27,20 @@ describe("good values", () => {
       }).metrics,
     ).toEqual({
       prefix: "METRICS_",
-      listen: { kind: "unix", path: "/run/p/metrics.sock" },
-      socket: { mode: 0o660, group: "prometheus" },
+      target: { kind: "unix", path: "/run/p/metrics.sock", mode: 0o660, group: "prometheus" },
     });
-    expect(loadConfig({ METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0600" }).metrics?.socket.mode).toBe(
-      0o600,
-    );
+    expect(loadConfig({ METRICS_SOCKPATH: "/run/p/m.sock", METRICS_SOCKMODE: "0600" }).metrics?.target).toMatchObject({
+      mode: 0o600,
+    });
   });
 
   test("METRICS_PORT: a metrics-only TCP listener on 127.0.0.1 unless METRICS_HOST says otherwise", () => {
-    expect(loadConfig({ METRICS_PORT: "9464" }).metrics?.listen).toEqual({
+    expect(loadConfig({ METRICS_PORT: "9464" }).metrics?.target).toEqual({
       kind: "tcp",
       host: "127.0.0.1",
       port: 9464,
     });
-    expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "::1" }).metrics?.listen).toEqual({
+    expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "::1" }).metrics?.target).toEqual({
       kind: "tcp",
       host: "::1",
       port: 9464,
@@ -77,14 +76,11 @@ describe("bad values: one line naming the variable, the value and what is allowe
 describe("combinations that would serve somewhere the operator did not mean", () => {
   test.each([
     [{ METRICS_SOCKPATH: "/run/m.sock", METRICS_PORT: "9464" }, "METRICS_SOCKPATH and METRICS_PORT are both set"],
-    [{ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST applies only to TCP; set METRICS_PORT too, or unset METRICS_HOST"],
-    [
-      { METRICS_SOCKMODE: "0600" },
-      "METRICS_SOCKMODE and METRICS_SOCKGROUP apply only to a Unix socket; set METRICS_SOCKPATH too",
-    ],
+    [{ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST applies only to TCP; set METRICS_PORT too, or unset it"],
+    [{ METRICS_SOCKMODE: "0600" }, "METRICS_SOCKMODE applies only to a Unix socket; set METRICS_SOCKPATH too"],
     [
       { METRICS_PORT: "9464", METRICS_SOCKGROUP: "prometheus" },
-      "apply only to a Unix socket; set METRICS_SOCKPATH too",
+      "METRICS_SOCKGROUP applies only to a Unix socket; set METRICS_SOCKPATH too",
     ],
     [{ SOCKPATH: "/run/p.sock", METRICS_SOCKPATH: "/run/p.sock" }, "METRICS_SOCKPATH is the same path as SOCKPATH"],
     [{ PORT: "8080", METRICS_PORT: "8080" }, "METRICS_PORT=8080 is the port the service itself listens on"],
@@ -95,7 +91,7 @@ describe("combinations that would serve somewhere the operator did not mean", ()
   });
 
   test("a metrics socket beside a TCP main listener, and a metrics port beside a socket, are fine", () => {
-    expect(loadConfig({ PORT: "8080", METRICS_SOCKPATH: "/run/m.sock" }).metrics?.listen.kind).toBe("unix");
-    expect(loadConfig({ SOCKPATH: "/run/p.sock", METRICS_PORT: "3000" }).metrics?.listen.kind).toBe("tcp");
+    expect(loadConfig({ PORT: "8080", METRICS_SOCKPATH: "/run/m.sock" }).metrics?.target.kind).toBe("unix");
+    expect(loadConfig({ SOCKPATH: "/run/p.sock", METRICS_PORT: "3000" }).metrics?.target.kind).toBe("tcp");
   });
 });

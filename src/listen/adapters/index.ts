@@ -6,8 +6,6 @@
 import runtimeAdapter from "#runtime-adapter";
 import type { Adapter } from "../../types.ts";
 
-export type { Adapter, Listener } from "../../types.ts";
-
 export const adapter: Adapter = runtimeAdapter;
 
 declare const Deno: { version: { deno: string } } | undefined;
