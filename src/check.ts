@@ -100,6 +100,12 @@ const describe = (st: Stats) =>
 function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): string[] {
   const group = groupName(st.gid);
   if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid) && st.gid !== 0) {
+    // A user or group with no name (a container's numeric ids) cannot be given to adduser.
+    if (/^\d+$/.test(who.name) || group === String(st.gid)) {
+      return [
+        `give ${who.name} the supplementary group ${st.gid} (podman or docker: --group-add ${st.gid}; Kubernetes: securityContext.supplementalGroups: [${st.gid}])`,
+      ];
+    }
     return [`adduser ${who.name} ${group}`, ...(restart ? [`then ${restart}`] : [])];
   }
   if (bit === 2) {

@@ -225,6 +225,11 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
       stdout: expect.stringContaining("no: 10003 may not connect to /run/printerfacts/printerfacts.sock"),
     });
     expect(r.stdout).toContain("GET /healthz: could not connect: EACCES");
+    // Numeric ids with no names: the fix is the container's group list, not adduser.
+    const group = container("printerfacts").env.find((e: Doc) => e.name === "SOCKGROUP").value;
+    expect(r.stdout).toContain(
+      `fix: give 10003 the supplementary group ${group} (podman or docker: --group-add ${group};`,
+    );
   });
 
   test("the image's HEALTHCHECK is `printerfacts check`, the manifest's probe, and reports healthy", () => {
