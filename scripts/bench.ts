@@ -31,7 +31,8 @@ import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createApp } from "../src/http/app.ts";
 import { facts as factList } from "../src/http/facts.ts";
-import { cpuSeconds, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
+import type { Subprocess } from "bun";
+import { cpuSeconds, descendantsOf, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
 import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
 import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";
 
@@ -61,6 +62,21 @@ const CLIENT_PIN = settings.pin ? ["taskset", "-c", "1"] : [];
 function which(cmd: string): string | undefined {
   const found = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
   return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/**
+ * The deno executable itself. npm's node_modules/.bin/deno may be a node wrapper that runs deno as
+ * its child: its pid is not the server's (no CPU would be counted) and deno outlives its SIGTERM.
+ */
+function nativeDeno(): string | undefined {
+  const dir = join(ROOT, "node_modules", "deno");
+  if (existsSync(join(dir, "deno"))) return join(dir, "deno");
+  if (existsSync(join(dir, "install_api.cjs"))) {
+    const script = "process.stdout.write(require(process.argv[1]).runInstall())";
+    const found = spawnSync("node", ["-e", script, join(dir, "install_api.cjs")], { encoding: "utf8" });
+    if (found.status === 0 && found.stdout) return found.stdout;
+  }
+  return which("deno");
 }
 
 function run(cmd: string[], what: string) {
@@ -101,7 +117,7 @@ if (settings.build) {
 const binary = join(ROOT, "dist", "printerfacts");
 if (!existsSync(binary)) throw new Error("dist/printerfacts is missing: run npm run build");
 const bun = join(BIN, "bun");
-const deno = join(BIN, "deno");
+const deno = nativeDeno();
 const ceilingScript = join(ROOT, "scripts", "bench", "ceiling.ts");
 // The Bun ceiling compiled as the build compiles printerfacts, for the idle memory the runtime
 // itself takes with the same work loaded.
@@ -146,6 +162,8 @@ const sock = (name: string) => join(runDir, `${name}.sock`);
 const unix = (path: string): Target => ({ kind: "unix", path });
 
 const running: Instance[] = [];
+/** Load clients running now (a start-up run's loadgen starts a binary of its own). */
+const clients = new Set<Subprocess>();
 async function start(spec: InstanceSpec): Promise<Instance> {
   const instance = new Instance(spec, SERVER_PIN, join(runDir, `${spec.name.replace(/\W+/g, "-")}.stderr`));
   running.push(instance);
@@ -164,8 +182,21 @@ async function cleanUp() {
   if (env.BENCH_KEEP !== "1") rmSync(runDir, { recursive: true, force: true });
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void cleanUp().then(() => process.exit(130)));
+  process.on(signal, () => void cleanUp().then(() => process.exit(signal === "SIGINT" ? 130 : 143)));
 }
+// However the run ends (an error thrown, a signal during clean-up), no server it started is left.
+process.on("exit", () => {
+  for (const instance of running) instance.kill();
+  for (const client of clients) {
+    for (const pid of [client.pid, ...descendantsOf(client.pid)]) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+});
 
 interface LoadResult {
   requests: number;
@@ -183,11 +214,13 @@ async function drive(target: Target, args: string[]): Promise<LoadResult> {
     stdout: "pipe",
     stderr: "pipe",
   });
+  clients.add(proc);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  clients.delete(proc);
   if (code !== 0) throw new Error(`loadgen failed: ${err}`);
   return JSON.parse(out);
 }
@@ -210,6 +243,7 @@ async function accessLogLines(extra: Record<string, string>): Promise<number | u
     [],
     join(runDir, "probe.stderr"),
   );
+  running.push(probe);
   try {
     await probe.waitReady(10_000);
     for (let i = 0; i < 3; i++) await request(unix(path), "/fact");
@@ -217,6 +251,7 @@ async function accessLogLines(extra: Record<string, string>): Promise<number | u
     return undefined; // that setting is refused
   } finally {
     await probe.stop();
+    running.splice(running.indexOf(probe), 1);
   }
   return readFileSync(out, "utf8").split("\n").filter(Boolean).length;
 }
@@ -307,7 +342,7 @@ addVariant("baseline", "Bun.serve doing the same work (Bun's ceiling; baseline)"
 if (wanted("ceiling-deno")) {
   const path = sock("ceiling-deno");
   const label = "Deno.serve doing the same work (Deno's ceiling)";
-  if (existsSync(deno)) {
+  if (deno) {
     const i = await tryStart("ceiling-deno", label, {
       name: "ceiling-deno",
       cmd: [deno, "run", "--allow-all", ceilingScript],
@@ -316,7 +351,7 @@ if (wanted("ceiling-deno")) {
       stdout: logsOut,
     });
     if (i) addVariant("ceiling-deno", label, unix(path), [i]);
-  } else skip("ceiling-deno", label, "node_modules/.bin/deno is missing (npm ci)");
+  } else skip("ceiling-deno", label, "deno is not installed (npm ci installs it)");
 }
 if (wanted("bare-bun")) {
   const path = sock("bare-bun");
@@ -405,6 +440,8 @@ if (wanted("bun-src")) {
 // Node and Deno run the way package.json runs them (start:node, start:deno), exec'd so the pid we
 // measure is the runtime's own.
 const viaScript = (script: string): string[] => ["sh", "-c", `exec ${script.replace(/^exec /, "")}`];
+// scripts/deno-run runs $DENO: the same native deno for every Deno row, this checkout's or before's.
+const denoEnv: Record<string, string> = deno ? { DENO: deno } : {};
 if (wanted("node")) {
   const bundle = join(ROOT, "dist", "node", "printerfacts.mjs");
   const script = env.BENCH_NODE_CMD ?? scripts["start:node"] ?? (existsSync(bundle) ? `node ${bundle}` : undefined);
@@ -431,7 +468,7 @@ if (wanted("deno")) {
       name: "deno",
       cmd: viaScript(script),
       cwd: ROOT,
-      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` },
+      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}`, ...denoEnv },
       ready: { target: unix(path), path: "/healthz" },
       stdout: logsOut,
     });
@@ -568,7 +605,7 @@ if (env.BENCH_BEFORE) {
       name: key,
       cmd,
       cwd: dir,
-      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}` },
+      env: { ...prodEnv, SOCKPATH: path, PATH: `${BIN}:${env.PATH}`, ...denoEnv },
       ready: { target: unix(path), path: "/healthz" },
       stdout: logsOut,
     });
@@ -777,11 +814,13 @@ for (let i = 0; i < settings.startupRuns; i++) {
     stdout: "pipe",
     stderr: "pipe",
   });
+  clients.add(proc);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  clients.delete(proc);
   if (code !== 0) throw new Error(`start-up measurement failed: ${err}`);
   startups.push(JSON.parse(out).startup_ms);
 }
@@ -803,7 +842,7 @@ const summaries = summarise(variants, rounds, { idle, end, served });
 const versions = {
   bun: run([bun, "--version"], "bun --version").trim(),
   node: process.versions.node ? run(["node", "--version"], "node --version").trim() : "",
-  deno: existsSync(join(BIN, "deno")) ? run([join(BIN, "deno"), "--version"], "deno --version").split("\n")[0] : "",
+  deno: deno ? run([deno, "--version"], "deno --version").split("\n")[0] : "",
   nginx: nginx ? spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "") : "",
 };
 const defaults: Record<string, string> = { BENCH_SECONDS: "3", BENCH_ROUNDS: "8", BENCH_CONNECTIONS: "50" };

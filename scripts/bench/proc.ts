@@ -59,6 +59,17 @@ export function childrenOf(pid: number): number[] {
   return found;
 }
 
+/** Every process below a process: a wrapper's runtime, nginx's workers. */
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const children = childrenOf(queue.shift() as number);
+    found.push(...children);
+    queue.push(...children);
+  }
+  return found;
+}
+
 /** Busy CPU seconds of the whole machine, all cores together (from /proc/stat). */
 export function machineBusySeconds(): number {
   const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);

@@ -1,7 +1,7 @@
 // Starting, probing and stopping the servers under test, each as a real process.
 import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { childrenOf } from "./proc.ts";
+import { childrenOf, descendantsOf } from "./proc.ts";
 
 export type Target = { kind: "unix"; path: string } | { kind: "tcp"; port: number };
 
@@ -54,9 +54,9 @@ export class Instance {
     });
   }
 
-  /** The processes whose CPU and memory count as this server's. */
+  /** The processes whose CPU counts as this server's: the one started and all below it. */
   pids(): number[] {
-    return this.spec.withChildren ? [this.proc.pid, ...childrenOf(this.proc.pid)] : [this.proc.pid];
+    return [this.proc.pid, ...descendantsOf(this.proc.pid)];
   }
 
   /** The process that holds the connections (nginx's worker, else the server itself). */
@@ -76,13 +76,31 @@ export class Instance {
     throw new Error(`${this.spec.name} did not come up (exit ${this.proc.exitCode}):\n  ${log}`);
   }
 
+  /** SIGTERM, then SIGKILL after 5 s; whatever it started that outlives it is killed too. */
   async stop(): Promise<void> {
     if (this.proc.exitCode !== null) return;
+    const below = descendantsOf(this.proc.pid);
     this.proc.kill("SIGTERM");
     const exited = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
     if (!exited) {
       this.proc.kill("SIGKILL");
       await this.proc.exited;
+    }
+    killPids(below, "SIGKILL");
+  }
+
+  /** Now, synchronously (for process exit): this process and all below it. */
+  kill(): void {
+    if (this.proc.exitCode === null) killPids([this.proc.pid, ...descendantsOf(this.proc.pid)], "SIGKILL");
+  }
+}
+
+function killPids(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone already
     }
   }
 }
