@@ -6,22 +6,21 @@ import { countRequest, loadWork, logRequest, pick, requestId } from "./work.ts";
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
 const onBun = typeof Bun !== "undefined";
-// Each runtime builds a Response fastest from its own form: a copied Headers on Bun, a plain
-// object on Deno.
-const answers = loadWork().map((a) => ({ ...a, headers: onBun ? new Headers(a.fields) : a.fields }));
+// Each runtime builds a Response fastest from its own form, as src/http/headers.ts does: a copied
+// Headers on Bun, a clone of the whole answer on Deno.
+const answers = loadWork().map((a) => ({
+  ...a,
+  headers: new Headers(a.fields),
+  template: onBun ? undefined : new Response(a.body, { headers: a.fields }),
+}));
 
 function handle(request: Request): Response {
   const started = performance.now();
   const headers = request.headers;
   const id = requestId(headers.get("x-request-id"));
   const answer = pick(answers);
-  let response: Response;
-  if (answer.headers instanceof Headers) {
-    response = new Response(answer.body, { headers: answer.headers });
-    response.headers.set("X-Request-Id", id);
-  } else {
-    response = new Response(answer.body, { headers: { ...answer.headers, "X-Request-Id": id } });
-  }
+  const response = answer.template?.clone() ?? new Response(answer.body, { headers: answer.headers });
+  response.headers.set("X-Request-Id", id);
   const duration = performance.now() - started;
   countRequest(request.method, 200, duration / 1000);
   logRequest(

@@ -57,16 +57,18 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 }
 
 /**
- * A body and all its headers but the request id, Content-Length included. Held as a plain object
- * on Deno and as a Headers elsewhere: each runtime builds a Response fastest from that (Deno 2.9
- * from a copied Headers at about a third of the rate; Node, through @hono/node-server, slower from
- * an object, see BENCHMARKS.md).
+ * A body and all its headers but the request id, Content-Length included. Each runtime gets the
+ * form it builds a Response from fastest (BENCHMARKS.md): Bun and Node a copied Headers; Deno
+ * a whole Response to clone, since Deno checks every header again in each new Response but not
+ * in a clone, and a plain object for HEAD.
  */
 export interface Prebuilt {
   readonly body: string;
   /** Content-Length, for the access log. */
   readonly bytes: number;
   readonly headers: Headers | Readonly<Record<string, string>>;
+  /** Deno only: the GET answer, cloned for each request. */
+  readonly template?: Response;
 }
 
 const ON_DENO = "Deno" in globalThis;
@@ -74,15 +76,16 @@ const ON_DENO = "Deno" in globalThis;
 export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
   const bytes = Buffer.byteLength(body);
   const all = { ...Object.fromEntries(SECURE_HEADERS), ...headers, "Content-Length": String(bytes) };
-  return { body, bytes, headers: ON_DENO ? all : new Headers(all) };
+  if (ON_DENO) return { body, bytes, headers: all, template: new Response(body, { headers: all }) };
+  return { body, bytes, headers: new Headers(all) };
 }
 
 /** The prebuilt answer with this request's id; no body for HEAD, with GET's Content-Length. */
-export function prebuiltResponse({ body, headers }: Prebuilt, requestId: string, head = false): Response {
-  if (headers instanceof Headers) {
-    const res = new Response(head ? null : body, { headers });
-    res.headers.set("X-Request-Id", requestId);
-    return res;
-  }
-  return new Response(head ? null : body, { headers: { ...headers, "X-Request-Id": requestId } });
+export function prebuiltResponse({ body, headers, template }: Prebuilt, requestId: string, head = false): Response {
+  let res: Response;
+  if (template !== undefined && !head) res = template.clone();
+  else if (headers instanceof Headers) res = new Response(head ? null : body, { headers });
+  else return new Response(head ? null : body, { headers: { ...headers, "X-Request-Id": requestId } });
+  res.headers.set("X-Request-Id", requestId);
+  return res;
 }
