@@ -1,4 +1,5 @@
 // Small helpers every adapter uses.
+import type { Handler } from "../../types.ts";
 
 /** An IPv6 address goes in brackets in a URL. */
 export function formatHost(host: string): string {
@@ -32,22 +33,17 @@ export class InFlight {
     if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
   }
 
-  /** The handler, counted from its call until its response is settled. */
-  wrap<A extends unknown[]>(
-    handler: (...args: A) => Response | Promise<Response>,
-  ): (...args: A) => Response | Promise<Response> {
-    return (...args) => {
-      this.begin();
-      let result: Response | Promise<Response>;
-      try {
-        result = handler(...args);
-      } catch (err) {
-        this.end();
-        throw err;
-      }
-      if (result instanceof Promise) return result.finally(() => this.end());
-      this.end();
-      return result;
+  /**
+   * The handler, counted from its call until its response is settled. A response returned at once
+   * is settled at once: it is only counted as started, which is all settled() needs to see of it.
+   */
+  wrap(handler: Handler): Handler {
+    return (request, conn) => {
+      this.started++;
+      const result = handler(request, conn);
+      if (!(result instanceof Promise)) return result;
+      this.count++;
+      return result.finally(() => this.end());
     };
   }
 
