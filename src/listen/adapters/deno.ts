@@ -2,7 +2,7 @@
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
 import { listenNodeHttp } from "./node.ts";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import type { Adapter, Listener } from "../../types.ts";
+import type { Adapter, ConnInfo, Listener } from "../../types.ts";
 
 /** The part of Deno's API used here (the project is type-checked with Bun's and Node's types). */
 declare const Deno: {
@@ -24,6 +24,9 @@ function keptOpen(response: Response): Response {
   if (response.headers.has("connection")) response.headers.delete("connection");
   return response;
 }
+
+/** A Unix socket's peer has no address to tell: one object serves every request on it. */
+const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
 
 /** Said once per process, not once per listener (the metrics listener comes through here too). */
 let toldNoTimeouts = false;
@@ -47,11 +50,10 @@ export const denoAdapter: Adapter = {
       (request, info) => {
         // CONNECT: the same refusal as on Bun and Node (Deno itself would let it be routed).
         if (request.method === "CONNECT") return refuseConnect({ close: false });
+        // Each read of info.remoteAddr asks Deno for it again: only TCP has an address to tell.
         const response = counted(
           request,
-          info.remoteAddr.transport === "tcp"
-            ? { transport: "tcp", remoteAddress: info.remoteAddr.hostname }
-            : { transport: "unix" },
+          target.kind === "unix" ? UNIX : { transport: "tcp", remoteAddress: info.remoteAddr.hostname },
         );
         return response instanceof Promise ? response.then(keptOpen) : keptOpen(response);
       },
