@@ -23,6 +23,8 @@ export interface Exchange {
   route: string;
   /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */
   head: boolean;
+  /** GET's body length when a prebuilt answer was sent: the access log need not read it back. */
+  bytes?: number;
 }
 
 export type AppEnv = { Bindings: Exchange };
@@ -288,6 +290,7 @@ export function createApp({
       requestId: requestIdFor(request.headers.get("x-request-id")),
       route: "/*",
       head,
+      bytes: undefined,
     };
     // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
     // as RFC 9112, 3.2 requires (Deno's parser says so itself).

@@ -18,6 +18,8 @@ export function fastPath(routes: readonly Route[]): FastPath {
     const answer = byPath.get(path);
     if (answer === undefined) return undefined;
     exchange.route = path;
-    return prebuiltResponse(answer(request), exchange.requestId, exchange.head);
+    const prebuilt = answer(request);
+    exchange.bytes = prebuilt.bytes;
+    return prebuiltResponse(prebuilt, exchange.requestId, exchange.head);
   };
 }

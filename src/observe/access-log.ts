@@ -47,8 +47,8 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
         path: rawPath(request.url),
         status,
         // A HEAD response has no body; every other one states its length (app.ts), so the body is
-        // never read here.
-        bytes: method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0),
+        // never read here, nor the header when the app says what it sent.
+        bytes: method === "HEAD" ? 0 : (exchange.bytes ?? Number(response.headers.get("content-length") ?? 0)),
         duration_ms: Math.round(duration * 1000) / 1000,
         request_id: exchange.requestId,
         client: clientAddress(request.headers, exchange.conn),

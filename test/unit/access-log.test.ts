@@ -71,6 +71,15 @@ test("bytes: 0 for HEAD and for a response without a body", () => {
   expect(lines.map((l) => JSON.parse(l).bytes)).toEqual([0, 0]);
 });
 
+test("bytes: what the app says it sent (a prebuilt answer), else the response's Content-Length", () => {
+  const { lines, observe } = logger("json");
+  // No Content-Length on this response: 3 can only come from the exchange.
+  observe(new Request("http://x/fact"), { ...exchange(), bytes: 3 }, new Response("abc"), 0);
+  observe(new Request("http://x/fact"), exchange(), sized("héllo\n"), 0);
+  observe(new Request("http://x/fact", { method: "HEAD" }), { ...exchange(), bytes: 7 }, sized(null), 0);
+  expect(lines.map((l) => JSON.parse(l).bytes)).toEqual([3, 7, 0]);
+});
+
 test("LOG_LEVEL: 5xx lines are errors, the rest info; a level that is off writes nothing", () => {
   const { lines, observe } = logger("json", (level) => level === "error");
   observe(new Request("http://x/fact"), exchange(), sized("ok\n"), 0);

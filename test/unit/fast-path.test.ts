@@ -29,6 +29,7 @@ test("a bodyless GET or HEAD for a prebuilt route's exact path is answered, and 
   expect(await get.response?.text()).toBe("hi\n");
   expect(get.response?.headers.get("x-request-id")).toBe("id");
   expect(get.exchange.route).toBe("/hi");
+  expect(get.exchange.bytes).toBe(3);
   const head = tryFast("/hi", { method: "HEAD" });
   expect(head.response?.headers.get("content-length")).toBe("3");
   expect(await head.response?.text()).toBe("");
