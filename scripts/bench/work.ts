@@ -50,12 +50,15 @@ function iso(ms: number): string {
 
 let pending = "";
 let timer: ReturnType<typeof setTimeout> | undefined;
+// One buffer for every batch, as src/observe/line-writer.ts does.
+let out = Buffer.allocUnsafe(3 * 65536);
 function flush() {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
-  const out = Buffer.from(pending);
+  if (pending.length * 3 > out.length) out = Buffer.allocUnsafe(pending.length * 3);
+  const length = out.write(pending);
   pending = "";
-  for (let done = 0; done < out.length; ) done += writeSync(1, out, done);
+  for (let done = 0; done < length; ) done += writeSync(1, out, done, length - done);
 }
 process.on("exit", flush);
 
