@@ -339,6 +339,19 @@ const baseline = await start({
   stdout: logsOut,
 });
 addVariant("baseline", "Bun.serve doing the same work (Bun's ceiling; baseline)", unix(sock("baseline")), [baseline]);
+if (wanted("ceiling-nolog")) {
+  // What the log line costs the ceiling itself, beside what the access log costs printerfacts.
+  const path = sock("ceiling-nolog");
+  const label = "Bun.serve doing the same work but the log line";
+  const i = await tryStart("ceiling-nolog", label, {
+    name: "ceiling-nolog",
+    cmd: [bun, ceilingScript],
+    env: { ...workEnv, SOCKPATH: path, CEILING_LOG: "off" },
+    ready: { target: unix(path), path: "/fact" },
+    stdout: logsOut,
+  });
+  if (i) addVariant("ceiling-nolog", label, unix(path), [i]);
+}
 if (wanted("ceiling-deno")) {
   const path = sock("ceiling-deno");
   const label = "Deno.serve doing the same work (Deno's ceiling)";

@@ -6,6 +6,8 @@ import { countRequest, loadWork, logRequest, pick, requestId } from "./work.ts";
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
 const onBun = typeof Bun !== "undefined";
+// CEILING_LOG=off: the same but the log line, for what the line itself costs.
+const log = process.env.CEILING_LOG !== "off";
 // Each runtime builds a Response fastest from its own form, as src/http/headers.ts does: a copied
 // Headers on Bun, a clone of the whole answer on Deno.
 const answers = loadWork().map((a) => ({
@@ -23,14 +25,15 @@ function handle(request: Request): Response {
   response.headers.set("X-Request-Id", id);
   const duration = performance.now() - started;
   countRequest(request.method, 200, duration / 1000);
-  logRequest(
-    request.method,
-    request.url,
-    answer.bytes,
-    duration,
-    id,
-    headers.get("x-real-ip") ?? headers.get("x-forwarded-for"),
-  );
+  if (log)
+    logRequest(
+      request.method,
+      request.url,
+      answer.bytes,
+      duration,
+      id,
+      headers.get("x-real-ip") ?? headers.get("x-forwarded-for"),
+    );
   return response;
 }
 
