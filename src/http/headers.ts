@@ -58,7 +58,7 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 
 /**
  * A body and all its headers but the request id, Content-Length included. Each runtime gets the
- * form it builds a Response from fastest (BENCHMARKS.md): Bun and Node a copied Headers; Deno
+ * form it builds a Response from fastest (docs/benchmarks.md): Bun and Node a copied Headers; Deno
  * a whole Response to clone, since Deno checks every header again in each new Response but not
  * in a clone, and a plain object for HEAD.
  */
