@@ -24,7 +24,7 @@ function handle(request: Request): Response {
   const response = answer.template?.clone() ?? new Response(answer.body, { headers: answer.headers });
   response.headers.set("X-Request-Id", id);
   const duration = performance.now() - started;
-  countRequest(request.method, 200, duration / 1000);
+  countRequest(request.method, "/fact", 200, duration / 1000);
   if (log)
     logRequest(
       request.method,

@@ -2,7 +2,8 @@
 // (the Go and Rust peers do the same in their own language): the body and headers printerfacts
 // sends (read from WORK_FILE, which the bench writes from the app itself), the caller's request id
 // if short and plain else a new UUID, one JSON access-log line per request written to stdout in
-// batches (100 ms or 64 KiB), and the request counted in a latency histogram by method and status.
+// batches (100 ms or 64 KiB), and the request counted in a latency histogram by method, route and
+// status, as printerfacts labels it.
 import { readFileSync, writeSync } from "node:fs";
 
 export interface Work {
@@ -80,15 +81,20 @@ export function logRequest(
 }
 
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-const series = new Map<string, Map<number, { counts: Float64Array; sum: number }>>();
+const series = new Map<string, Map<string, Map<number, { counts: Float64Array; sum: number }>>>();
 export const counters = { factsServed: 0 };
 
-/** One request in its (method, status) series' histogram, and one fact served. */
-export function countRequest(method: string, status: number, seconds: number): void {
-  let byStatus = series.get(method);
+/** One request in its (method, route, status) series' histogram, and one fact served. */
+export function countRequest(method: string, route: string, status: number, seconds: number): void {
+  let byRoute = series.get(method);
+  if (byRoute === undefined) {
+    byRoute = new Map();
+    series.set(method, byRoute);
+  }
+  let byStatus = byRoute.get(route);
   if (byStatus === undefined) {
     byStatus = new Map();
-    series.set(method, byStatus);
+    byRoute.set(route, byStatus);
   }
   let s = byStatus.get(status);
   if (s === undefined) {

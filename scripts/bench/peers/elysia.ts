@@ -13,7 +13,7 @@ const app = new Elysia().get("/fact", ({ request, set }) => {
   Object.assign(set.headers, answer.fields);
   set.headers["x-request-id"] = id;
   const duration = performance.now() - started;
-  countRequest(request.method, 200, duration / 1000);
+  countRequest(request.method, "/fact", 200, duration / 1000);
   logRequest(
     request.method,
     request.url,

@@ -17,7 +17,7 @@ app.get("/fact", (req, reply) => {
   const answer = pick(answers);
   reply.headers(answer.fields).header("X-Request-Id", req.id).send(answer.body);
   const duration = performance.now() - started;
-  countRequest(req.method, 200, duration / 1000);
+  countRequest(req.method, "/fact", 200, duration / 1000);
   const client = req.headers["x-real-ip"] ?? req.headers["x-forwarded-for"];
   logRequest(
     req.method,

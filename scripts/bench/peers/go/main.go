@@ -1,7 +1,8 @@
 // A peer for the benchmark: Go's net/http doing the work printerfacts does for GET /fact (see
 // scripts/bench/ceiling.ts): the same body and headers from WORK_FILE, the caller's request id if
 // short and plain else a new UUID, one JSON access-log line per request written to stdout in
-// batches (100 ms or 64 KiB), and the request counted in a latency histogram. Every path is /fact.
+// batches (100 ms or 64 KiB), and the request counted in a latency histogram by method, route and
+// status. Every path is /fact.
 package main
 
 import (
@@ -41,7 +42,7 @@ type series struct {
 var (
 	mu          sync.Mutex
 	out         = bufio.NewWriterSize(os.Stdout, 64*1024)
-	metrics     = map[string]map[int]*series{}
+	metrics     = map[string]map[string]map[int]*series{}
 	factsServed int
 )
 
@@ -137,10 +138,15 @@ func main() {
 			`,"duration_ms":` + strconv.FormatFloat(math.Round(seconds*1e6)/1000, 'f', -1, 64) +
 			`,"request_id":"` + jsonString(id) + `","client":` + client + "}\n"
 		mu.Lock()
-		byStatus := metrics[r.Method]
+		byRoute := metrics[r.Method]
+		if byRoute == nil {
+			byRoute = map[string]map[int]*series{}
+			metrics[r.Method] = byRoute
+		}
+		byStatus := byRoute["/fact"]
 		if byStatus == nil {
 			byStatus = map[int]*series{}
-			metrics[r.Method] = byStatus
+			byRoute["/fact"] = byStatus
 		}
 		s := byStatus[200]
 		if s == nil {

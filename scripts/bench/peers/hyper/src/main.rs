@@ -2,7 +2,7 @@
 // doing the work printerfacts does for GET /fact (see scripts/bench/ceiling.ts): the same body and
 // headers from WORK_FILE, the caller's request id if short and plain else a new UUID, one JSON
 // access-log line per request written to stdout in batches (100 ms or 64 KiB), and the request
-// counted in a latency histogram. Every path is /fact. No JSON crate: the work file is parsed by hand.
+// counted in a latency histogram by method, route and status. Every path is /fact. No JSON crate: the work file is parsed by hand.
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::server::conn::Http;
 use hyper::service::service_fn;
@@ -32,7 +32,7 @@ struct Series {
 #[derive(Default)]
 struct State {
     log: Vec<u8>,
-    metrics: HashMap<String, HashMap<u16, Series>>,
+    metrics: HashMap<String, HashMap<&'static str, HashMap<u16, Series>>>,
     facts_served: u64,
 }
 
@@ -129,7 +129,14 @@ fn handle(req: Request<Body>, answers: &[Answer], state: &RefCell<State>) -> Res
         .map(|c| format!("\"{}\"", in_json(c)))
         .unwrap_or_else(|| "null".to_string());
     let mut st = state.borrow_mut();
-    let series = st.metrics.entry(req.method().as_str().to_string()).or_default().entry(200).or_default();
+    let series = st
+        .metrics
+        .entry(req.method().as_str().to_string())
+        .or_default()
+        .entry("/fact")
+        .or_default()
+        .entry(200)
+        .or_default();
     let mut b = 0;
     while b < BUCKETS.len() && seconds > BUCKETS[b] {
         b += 1;
