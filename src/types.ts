@@ -1,6 +1,7 @@
-// What the app, the adapters and the config share, owned here at the bottom so that types flow
-// down: the one interface every runtime adapter implements (one file per runtime, as in
-// h3js/srvx), what a listener is asked to listen on, and what the app is told about a connection.
+// What the app, its observers, the adapters and the config share, owned here at the bottom so
+// that types flow down: the one interface every runtime adapter implements (one file per runtime,
+// as in h3js/srvx), what a listener is asked to listen on, what the app is told about a
+// connection, and what it tells the access log and the metrics about each request.
 // Adapters only bind and serve; socket safety and shutdown policy live above them, shared.
 
 /** Where a listener listens (config.ts reads it from the environment). */
@@ -16,6 +17,29 @@ export interface ConnInfo {
   /** The TCP peer's address; none over a Unix socket. */
   remoteAddress?: string;
 }
+
+/** One request on its way through the app: begun by fetch(), its route named by the table. */
+export interface Exchange {
+  conn: ConnInfo;
+  /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
+  requestId: string;
+  /** The pattern of the route the path belongs to (/facts/:id), "/*" when none: a metrics label. */
+  route: string;
+  /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */
+  head: boolean;
+  /** GET's body length when a prebuilt answer was sent: the access log need not read it back. */
+  bytes?: number;
+}
+
+export type AppEnv = { Bindings: Exchange };
+
+/**
+ * Told about every answered request once its response is complete: the access log and the request
+ * metrics. Called synchronously, so an answer that needs no await (GET /fact) never waits for a
+ * promise. `duration` is the time to produce the response, in milliseconds. The response states
+ * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
+ */
+export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
 
 /** Lifecycle lines (log.ts writes them); handed down by main.ts rather than imported. */
 export interface Logger {

@@ -1,6 +1,7 @@
 // Starting, probing and stopping the servers under test, each as a real process.
 import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { ENV_VARS } from "../../src/config.ts";
 import { childrenOf, descendantsOf } from "./proc.ts";
 
 export type Target = { kind: "unix"; path: string } | { kind: "tcp"; port: number };
@@ -18,19 +19,8 @@ export interface InstanceSpec {
   cwd?: string;
 }
 
-/** Variables a parent shell may have set that would change what a server binds or logs. */
-const SCRUB = [
-  "SOCKPATH",
-  "SOCKMODE",
-  "SOCKGROUP",
-  "PORT",
-  "HOST",
-  "LOG_FORMAT",
-  "LOG_LEVEL",
-  "METRICS_SOCKPATH",
-  "METRICS_PORT",
-  "METRICS_HOST",
-];
+/** Variables a parent shell may have set that would change what a server binds or logs: all of ours. */
+const SCRUB: readonly string[] = ENV_VARS;
 
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};

@@ -11,23 +11,8 @@ import { fastPath } from "./fast-path.ts";
 import type { Fact } from "./facts.ts";
 import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
-import type { ConnInfo, Logger } from "../types.ts";
+import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
 import { assets } from "./static.ts";
-
-/** One request on its way through the app: begun by fetch(), its route named by the table. */
-export interface Exchange {
-  conn: ConnInfo;
-  /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
-  requestId: string;
-  /** The pattern of the route the path belongs to (/facts/:id), "/*" when none: a metrics label. */
-  route: string;
-  /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */
-  head: boolean;
-  /** GET's body length when a prebuilt answer was sent: the access log need not read it back. */
-  bytes?: number;
-}
-
-export type AppEnv = { Bindings: Exchange };
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -47,14 +32,6 @@ export type Route = {
   /** An answer built whole at start, chosen per request: the fast path may serve it past Hono. */
   | { prebuilt: (request: Request) => Prebuilt; handler?: never }
 );
-
-/**
- * Told about every answered request once its response is complete: the access log and the request
- * metrics. Called synchronously, so an answer that needs no await (GET /fact) never waits for a
- * promise. `duration` is the time to produce the response, in milliseconds. The response states
- * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
- */
-export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
 
 export interface AppOptions {
   facts: readonly Fact[];

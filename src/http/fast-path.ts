@@ -2,7 +2,8 @@
 // that of a route with a prebuilt answer, gets that answer without Hono. Everything else, and the
 // same routes when the rule does not hold, goes through Hono (app.ts) and answers the same.
 import { getPath } from "hono/utils/url";
-import type { Exchange, Route } from "./app.ts";
+import type { Exchange } from "../types.ts";
+import type { Route } from "./app.ts";
 import { hasBody, prebuiltResponse } from "./headers.ts";
 
 export type FastPath = (request: Request, exchange: Exchange) => Response | undefined;

@@ -3,7 +3,7 @@
 // Hono's own logger() middleware does not fit: it prints two free-form lines per request
 // ("<-- GET /" and "--> GET / 200 1ms"), one synchronous console.log each, with no bytes,
 // request id or client address and no JSON form.
-import type { Observer } from "../http/app.ts";
+import type { Observer } from "../types.ts";
 import type { ClientAddress } from "./client-address.ts";
 import type { LogFormat } from "../config.ts";
 import type { Level } from "../log.ts";

@@ -8,7 +8,7 @@
 // the tests run promtool over the output of every runtime. (@hono/prometheus is prom-client too,
 // and labels by the raw method.)
 import { type Context, Hono } from "hono";
-import type { AppEnv, Observer } from "../http/app.ts";
+import type { AppEnv, Observer } from "../types.ts";
 import { processMetrics } from "./process-metrics.ts";
 import { CONTENT_TYPE, formatValue, header, histogramLines, labelText, sampleLine, single } from "./prometheus-text.ts";
 

@@ -1,7 +1,7 @@
 // access-log.ts in process: the line each answered request gets, as text and as JSON.
 import { expect, test } from "bun:test";
 import { accessLog } from "../../src/observe/access-log.ts";
-import type { Exchange } from "../../src/http/app.ts";
+import type { Exchange } from "../../src/types.ts";
 import type { Level } from "../../src/log.ts";
 
 function logger(format: "text" | "json", enabled: (level: Level) => boolean = () => true) {

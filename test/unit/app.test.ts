@@ -1,7 +1,8 @@
 // app.ts in process, for what the route table decides: 405 and Allow, the metrics label, HEAD, and
 // that the fast path and the way through Hono give the same answer. Routes one by one: ../app.test.ts.
 import { expect, test } from "bun:test";
-import { createApp, type Exchange } from "../../src/http/app.ts";
+import { createApp } from "../../src/http/app.ts";
+import type { Exchange } from "../../src/types.ts";
 import { facts } from "../../src/http/facts.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import { favicon } from "../../src/http/static.ts";

@@ -1,6 +1,7 @@
 // fast-path.ts in process: its one rule, case by case.
 import { expect, test } from "bun:test";
-import type { Exchange, Route } from "../../src/http/app.ts";
+import type { Route } from "../../src/http/app.ts";
+import type { Exchange } from "../../src/types.ts";
 import { fastPath } from "../../src/http/fast-path.ts";
 import { prebuilt } from "../../src/http/headers.ts";
 

@@ -1,6 +1,5 @@
 // Deno adapter: Deno.serve on { path, transport: "unix" } or { hostname, port }. Deno.serve cannot
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
-import { listenNodeHttp } from "./node.ts";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
 import type { Adapter, ConnInfo, Listener } from "../../types.ts";
 
@@ -35,9 +34,13 @@ export const denoAdapter: Adapter = {
   runtime: "deno",
   // Deno.serve takes no timeouts: IDLE_TIMEOUT applies only to a systemd socket (node:http).
   // Serving everything through Deno's node:http instead would cost most of the throughput
-  // (a bare handler: 70k requests/s against 345k), so the operator is told instead.
+  // (docs/reliability.md), so the operator is told instead.
   async listen({ target, handler, idleTimeoutSeconds, log }): Promise<Listener> {
-    if (target.kind === "systemd") return listenNodeHttp(target, handler, idleTimeoutSeconds);
+    if (target.kind === "systemd") {
+      // Loaded only here: node:http and @hono/node-server would otherwise weigh on every Deno start.
+      const { listenNodeHttp } = await import("./node.ts");
+      return listenNodeHttp(target, handler, idleTimeoutSeconds);
+    }
     const requests = new InFlight();
     const counted = requests.wrap(handler);
     const server = Deno.serve(
