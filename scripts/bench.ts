@@ -208,12 +208,9 @@ interface LoadResult {
   seconds: number;
 }
 
-async function drive(target: Target, args: string[]): Promise<LoadResult> {
-  const to = target.kind === "unix" ? ["-u", target.path] : ["-t", `127.0.0.1:${target.port}`];
-  const proc = Bun.spawn([...CLIENT_PIN, loadgen, ...to, "-c", String(settings.connections), "-p", "/fact", ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+/** Runs a loadgen command, tracked in `clients` until it exits, and returns the JSON it prints. */
+async function runLoadgen(cmd: string[], what: string, env?: Record<string, string>) {
+  const proc = Bun.spawn(cmd, { env, stdout: "pipe", stderr: "pipe" });
   clients.add(proc);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -221,8 +218,14 @@ async function drive(target: Target, args: string[]): Promise<LoadResult> {
     proc.exited,
   ]);
   clients.delete(proc);
-  if (code !== 0) throw new Error(`loadgen failed: ${err}`);
+  if (code !== 0) throw new Error(`${what} failed: ${err}`);
   return JSON.parse(out);
+}
+
+async function drive(target: Target, args: string[]): Promise<LoadResult> {
+  const to = target.kind === "unix" ? ["-u", target.path] : ["-t", `127.0.0.1:${target.port}`];
+  const cmd = [...CLIENT_PIN, loadgen, ...to, "-c", String(settings.connections), "-p", "/fact", ...args];
+  return runLoadgen(cmd, "loadgen");
 }
 
 // --- what the build supports: production settings, access log on and off ----------------------
@@ -823,20 +826,9 @@ console.log(`start to first response: ${settings.startupRuns} runs …`);
 const startups: number[] = [];
 for (let i = 0; i < settings.startupRuns; i++) {
   const path = sock("startup");
-  const proc = Bun.spawn([loadgen, "-u", path, "-p", "/healthz", "--startup", "--", binary], {
-    env: cleanEnv({ ...prodEnv, SOCKPATH: path }),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  clients.add(proc);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clients.delete(proc);
-  if (code !== 0) throw new Error(`start-up measurement failed: ${err}`);
-  startups.push(JSON.parse(out).startup_ms);
+  const cmd = [loadgen, "-u", path, "-p", "/healthz", "--startup", "--", binary];
+  const result = await runLoadgen(cmd, "start-up measurement", cleanEnv({ ...prodEnv, SOCKPATH: path }));
+  startups.push(result.startup_ms);
 }
 await cleanUp();
 
