@@ -1,7 +1,7 @@
 // The equal-work ceiling: a raw Bun.serve (or, run by Deno, a raw Deno.serve) doing the work of
 // work.ts and nothing else. printerfacts on each runtime is measured against it. Every path is
 // answered as /fact.
-import { countRequest, loadWork, logRequest, pick, requestId } from "./work.ts";
+import { finishRequest, loadWork, pick, requestId } from "./work.ts";
 
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
@@ -23,17 +23,8 @@ function handle(request: Request): Response {
   const answer = pick(answers);
   const response = answer.template?.clone() ?? new Response(answer.body, { headers: answer.headers });
   response.headers.set("X-Request-Id", id);
-  const duration = performance.now() - started;
-  countRequest(request.method, "/fact", 200, duration / 1000);
-  if (log)
-    logRequest(
-      request.method,
-      request.url,
-      answer.bytes,
-      duration,
-      id,
-      headers.get("x-real-ip") ?? headers.get("x-forwarded-for"),
-    );
+  const client = headers.get("x-real-ip") ?? headers.get("x-forwarded-for");
+  finishRequest(request.method, request.url, answer.bytes, started, id, client, log);
   return response;
 }
 

@@ -64,7 +64,7 @@ function flush() {
 process.on("exit", flush);
 
 /** The access-log line, the same fields and bytes as printerfacts' LOG_FORMAT=json. */
-export function logRequest(
+function logRequest(
   method: string,
   url: string,
   bytes: number,
@@ -80,12 +80,30 @@ export function logRequest(
   else if (timer === undefined) timer = setTimeout(flush, 100);
 }
 
+/**
+ * What printerfacts does once a /fact answer is built: the request in the metrics, then (unless
+ * `log` is false) its access-log line. `started` is performance.now() when the request came in.
+ */
+export function finishRequest(
+  method: string,
+  url: string,
+  bytes: number,
+  started: number,
+  id: string,
+  client: string | null | undefined,
+  log = true,
+): void {
+  const duration = performance.now() - started;
+  countRequest(method, "/fact", 200, duration / 1000);
+  if (log) logRequest(method, url, bytes, duration, id, client);
+}
+
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const series = new Map<string, Map<string, Map<number, { counts: Float64Array; sum: number }>>>();
 export const counters = { factsServed: 0 };
 
 /** One request in its (method, route, status) series' histogram, and one fact served. */
-export function countRequest(method: string, route: string, status: number, seconds: number): void {
+function countRequest(method: string, route: string, status: number, seconds: number): void {
   let byRoute = series.get(method);
   if (byRoute === undefined) {
     byRoute = new Map();

@@ -1,6 +1,6 @@
 // A peer for the benchmark: Elysia on Bun doing the work of ../work.ts for GET /fact.
 import { Elysia } from "elysia";
-import { countRequest, loadWork, logRequest, pick, requestId } from "../work.ts";
+import { finishRequest, loadWork, pick, requestId } from "../work.ts";
 
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
@@ -12,16 +12,8 @@ const app = new Elysia().get("/fact", ({ request, set }) => {
   const answer = pick(answers);
   Object.assign(set.headers, answer.fields);
   set.headers["x-request-id"] = id;
-  const duration = performance.now() - started;
-  countRequest(request.method, "/fact", 200, duration / 1000);
-  logRequest(
-    request.method,
-    request.url,
-    answer.bytes,
-    duration,
-    id,
-    request.headers.get("x-real-ip") ?? request.headers.get("x-forwarded-for"),
-  );
+  const client = request.headers.get("x-real-ip") ?? request.headers.get("x-forwarded-for");
+  finishRequest(request.method, request.url, answer.bytes, started, id, client);
   return answer.body;
 });
 

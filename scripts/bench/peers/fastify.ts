@@ -1,7 +1,7 @@
 // A peer for the benchmark: Fastify on Node doing the work of ../work.ts for GET /fact. The bench
 // bundles this for Node (bun build --target=node) and runs it with node.
 import Fastify from "fastify";
-import { countRequest, loadWork, logRequest, pick, requestId } from "../work.ts";
+import { finishRequest, loadWork, pick, requestId } from "../work.ts";
 
 const path = process.env.SOCKPATH;
 if (!path) throw new Error("SOCKPATH is required");
@@ -16,14 +16,12 @@ app.get("/fact", (req, reply) => {
   const started = performance.now();
   const answer = pick(answers);
   reply.headers(answer.fields).header("X-Request-Id", req.id).send(answer.body);
-  const duration = performance.now() - started;
-  countRequest(req.method, "/fact", 200, duration / 1000);
   const client = req.headers["x-real-ip"] ?? req.headers["x-forwarded-for"];
-  logRequest(
+  finishRequest(
     req.method,
     `http://x${req.url}`,
     answer.bytes,
-    duration,
+    started,
     req.id,
     typeof client === "string" ? client : null,
   );
