@@ -7,8 +7,9 @@
 // Elysia) do the same work. The bench builds each; one whose toolchain is missing is skipped, with
 // the reason in the report.
 //
-// Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (8), BENCH_CONNECTIONS
-// (50), BENCH_WARMUP seconds per variant (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
+// Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (12), BENCH_PROCESSES
+// (4: the rounds are split among that many fresh processes of each server), BENCH_CONNECTIONS
+// (50), BENCH_WARMUP seconds per variant and process (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
 // memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
 // on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BEFORE (a
 // built checkout to run alongside, e.g. the commit before a change), BENCH_MIDDLEWARE (0: skip the
@@ -46,7 +47,8 @@ const num = (name: string, fallback: number) => {
 };
 const settings = {
   seconds: num("BENCH_SECONDS", 3),
-  rounds: Math.max(1, Math.round(num("BENCH_ROUNDS", 8))),
+  rounds: Math.max(1, Math.round(num("BENCH_ROUNDS", 12))),
+  processes: Math.max(1, Math.round(num("BENCH_PROCESSES", 4))),
   connections: Math.max(1, Math.round(num("BENCH_CONNECTIONS", 50))),
   warmup: num("BENCH_WARMUP", 2),
   startupRuns: Math.max(1, Math.round(num("BENCH_STARTUP_RUNS", 11))),
@@ -751,14 +753,28 @@ running.splice(running.indexOf(compiled), 1);
 if (binaryUnix) metricsOn.value = (await request(binaryUnix.spec.ready.target, "/metrics").catch(() => 0)) === 200;
 const served = new Map(variants.map((v) => [v.key, 0]));
 
-console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
-for (const v of variants) {
-  if (settings.warmup > 0)
-    served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
+async function warmUp() {
+  console.log(`warming up ${variants.length} variants (${settings.warmup}s each) …`);
+  for (const v of variants) {
+    if (settings.warmup > 0)
+      served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
+  }
 }
+// Two processes of one build can differ by 10% for as long as they live (code and heap layout), so
+// each variant is measured over several fresh processes, never one.
+async function freshProcesses() {
+  console.log("fresh processes for every server …");
+  for (const instance of running) await instance.restart();
+  if (metricsOn.value && binaryUnix) await request(binaryUnix.spec.ready.target, "/metrics");
+  for (const v of variants) served.set(v.key, 0);
+  await warmUp();
+}
+await warmUp();
 
 const rounds: Round[] = [];
+const roundsPerProcess = Math.ceil(settings.rounds / Math.min(settings.processes, settings.rounds));
 for (let r = 0; r < settings.rounds; r++) {
+  if (r > 0 && r % roundsPerProcess === 0) await freshProcesses();
   const order = r % 2 === 0 ? variants : [...variants].reverse();
   const round: Round = new Map();
   for (const v of order) {

@@ -1,5 +1,5 @@
 // Starting, probing and stopping the servers under test, each as a real process.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { ENV_VARS } from "../../src/config.ts";
 import { childrenOf, descendantsOf } from "./proc.ts";
@@ -29,19 +29,32 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 export class Instance {
-  readonly proc: Subprocess;
+  proc: Subprocess;
   constructor(
     readonly spec: InstanceSpec,
-    pin: string[],
+    readonly pin: string[],
     readonly logPath: string,
   ) {
-    this.proc = Bun.spawn([...pin, ...spec.cmd], {
-      env: cleanEnv(spec.env),
-      cwd: spec.cwd,
+    this.proc = this.spawn();
+  }
+
+  private spawn(): Subprocess {
+    return Bun.spawn([...this.pin, ...this.spec.cmd], {
+      env: cleanEnv(this.spec.env),
+      cwd: this.spec.cwd,
       stdin: "ignore",
-      stdout: spec.stdout ? Bun.file(spec.stdout) : "ignore",
-      stderr: Bun.file(logPath),
+      stdout: this.spec.stdout ? Bun.file(this.spec.stdout) : "ignore",
+      stderr: Bun.file(this.logPath),
     });
+  }
+
+  /** Stops it and starts a fresh process from the same spec, on the same socket or port. */
+  async restart(): Promise<void> {
+    await this.stop();
+    const { target } = this.spec.ready;
+    if (target.kind === "unix") rmSync(target.path, { force: true }); // a peer may leave its socket behind
+    this.proc = this.spawn();
+    await this.waitReady();
   }
 
   /** The processes whose CPU counts as this server's: the one started and all below it. */
