@@ -773,9 +773,23 @@ await warmUp();
 
 const rounds: Round[] = [];
 const roundsPerProcess = Math.ceil(settings.rounds / Math.min(settings.processes, settings.rounds));
+// The machine's speed drifts within seconds, so the rows a target compares are measured back to
+// back: each "before" row right after its own, Deno's ceiling right before Deno.
+const NEXT_TO: Record<string, string> = {
+  "before-binary": "binary-unix",
+  "before-node": "node",
+  "before-deno": "deno",
+  "ceiling-deno": "deno",
+};
+const measured = variants.filter((v) => !(NEXT_TO[v.key] && variants.some((w) => w.key === NEXT_TO[v.key])));
+const inRounds = measured.flatMap((v) => [
+  ...variants.filter((w) => w.key === "ceiling-deno" && NEXT_TO[w.key] === v.key),
+  v,
+  ...variants.filter((w) => w.key.startsWith("before-") && NEXT_TO[w.key] === v.key),
+]);
 for (let r = 0; r < settings.rounds; r++) {
   if (r > 0 && r % roundsPerProcess === 0) await freshProcesses();
-  const order = r % 2 === 0 ? variants : [...variants].reverse();
+  const order = r % 2 === 0 ? inRounds : [...inRounds].reverse();
   const round: Round = new Map();
   for (const v of order) {
     const pids = v.instances.flatMap((i) => i.pids());
