@@ -9,12 +9,12 @@
 //
 // Settings (environment): BENCH_SECONDS per measurement (3), BENCH_ROUNDS (12), BENCH_PROCESSES
 // (4: the rounds are split among that many fresh processes of each server), BENCH_CONNECTIONS
-// (50), BENCH_WARMUP seconds per variant and process (2), BENCH_STARTUP_RUNS (11), BENCH_RSS_REQUESTS for the
-// memory-growth check (1000000; memory is read after a tenth and after all), BENCH_PIN (1: servers
-// on core 0, load client on core 1), BENCH_ONLY (comma-separated variant keys), BENCH_BEFORE (a
-// built checkout to run alongside, e.g. the commit before a change), BENCH_MIDDLEWARE (0: skip the
-// in-process middleware table), BENCH_BUILD (1:
-// build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
+// (50), BENCH_WARMUP seconds per variant and process (2), BENCH_STARTUP_RUNS (11),
+// BENCH_RSS_REQUESTS for the memory-growth check (1000000; memory is read after a tenth and after
+// all), BENCH_PIN (1: servers on core 0, load client on core 1), BENCH_ONLY (comma-separated
+// variant keys), BENCH_BEFORE (a built checkout with its own node_modules, run alongside, e.g. the
+// commit before a change), BENCH_MIDDLEWARE (0: skip the in-process middleware table), BENCH_BUILD
+// (1: build first), BENCH_OUT (BENCHMARKS.md; "-" prints only), BENCH_PROD_ENV / BENCH_NOLOG_ENV
 // ("K=V K=V": the production settings and the same with the access log off, when not detected).
 import { spawnSync } from "node:child_process";
 import {
@@ -760,8 +760,8 @@ async function warmUp() {
       served.set(v.key, (served.get(v.key) ?? 0) + (await drive(v.target, ["-d", String(settings.warmup)])).requests);
   }
 }
-// Two processes of one build can differ by 10% for as long as they live (code and heap layout), so
-// each variant is measured over several fresh processes, never one.
+// Two processes of one build, started alike, can differ by 10% for as long as they live, so each
+// variant is measured over several fresh processes, never one.
 async function freshProcesses() {
   console.log("fresh processes for every server …");
   for (const instance of running) await instance.restart();
