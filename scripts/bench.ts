@@ -35,7 +35,7 @@ import { facts as factList } from "../src/http/facts.ts";
 import type { Subprocess } from "bun";
 import { cpuSeconds, descendantsOf, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
 import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
-import { cleanEnv, freePort, Instance, type InstanceSpec, request, type Target } from "./bench/servers.ts";
+import { cleanEnv, freePort, Instance, type InstanceSpec, killPids, request, type Target } from "./bench/servers.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -189,15 +189,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 // However the run ends (an error thrown, a signal during clean-up), no server it started is left.
 process.on("exit", () => {
   for (const instance of running) instance.kill();
-  for (const client of clients) {
-    for (const pid of [client.pid, ...descendantsOf(client.pid)]) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
-  }
+  for (const client of clients) killPids([client.pid, ...descendantsOf(client.pid)], "SIGKILL");
 });
 
 interface LoadResult {
@@ -774,19 +766,19 @@ await warmUp();
 const rounds: Round[] = [];
 const roundsPerProcess = Math.ceil(settings.rounds / Math.min(settings.processes, settings.rounds));
 // The machine's speed drifts within seconds, so the rows a target compares are measured back to
-// back: each "before" row right after its own, Deno's ceiling right before Deno.
-const NEXT_TO: Record<string, string> = {
-  "before-binary": "binary-unix",
-  "before-node": "node",
-  "before-deno": "deno",
-  "ceiling-deno": "deno",
-};
-const measured = variants.filter((v) => !(NEXT_TO[v.key] && variants.some((w) => w.key === NEXT_TO[v.key])));
-const inRounds = measured.flatMap((v) => [
-  ...variants.filter((w) => w.key === "ceiling-deno" && NEXT_TO[w.key] === v.key),
-  v,
-  ...variants.filter((w) => w.key.startsWith("before-") && NEXT_TO[w.key] === v.key),
-]);
+// back: [a row, the row it is measured next to, on which side].
+const PAIRED: [string, string, "before" | "after"][] = [
+  ["ceiling-deno", "deno", "before"],
+  ["before-binary", "binary-unix", "after"],
+  ["before-node", "node", "after"],
+  ["before-deno", "deno", "after"],
+];
+const moved = PAIRED.filter(([, anchor]) => variants.some((v) => v.key === anchor));
+const beside = (anchor: string, side: "before" | "after") =>
+  moved.flatMap(([key, a, s]) => (a === anchor && s === side ? variants.filter((v) => v.key === key) : []));
+const inRounds = variants
+  .filter((v) => !moved.some(([key]) => key === v.key))
+  .flatMap((v) => [...beside(v.key, "before"), v, ...beside(v.key, "after")]);
 for (let r = 0; r < settings.rounds; r++) {
   if (r > 0 && r % roundsPerProcess === 0) await freshProcesses();
   const order = r % 2 === 0 ? inRounds : [...inRounds].reverse();

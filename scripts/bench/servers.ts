@@ -98,7 +98,8 @@ export class Instance {
   }
 }
 
-function killPids(pids: number[], signal: NodeJS.Signals): void {
+/** Signals each pid; one that is gone already is skipped. */
+export function killPids(pids: number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
       process.kill(pid, signal);
