@@ -232,7 +232,8 @@ export const CONTESTANTS: Contestant[] = [
           ? "Debian's hyper 0.14 crate sources are not installed (apt-get install librust-hyper-dev librust-tokio-dev librust-rand-dev)"
           : undefined,
     command: (h) => [buildHyper(h)],
-    env: work,
+    // 0666 for nginx's workers (nginx-hyper): the run directory, open to nginx's group only, keeps others out.
+    env: (h) => ({ ...work(h), SOCKMODE: "666" }),
     ready: "/fact",
     sameWork: true,
   },
@@ -296,6 +297,8 @@ export const CONTESTANTS: Contestant[] = [
   { key: "nginx-return", label: "nginx return 200 (native ceiling)", nginx: {} },
   { key: "nginx-unix", label: "nginx → dist/printerfacts, unix", nginx: { upstream: "binary-unix" } },
   { key: "nginx-tcp", label: "nginx → dist/printerfacts, TCP keepalive", nginx: { upstream: "binary-tcp" } },
+  // The original printerfacts' stack behind the production path, beside nginx-unix.
+  { key: "nginx-hyper", label: "nginx → Rust hyper peer, unix", nginx: { upstream: "hyper" } },
 ];
 
 export const labelOf = (c: Contestant, h: Host) => (typeof c.label === "string" ? c.label : c.label(h));

@@ -281,6 +281,10 @@ function reading(input: ReportInput): string[] {
       `- Against the peers (dist/printerfacts over each, same round): ${peers.map((p) => `${p.label} ${f2(pairedRatio(input.rounds, "binary-unix", p.key))}×`).join(", ")}.`,
     );
   }
+  if (find("nginx-unix") && find("nginx-hyper"))
+    out.push(
+      `- Behind nginx on a Unix socket, the production path, dist/printerfacts reaches ${f2(pairedRatio(input.rounds, "nginx-unix", "nginx-hyper"))}× the hyper peer (the original's stack) behind the same nginx.`,
+    );
   const busy = input.summaries.filter((v) => v.clientCpu > 0.8);
   out.push(
     busy.length === 0

@@ -192,6 +192,12 @@ async fn main() {
     let state = Rc::new(RefCell::new(State::default()));
     let path = std::env::var("SOCKPATH").expect("SOCKPATH");
     let listener = UnixListener::bind(&path).unwrap();
+    // SOCKMODE (octal): for nginx's workers, when they run as another user (the nginx-hyper row).
+    if let Ok(mode) = std::env::var("SOCKMODE") {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = u32::from_str_radix(&mode, 8).expect("SOCKMODE must be octal");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
     let local = tokio::task::LocalSet::new();
     local
         .run_until(async move {
