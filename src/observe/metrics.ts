@@ -129,5 +129,3 @@ export function createMetrics(build: BuildInfo) {
       observe(request.method, exchange.route, response.status, duration / 1000)) satisfies Observer,
   };
 }
-
-export type Metrics = ReturnType<typeof createMetrics>;
