@@ -62,16 +62,9 @@ export async function main(args: string[]): Promise<void> {
       maxBodyBytes: config.maxBodyBytes,
       log,
     });
-    const metricsApp = metrics.app();
-    const server = await startServer(
-      config,
-      {
-        main: (request, conn) => app.fetch(request, conn),
-        metrics: (request, conn) => metricsApp.fetch(request, conn),
-      },
-      log,
-      { onClosed: stdout.flush },
-    );
+    const server = await startServer(config, { main: app.fetch, metrics: metrics.app().fetch }, log, {
+      onClosed: stdout.flush,
+    });
     exitOnSignals(server, log);
     watchFileDescriptors(log);
   } catch (err) {

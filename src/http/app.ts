@@ -2,16 +2,16 @@
 // metrics label, HEAD and the fast path (fast-path.ts) all come from it. No runtime or socket code
 // lives here, so every route can be exercised with app.request() and every adapter serves the same.
 import { type Context, Hono } from "hono";
-import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import { TrieRouter } from "hono/router/trie-router";
+import { parseAccept } from "hono/utils/accept";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
-import { fastPath } from "./fast-path.ts";
+import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
 import type { Fact } from "./facts.ts";
+import { fastPath } from "./fast-path.ts";
 import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
-import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
 import { assets } from "./static.ts";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -47,12 +47,8 @@ export interface AppOptions {
   onFactServed?: () => void;
   /** Where a request that failed is reported; the console if not given. */
   log?: Logger;
-  /**
-   * More routes, added to Hono after the table's (test fixtures add routes that fail on purpose).
-   * They are counted in the metrics under route "/*", are not behind MAX_BODY, and should state
-   * their Content-Length.
-   */
-  extend?: (app: Hono<AppEnv>) => void;
+  /** More entries for the route table, served like its own (test fixtures add routes that fail on purpose). */
+  routes?: readonly Route[];
 }
 
 export interface App {
@@ -85,13 +81,32 @@ function prebuild(fact: Fact) {
 }
 type Variants = ReturnType<typeof prebuild>["random"];
 
-/** Whether Accept prefers `type` to text/plain, which is what everything else gets. */
+/** 1 for a range of every type, 2 for one of a main type ("text/*"), 3 for a type itself. */
+const specificity = (range: string) => (range === "*/*" || range === "*" ? 1 : range.endsWith("/*") ? 2 : 3);
+
+/**
+ * Whether Accept prefers `type` to text/plain, which is what everything else gets, by the rule of
+ * Hono's accepts() (test/unit/negotiation.test.ts holds the two equal): the ranges by q, then the
+ * more specific first; the first that covers either type picks it, text/plain on a tie. A range of
+ * every type covers neither, and a main type's ("text/*") no type that Accept also names itself.
+ */
 function prefers(accept: string | null, type: "application/json" | "text/html"): boolean {
   // The common case (no mention of the subtype at all) is answered without parsing the header.
   if (accept === null || !accept.includes(type.slice(type.indexOf("/") + 1))) return false;
-  // Hono's accepts() reads the header through c.req.header(), the only part of c it uses.
-  const c = { req: { header: () => accept } } as unknown as Context;
-  return accepts(c, { header: "Accept", supports: ["text/plain", type], default: "text/plain" }) === type;
+  const ranges = parseAccept(accept);
+  const named = new Set(ranges.filter((r) => specificity(r.type) === 3).map((r) => r.type.toLowerCase()));
+  const covers = (range: string, wanted: string) => {
+    const lower = range.toLowerCase();
+    if (lower === wanted) return true;
+    if (specificity(range) !== 2 || named.has(wanted)) return false;
+    return lower.slice(0, lower.indexOf("/")) === wanted.slice(0, wanted.indexOf("/"));
+  };
+  const ordered = ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q || specificity(b.type) - specificity(a.type));
+  for (const { type: range } of ordered) {
+    if (covers(range, "text/plain")) return false;
+    if (covers(range, type)) return true;
+  }
+  return false;
 }
 
 /** A response that states its Content-Length: Hono's HEAD keeps it, and the access log reads it. */
@@ -123,7 +138,7 @@ export function createApp({
   metrics,
   onFactServed,
   maxBodyBytes,
-  extend,
+  routes: extra = [],
   log = console,
 }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
@@ -178,6 +193,7 @@ export function createApp({
       });
       return { method: "GET", path: asset.path, prebuilt: () => answer };
     }),
+    ...extra,
   ];
 
   // MAX_BODY, for a request that has a body, before its route or the 404/405 answers it. Bun
@@ -187,7 +203,10 @@ export function createApp({
   // rather than with use(), which would put every request through Hono's async compose().
   const tooLarge = (c: Context<AppEnv>) =>
     send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
-  const limit = maxBodyBytes === undefined ? undefined : bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  const limit =
+    maxBodyBytes === undefined
+      ? undefined
+      : { bytes: maxBodyBytes, read: bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge }) };
   const guarded =
     (answer: RouteHandler): RouteHandler =>
     (c) => {
@@ -195,10 +214,12 @@ export function createApp({
       // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
       // so its stated length is what MAX_BODY is held to. A chunked one states none.
       if (c.req.raw.body === null)
-        return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
-      return limit(c, async () => {
-        c.res = await answer(c);
-      }).then((tooLarge) => tooLarge ?? c.res);
+        return Number(c.req.header("content-length")) > limit.bytes ? tooLarge(c) : answer(c);
+      return limit
+        .read(c, async () => {
+          c.res = await answer(c);
+        })
+        .then((refused) => refused ?? c.res);
     };
 
   const hono = new Hono<AppEnv>();
@@ -213,7 +234,6 @@ export function createApp({
       }),
     );
   }
-  extend?.(hono);
 
   const pathOf = pathsOf(routes);
   hono.notFound(
@@ -275,6 +295,8 @@ export function createApp({
       return observe(request, exchange, duplicateHost(exchange.requestId), started);
     const quick = fast(request, exchange);
     if (quick !== undefined) return observe(request, exchange, quick, started);
+    // Hono hands fetch()'s second argument to every handler as c.env: the one way in for an object
+    // made before Hono runs (the fast path and the observers share it), with no middleware to set it.
     const response = hono.fetch(request, exchange);
     return response instanceof Promise
       ? response.then((res) => finish(request, exchange, res, started))
