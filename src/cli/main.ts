@@ -4,7 +4,7 @@ import { ConfigError, configWarnings, loadConfig } from "../config.ts";
 import { exitOnFatalErrors } from "../fatal.ts";
 import { createApp } from "../http/app.ts";
 import { facts } from "../http/facts.ts";
-import { runtimeName } from "../listen/adapters/index.ts";
+import { adapter, runtimeName } from "../listen/adapters/index.ts";
 import { exitOnSignals, ListenError, startServer } from "../listen/server.ts";
 import { SocketError } from "../listen/socket.ts";
 import { fatal, isEnabled, log, setLogLevel } from "../log.ts";
@@ -61,6 +61,8 @@ export async function main(args: string[]): Promise<void> {
       onFactServed: metrics.factServed,
       maxBodyBytes: config.maxBodyBytes,
       log,
+      // Deno checks every header again in each new Response, but not in a clone (headers.ts).
+      prebuiltForm: adapter.runtime === "deno" ? "template" : "headers",
     });
     const server = await startServer(config, { main: app.fetch, metrics: metrics.app().fetch }, log, {
       onClosed: stdout.flush,

@@ -10,7 +10,15 @@ import * as v from "valibot";
 import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
 import type { Fact } from "./facts.ts";
 import { fastPath } from "./fast-path.ts";
-import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
+import {
+  completeHeaders,
+  hasBody,
+  type Prebuilt,
+  type PrebuiltForm,
+  prebuilt,
+  prebuiltResponse,
+  requestIdFor,
+} from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
 import { assets } from "./static.ts";
 
@@ -47,6 +55,8 @@ export interface AppOptions {
   onFactServed?: () => void;
   /** Where a request that failed is reported; the console if not given. */
   log?: Logger;
+  /** How answers built at start are kept: the form the runtime serves fastest (headers.ts); "headers" if not given. */
+  prebuiltForm?: PrebuiltForm;
   /** More entries for the route table, served like its own (test fixtures add routes that fail on purpose). */
   routes?: readonly Route[];
 }
@@ -70,12 +80,12 @@ const FactId = v.pipe(
 );
 
 /** A fact's bodies, text and JSON, built once at start for /fact (no-store) and /facts/:id (cached). */
-function prebuild(fact: Fact) {
+function prebuild(fact: Fact, form: PrebuiltForm) {
   const text = `${fact.text}\n`;
   const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
   const variants = (cache: string) => ({
-    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }),
-    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }),
+    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }, form),
+    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }, form),
   });
   return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
 }
@@ -140,9 +150,10 @@ export function createApp({
   maxBodyBytes,
   routes: extra = [],
   log = console,
+  prebuiltForm = "headers",
 }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
-  const bodies = facts.map(prebuild);
+  const bodies = facts.map((fact) => prebuild(fact, prebuiltForm));
   const pick = () => bodies[Math.floor(random() * bodies.length)];
   const served = (head: boolean) => {
     if (!head) onFactServed?.();
@@ -150,7 +161,7 @@ export function createApp({
   const negotiate = (request: Request, variants: Variants) =>
     prefers(request.headers.get("accept"), "application/json") ? variants.json : variants.text;
 
-  const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" });
+  const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" }, prebuiltForm);
 
   // The route table.
   const routes: Route[] = [
@@ -187,10 +198,11 @@ export function createApp({
     ...(metrics ? [{ method: "GET", path: "/metrics", handler: metrics } as const] : []),
     ...assets.map((asset): Route => {
       // The name carries the content hash: a changed file gets a new name.
-      const answer = prebuilt(asset.body, {
-        "Content-Type": asset.contentType,
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
+      const answer = prebuilt(
+        asset.body,
+        { "Content-Type": asset.contentType, "Cache-Control": "public, max-age=31536000, immutable" },
+        prebuiltForm,
+      );
       return { method: "GET", path: asset.path, prebuilt: () => answer };
     }),
     ...extra,
