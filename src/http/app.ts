@@ -7,7 +7,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import { parseAccept } from "hono/utils/accept";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
-import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
+import type { AppEnv, ConnInfo, Logger, Observer, RequestState } from "../types.ts";
 import type { Fact } from "./facts.ts";
 import { fastPath } from "./fast-path.ts";
 import {
@@ -278,23 +278,23 @@ export function createApp({
     return new Response(body, { status: 400, headers });
   };
 
-  const observe = (request: Request, exchange: Exchange, response: Response, started: number) => {
+  const observe = (request: Request, state: RequestState, response: Response, started: number) => {
     const duration = performance.now() - started;
-    for (const observer of observers) observer(request, exchange, response, duration);
+    for (const observer of observers) observer(request, state, response, duration);
     return response;
   };
 
   /** Through Hono: the id and the secure headers go on after the handler, then the observers. */
-  const finish = (request: Request, exchange: Exchange, response: Response, started: number) => {
+  const finish = (request: Request, state: RequestState, response: Response, started: number) => {
     // A prebuilt answer carries its id and headers already.
-    if (!response.headers.has("x-request-id")) completeHeaders(response.headers, exchange.requestId);
-    return observe(request, exchange, response, started);
+    if (!response.headers.has("x-request-id")) completeHeaders(response.headers, state.requestId);
+    return observe(request, state, response, started);
   };
 
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
     const head = request.method === "HEAD";
-    const exchange: Exchange = {
+    const state: RequestState = {
       conn,
       requestId: requestIdFor(request.headers.get("x-request-id")),
       route: "/*",
@@ -304,15 +304,15 @@ export function createApp({
     // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
     // as RFC 9112, 3.2 requires (Deno's parser says so itself).
     if (request.headers.get("host")?.includes(","))
-      return observe(request, exchange, duplicateHost(exchange.requestId), started);
-    const quick = fast(request, exchange);
-    if (quick !== undefined) return observe(request, exchange, quick, started);
+      return observe(request, state, duplicateHost(state.requestId), started);
+    const quick = fast(request, state);
+    if (quick !== undefined) return observe(request, state, quick, started);
     // Hono hands fetch()'s second argument to every handler as c.env: the one way in for an object
     // made before Hono runs (the fast path and the observers share it), with no middleware to set it.
-    const response = hono.fetch(request, exchange);
+    const response = hono.fetch(request, state);
     return response instanceof Promise
-      ? response.then((res) => finish(request, exchange, res, started))
-      : finish(request, exchange, response, started);
+      ? response.then((res) => finish(request, state, res, started))
+      : finish(request, state, response, started);
   };
 
   return {

@@ -2,10 +2,10 @@
 // that the fast path and the way through Hono give the same answer. Routes one by one: ../app.test.ts.
 import { expect, test } from "bun:test";
 import { createApp } from "../../src/http/app.ts";
+import type { RequestState } from "../../src/types.ts";
 import { facts } from "../../src/http/facts.ts";
-import { favicon } from "../../src/http/static.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
-import type { Exchange } from "../../src/types.ts";
+import { favicon } from "../../src/http/static.ts";
 
 function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
   const seen: { method: string; route: string; status: number }[] = [];
@@ -14,7 +14,7 @@ function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
     random: () => 0,
     maxBodyBytes: 1024,
     observers: [
-      (request: Request, exchange: Exchange, response: Response) =>
+      (request: Request, exchange: RequestState, response: Response) =>
         seen.push({ method: request.method, route: exchange.route, status: response.status }),
     ],
     ...options,
