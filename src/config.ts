@@ -6,14 +6,14 @@ import { ipVersion } from "./ip.ts";
 import type { ListenTarget } from "./types.ts";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
-export const MAX_SOCKPATH_BYTES = 107;
+const MAX_SOCKPATH_BYTES = 107;
 /** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
-export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
+const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
 /** sd_listen_fds(3): passed sockets start at fd 3. */
-export const SD_LISTEN_FDS_START = 3;
+const SD_LISTEN_FDS_START = 3;
 
-export interface SocketOptions {
+interface SocketOptions {
   /** Exact permission bits the socket gets (SOCKMODE). */
   mode: number;
   /** Group name or numeric gid the socket is handed to (SOCKGROUP). */
@@ -21,7 +21,7 @@ export interface SocketOptions {
 }
 
 /** Where a listener listens, as configured: a Unix socket also says which permissions it gets. */
-export type ListenAt = ({ kind: "unix"; path: string } & SocketOptions) | Exclude<ListenTarget, { kind: "unix" }>;
+type ListenAt = ({ kind: "unix"; path: string } & SocketOptions) | Exclude<ListenTarget, { kind: "unix" }>;
 
 /** An IP address or CIDR block from TRUST_PROXY, as node:net's BlockList takes it. */
 export interface TrustedNet {
@@ -118,7 +118,7 @@ const LISTENER_VARIABLES = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST"]
 type ListenerVariable = (typeof LISTENER_VARIABLES)[number];
 
 /** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
-export type VariableScope = "main" | "metrics" | "both";
+type VariableScope = "main" | "metrics" | "both";
 
 export interface Variable {
   /** What a value must be and what it becomes (a valibot schema from the string). */

@@ -25,7 +25,7 @@ import { assets } from "./static.ts";
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** A route's answer. No next(): routes are not middleware. */
-export type RouteHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
+type RouteHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
 
 /**
  * One entry of the route table. A GET route answers HEAD too. No route reads a request body, so
