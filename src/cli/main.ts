@@ -20,7 +20,7 @@ import { usage } from "./usage.ts";
 export async function main(args: string[]): Promise<void> {
   exitOnFatalErrors(fatal);
   if (args[0] === "check") {
-    const { check } = await import("../check.ts");
+    const { check } = await import("./check.ts");
     process.exit(await check(args.slice(1), process.env));
   }
   for (const arg of args) {

@@ -5,8 +5,8 @@
 // doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
 import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
-import type { ListenTarget } from "./types.ts";
+import { ConfigError, loadConfig } from "../config.ts";
+import type { ListenTarget } from "../types.ts";
 
 /** What `printerfacts check` exits with (sysexits.h names where one fits). */
 export const CHECK_EXIT = {
