@@ -85,7 +85,7 @@ function permits(st: Stats, who: Who, bit: 1 | 2, names: Names): { ok: boolean; 
   return { ok: (st.mode & bit) !== 0, as: "other" };
 }
 
-const describe = (st: Stats, names: Names) =>
+const modeAndOwner = (st: Stats, names: Names) =>
   `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${names.user(st.uid)}:${names.group(st.gid)}`;
 
 /**
@@ -141,14 +141,14 @@ function walk(given: string, who: Who, names: Names, restart?: string): Verdict 
       };
     }
     const p = permits(st, who, 1, names);
-    lines.push(`  ${dir.padEnd(28)} ${describe(st, names).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+    lines.push(`  ${dir.padEnd(28)} ${modeAndOwner(st, names).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
     if (!p.ok) {
       const [first, ...rest] = fix(st, who, 1, restart, names);
       return {
         code: EXIT.denied,
         lines: [
           ...lines,
-          `no: ${who.name} may not search ${dir} (${describe(st, names)}; ${who.name} gets the ${p.as} bits)`,
+          `no: ${who.name} may not search ${dir} (${modeAndOwner(st, names)}; ${who.name} gets the ${p.as} bits)`,
           `fix: ${first}`,
           ...rest.map((l) => `     ${l}`),
         ],
@@ -179,14 +179,14 @@ function walk(given: string, who: Who, names: Names, restart?: string): Verdict 
       ],
     };
   const p = permits(st, who, 2, names);
-  lines.push(`  ${path.padEnd(28)} ${describe(st, names).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+  lines.push(`  ${path.padEnd(28)} ${modeAndOwner(st, names).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
   if (!p.ok) {
     const [first, ...rest] = fix(st, who, 2, restart, names);
     return {
       code: EXIT.denied,
       lines: [
         ...lines,
-        `no: ${who.name} may not connect to ${path} (${describe(st, names)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`,
+        `no: ${who.name} may not connect to ${path} (${modeAndOwner(st, names)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`,
         `fix: ${first}`,
         ...rest.map((l) => `     ${l}`),
       ],
@@ -196,7 +196,7 @@ function walk(given: string, who: Who, names: Names, restart?: string): Verdict 
 }
 
 /** GET /healthz on a raw connection, as this process: no HTTP client needed. Resolves to a status or an error text. */
-export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+async function askHealthz(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
   const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const socket =
@@ -286,7 +286,7 @@ export async function check(
     out(`printerfacts serves on TCP ${listen.host}:${listen.port}; there are no socket permissions to check`);
   }
 
-  const status = await probe(listen);
+  const status = await askHealthz(listen);
   out(`GET /healthz: ${typeof status === "number" ? `${status}${status === 200 ? " ok" : ""}` : status}`);
   if (code === EXIT.ok && status !== 200) code = EXIT.failed;
   return code;
