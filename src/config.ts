@@ -6,14 +6,14 @@ import { ipVersion } from "./ip.ts";
 import type { ListenTarget } from "./types.ts";
 
 /** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
-export const MAX_SOCKPATH_BYTES = 107;
+const MAX_SOCKPATH_BYTES = 107;
 /** The socket is first bound as DIR/.pf-XXXXXX/s (socket.ts, privateDirFor), so DIR must leave room for that. */
-export const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
+const PRIVATE_BIND_SUFFIX_BYTES = "/.pf-XXXXXX/s".length;
 
 /** sd_listen_fds(3): passed sockets start at fd 3. */
-export const SD_LISTEN_FDS_START = 3;
+const SD_LISTEN_FDS_START = 3;
 
-export interface SocketOptions {
+interface SocketOptions {
   /** Exact permission bits the socket gets (SOCKMODE). */
   mode: number;
   /** Group name or numeric gid the socket is handed to (SOCKGROUP). */
@@ -21,11 +21,7 @@ export interface SocketOptions {
 }
 
 /** Where a listener listens, as configured: a Unix socket also says which permissions it gets. */
-export type ListenAt = ({ kind: "unix"; path: string } & SocketOptions) | Exclude<ListenTarget, { kind: "unix" }>;
-
-export type LogFormat = "text" | "json";
-/** The least severe line that is written; "off" writes none. */
-export type LogLevel = "info" | "warn" | "error" | "off";
+type ListenAt = ({ kind: "unix"; path: string } & SocketOptions) | Exclude<ListenTarget, { kind: "unix" }>;
 
 /** An IP address or CIDR block from TRUST_PROXY, as node:net's BlockList takes it. */
 export interface TrustedNet {
@@ -34,134 +30,12 @@ export interface TrustedNet {
   family: "ipv4" | "ipv6";
 }
 
-/** One listener as its variables configure it. */
-export interface ListenerConfig {
-  /** "" or "METRICS_": its variables' prefix, so that an error names the variable to change. */
-  prefix: ListenerPrefix;
-  target: ListenAt;
-}
-
-export interface Config {
-  /** The service (SOCKPATH, PORT, ...; or the socket systemd passed). */
-  main: ListenerConfig;
-  /** A second, metrics-only listener (METRICS_SOCKPATH or METRICS_PORT); unset: /metrics on the main one. */
-  metrics?: ListenerConfig;
-  shutdownTimeoutMs: number;
-  /** Largest request body accepted, in bytes (MAX_BODY); larger ones get 413. */
-  maxBodyBytes: number;
-  /** Seconds a connection may sit without traffic before it is closed (IDLE_TIMEOUT); 0 = never. */
-  idleTimeoutSeconds: number;
-  log: { format: LogFormat; level: LogLevel };
-  /** TCP peers whose X-Real-IP / X-Forwarded-For are believed (TRUST_PROXY). */
-  trustProxy: TrustedNet[];
-}
-
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
-export type VariableScope = "main" | "metrics" | "both";
-
-export interface Variable {
-  /** The value used when the variable is unset, as it would be written; absent: `about` says. */
-  default?: string;
-  /** One line for --help and docs/configuration.md. */
-  about: string;
-  listener: VariableScope;
-}
-
-/** The variables every listener has, unprefixed (the main one's) or prefixed (METRICS_). */
-const LISTENER_VARIABLES = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST"] as const;
-type ListenerVariable = (typeof LISTENER_VARIABLES)[number];
-
-/**
- * Every environment variable printerfacts reads: the one list that --help and
- * docs/configuration.md come from and scripts/deno-run's --allow-env is checked against
- * (test/variables.test.ts). A new variable is its entry here, its rule below (in ProcessEnv, or
- * once in listenerRules for every listener's, with an entry here per listener), and its use;
- * tsc holds the table and the rules to the same names.
- */
-export const VARIABLES = {
-  SOCKPATH: {
-    about: "serve on this Unix socket only (at most 107 bytes), e.g. /run/printerfacts/printerfacts.sock",
-    listener: "main",
-  },
-  SOCKMODE: {
-    default: "0660",
-    about: "the socket's exact permissions, octal; o+w (such as 0666) lets every local user in, and is warned about",
-    listener: "main",
-  },
-  SOCKGROUP: {
-    about: "the socket's group, a name or gid this process is in (default: the process's own group)",
-    listener: "main",
-  },
-  PORT: {
-    default: "3000",
-    about: "serve on TCP on this port instead (used when SOCKPATH is unset; never both)",
-    listener: "main",
-  },
-  HOST: {
-    default: "::",
-    about: "the TCP address to bind; :: takes IPv6 and IPv4 on every interface",
-    listener: "main",
-  },
-  SHUTDOWN_TIMEOUT: {
-    default: "10",
-    about: "seconds to let requests finish after SIGTERM, then the rest are cut",
-    listener: "both",
-  },
-  MAX_BODY: {
-    default: "16384",
-    about: "largest request body in bytes; a longer one gets 413 (nginx's client_max_body_size refuses first)",
-    listener: "main",
-  },
-  IDLE_TIMEOUT: {
-    default: "75",
-    about: "seconds an idle connection is kept, 0 to 255 (0 = never); above nginx's upstream keepalive_timeout",
-    listener: "both",
-  },
-  LISTEN_FDS: {
-    about: `set by systemd socket activation (must be 1); then ${LISTENER_VARIABLES.join(", ")} stay unset`,
-    listener: "main",
-  },
-  LISTEN_PID: { about: "set by systemd with LISTEN_FDS; must be this process's id", listener: "main" },
-  LOG_FORMAT: { default: "text", about: "the access log on stdout: text (logfmt) or json", listener: "main" },
-  LOG_LEVEL: {
-    default: "info",
-    about: "the least severe line written, access log and stderr alike: info, warn, error or off",
-    listener: "both",
-  },
-  TRUST_PROXY: {
-    about: "TCP peers (IPs, CIDR blocks, comma-separated) whose X-Real-IP is believed; TCP only",
-    listener: "main",
-  },
-  METRICS_SOCKPATH: {
-    about: "serve /metrics only, on this Unix socket; the main listener then answers /metrics with 404",
-    listener: "metrics",
-  },
-  METRICS_SOCKMODE: {
-    default: "0660",
-    about: "the metrics socket's exact permissions, octal; o+w is warned about",
-    listener: "metrics",
-  },
-  METRICS_SOCKGROUP: {
-    about: "the metrics socket's group, a name or gid this process is in (default: the process's own group)",
-    listener: "metrics",
-  },
-  METRICS_PORT: { about: "serve /metrics only, on this TCP port (instead of METRICS_SOCKPATH)", listener: "metrics" },
-  METRICS_HOST: { default: "127.0.0.1", about: "the address METRICS_PORT binds", listener: "metrics" },
-} as const satisfies Record<string, Variable>;
-
-export type VariableName = keyof typeof VARIABLES;
-
-type WithDefault = { [K in VariableName]: (typeof VARIABLES)[K] extends { default: string } ? K : never }[VariableName];
-/** The default of a variable that has one, as its literal type (so picklists accept it). */
-const defaultOf = <N extends WithDefault>(name: N): (typeof VARIABLES)[N]["default"] => VARIABLES[name].default;
-
-export const DEFAULT_MAX_BODY = Number(defaultOf("MAX_BODY"));
-const MAX_BODY_LIMIT = 1024 * 1024 * 1024;
-export const DEFAULT_IDLE_TIMEOUT = Number(defaultOf("IDLE_TIMEOUT"));
+// The rules, each a valibot schema from the variable's string to what the program uses. A failed
+// check's message follows `NAME="value" ` in the error line.
 
 const wholeNumber = (min: number, max: number, unit = "") =>
   v.pipe(
@@ -201,6 +75,8 @@ const Host = v.pipe(
   ),
 );
 
+const Port = wholeNumber(1, 65535);
+
 const SockMode = v.pipe(
   v.string(),
   v.regex(/^0?[0-7]{3}$/, "must be octal permission bits from 000 to 777, such as 0660"),
@@ -237,78 +113,186 @@ const TrustProxy = v.pipe(
   v.transform((entries) => entries.map((entry) => parseTrustedNet(entry) as TrustedNet)),
 );
 
-/** The rules for one listener's variables, unprefixed, with that listener's defaults from the table. */
-const listenerRules = (prefix: ListenerPrefix) =>
-  v.object({
-    SOCKPATH: v.optional(SockPath),
-    SOCKMODE: v.optional(SockMode, defaultOf(`${prefix}SOCKMODE`)),
-    SOCKGROUP: v.optional(SockGroup),
-    PORT: v.optional(wholeNumber(1, 65535)),
-    HOST: v.optional(Host, defaultOf(`${prefix}HOST`)),
-  });
-type ListenerRules = ReturnType<typeof listenerRules>;
-type ListenerVars = v.InferOutput<ListenerRules>;
-/** The listener variables that mean something for one kind of listener only. */
-const ONLY_FOR: Record<"unix" | "tcp", ListenerVariable[]> = { unix: ["SOCKMODE", "SOCKGROUP"], tcp: ["HOST"] };
+/** The variables every listener has, unprefixed (the main one's) or prefixed (METRICS_). */
+const LISTENER_VARIABLES = ["SOCKPATH", "SOCKMODE", "SOCKGROUP", "PORT", "HOST"] as const;
+type ListenerVariable = (typeof LISTENER_VARIABLES)[number];
 
-/** The rules for the process's own variables (the ones no listener prefix applies to). */
-const ProcessEnv = v.object({
-  SHUTDOWN_TIMEOUT: v.optional(wholeNumber(0, 3600, " seconds"), defaultOf("SHUTDOWN_TIMEOUT")),
+/** Which listener a variable configures: the main one, the metrics-only one, or both (the process). */
+type VariableScope = "main" | "metrics" | "both";
+
+export interface Variable {
+  /** What a value must be and what it becomes (a valibot schema from the string). */
+  rule: v.GenericSchema<string, unknown>;
+  /** The value used when the variable is unset, as it would be written (it passes the rule too); absent: `about` says. */
+  default?: string;
+  /** One line for --help and docs/configuration.md. */
+  about: string;
+  listener: VariableScope;
+}
+
+/**
+ * Every environment variable printerfacts reads, each described once: the parsing, `Config`'s
+ * types, --help, docs/configuration.md's table and scripts/deno-run's --allow-env all come from
+ * here (`npm run generate` writes the last two). A new variable is its entry here and its use.
+ */
+export const VARIABLES = {
+  SOCKPATH: {
+    rule: SockPath,
+    about: "serve on this Unix socket only (at most 107 bytes), e.g. /run/printerfacts/printerfacts.sock",
+    listener: "main",
+  },
+  SOCKMODE: {
+    rule: SockMode,
+    default: "0660",
+    about: "the socket's exact permissions, octal; o+w (such as 0666) lets every local user in, and is warned about",
+    listener: "main",
+  },
+  SOCKGROUP: {
+    rule: SockGroup,
+    about: "the socket's group, a name or gid this process is in (default: the process's own group)",
+    listener: "main",
+  },
+  PORT: {
+    rule: Port,
+    default: "3000",
+    about: "serve on TCP on this port instead (used when SOCKPATH is unset; never both)",
+    listener: "main",
+  },
+  HOST: {
+    rule: Host,
+    default: "::",
+    about: "the TCP address to bind; :: takes IPv6 and IPv4 on every interface",
+    listener: "main",
+  },
+  SHUTDOWN_TIMEOUT: {
+    rule: wholeNumber(0, 3600, " seconds"),
+    default: "10",
+    about: "seconds to let requests finish after SIGTERM, then the rest are cut",
+    listener: "both",
+  },
   // No route takes a body. 16 KiB is nginx's client_max_body_size in deploy/nginx, so nginx
   // answers the 413 first; this is the second line, for whatever else reaches the socket.
-  MAX_BODY: v.optional(wholeNumber(0, MAX_BODY_LIMIT, " bytes"), defaultOf("MAX_BODY")),
+  MAX_BODY: {
+    rule: wholeNumber(0, 1024 * 1024 * 1024, " bytes"),
+    default: "16384",
+    about: "largest request body in bytes; a longer one gets 413 (nginx's client_max_body_size refuses first)",
+    listener: "main",
+  },
   // Bun takes 0 to 255; longer than the shipped proxies' upstream keep-alive (nginx 4 s), so they close first.
-  IDLE_TIMEOUT: v.optional(wholeNumber(0, 255, " seconds"), defaultOf("IDLE_TIMEOUT")),
+  IDLE_TIMEOUT: {
+    rule: wholeNumber(0, 255, " seconds"),
+    default: "75",
+    about: "seconds an idle connection is kept, 0 to 255 (0 = never); above nginx's upstream keepalive_timeout",
+    listener: "both",
+  },
   // Socket activation, set by systemd (sd_listen_fds(3)): we serve exactly one passed socket.
-  LISTEN_FDS: v.optional(
-    v.pipe(
+  LISTEN_FDS: {
+    rule: v.pipe(
       v.string(),
       v.literal("1", "must be 1: printerfacts serves one socket, so the .socket unit needs exactly one Listen line"),
     ),
-  ),
-  LISTEN_PID: v.optional(wholeNumber(1, 2 ** 22)),
-  LOG_FORMAT: v.optional(v.picklist(["text", "json"], "must be text or json"), defaultOf("LOG_FORMAT")),
-  LOG_LEVEL: v.optional(
-    v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"),
-    defaultOf("LOG_LEVEL"),
-  ),
-  TRUST_PROXY: v.optional(TrustProxy),
-});
+    about: `set by systemd socket activation (must be 1); then ${LISTENER_VARIABLES.join(", ")} stay unset`,
+    listener: "main",
+  },
+  LISTEN_PID: {
+    rule: wholeNumber(1, 2 ** 22),
+    about: "set by systemd with LISTEN_FDS; must be this process's id",
+    listener: "main",
+  },
+  LOG_FORMAT: {
+    rule: v.picklist(["text", "json"], "must be text or json"),
+    default: "text",
+    about: "the access log on stdout: text (logfmt) or json",
+    listener: "main",
+  },
+  LOG_LEVEL: {
+    rule: v.picklist(["info", "warn", "error", "off"], "must be info, warn, error or off"),
+    default: "info",
+    about: "the least severe line written, access log and stderr alike: info, warn, error or off",
+    listener: "both",
+  },
+  TRUST_PROXY: {
+    rule: TrustProxy,
+    about: "TCP peers (IPs, CIDR blocks, comma-separated) whose X-Real-IP is believed; TCP only",
+    listener: "main",
+  },
+  METRICS_SOCKPATH: {
+    rule: SockPath,
+    about: "serve /metrics only, on this Unix socket; the main listener then answers /metrics with 404",
+    listener: "metrics",
+  },
+  METRICS_SOCKMODE: {
+    rule: SockMode,
+    default: "0660",
+    about: "the metrics socket's exact permissions, octal; o+w is warned about",
+    listener: "metrics",
+  },
+  METRICS_SOCKGROUP: {
+    rule: SockGroup,
+    about: "the metrics socket's group, a name or gid this process is in (default: the process's own group)",
+    listener: "metrics",
+  },
+  METRICS_PORT: {
+    rule: Port,
+    about: "serve /metrics only, on this TCP port (instead of METRICS_SOCKPATH)",
+    listener: "metrics",
+  },
+  METRICS_HOST: { rule: Host, default: "127.0.0.1", about: "the address METRICS_PORT binds", listener: "metrics" },
+} as const satisfies Record<string, Variable>;
 
-export const DEFAULT_PORT = Number(defaultOf("PORT"));
-
-/** The two listeners, each described once: its variables' prefix, and what it does when they are unset. */
-export const LISTENERS = {
-  main: { prefix: "", whenUnset: { port: DEFAULT_PORT } },
-  metrics: { prefix: "METRICS_", whenUnset: { port: undefined, hint: "or neither to serve /metrics on the main one" } },
-} as const satisfies Record<
-  Exclude<VariableScope, "both">,
-  { prefix: string; whenUnset: { port?: number; hint?: string } }
->;
-export type ListenerName = keyof typeof LISTENERS;
-export type ListenerPrefix = (typeof LISTENERS)[ListenerName]["prefix"];
-
+type VariableName = keyof typeof VARIABLES;
 /** Every variable this module reads, in the table's order. */
 export const ENV_VARS = Object.keys(VARIABLES) as VariableName[];
 
-// The table and the rules name the same variables, no more and no fewer (tsc checks these lines).
-type Same<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : false;
-type RuleName = keyof typeof ProcessEnv.entries | `${ListenerPrefix}${ListenerVariable}`;
-export const TABLE_MATCHES_RULES: Same<RuleName, VariableName> = true;
-export const LISTENER_RULES_MATCH: Same<keyof ListenerRules["entries"], ListenerVariable> = true;
+/** The environment as the table reads it: each rule's output, undefined only where unset without a default. */
+type Env = {
+  [N in VariableName]:
+    | v.InferOutput<(typeof VARIABLES)[N]["rule"]>
+    | ((typeof VARIABLES)[N] extends { default: string } ? never : undefined);
+};
 
-/** Parse `values` by `schema`; the first issue becomes a ConfigError naming `prefix` + the variable. */
-function parse<S extends v.GenericSchema>(
-  schema: S,
-  values: Record<string, string>,
-  prefix: string,
-  given: Record<string, string>,
-): v.InferOutput<S> {
-  const result = v.safeParse(schema, values);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const key = String(issue.path?.[0]?.key ?? "environment");
-  throw new ConfigError(`${prefix}${key}=${JSON.stringify(given[`${prefix}${key}`] ?? values[key])} ${issue.message}`);
+/** Every variable by its rule, in the table's order, so the first bad one is the one reported. */
+const ENV = v.object(
+  Object.fromEntries(
+    ENV_VARS.map((name) => {
+      const variable: Variable = VARIABLES[name];
+      return [name, v.optional(variable.rule, variable.default)];
+    }),
+  ),
+);
+
+export type LogFormat = Env["LOG_FORMAT"];
+/** The least severe line that is written; "off" writes none. */
+export type LogLevel = Env["LOG_LEVEL"];
+
+/** The two listeners: each one's variables' prefix, and what to add when both SOCKPATH and PORT are set. */
+export const LISTENERS = {
+  main: { prefix: "", hint: "" },
+  metrics: { prefix: "METRICS_", hint: ", or neither to serve /metrics on the main one" },
+} as const satisfies Record<Exclude<VariableScope, "both">, { prefix: string; hint: string }>;
+export type ListenerName = keyof typeof LISTENERS;
+type ListenerPrefix = (typeof LISTENERS)[ListenerName]["prefix"];
+
+/** One listener as its variables configure it. */
+export interface ListenerConfig {
+  /** "" or "METRICS_": its variables' prefix, so that an error names the variable to change. */
+  prefix: ListenerPrefix;
+  target: ListenAt;
+}
+
+export interface Config {
+  /** The service (SOCKPATH, PORT, ...; or the socket systemd passed). */
+  main: ListenerConfig;
+  /** A second, metrics-only listener (METRICS_SOCKPATH or METRICS_PORT); unset: /metrics on the main one. */
+  metrics?: ListenerConfig;
+  shutdownTimeoutMs: number;
+  /** Largest request body accepted, in bytes (MAX_BODY); larger ones get 413. */
+  maxBodyBytes: Env["MAX_BODY"];
+  /** Seconds a connection may sit without traffic before it is closed (IDLE_TIMEOUT); 0 = never. */
+  idleTimeoutSeconds: Env["IDLE_TIMEOUT"];
+  log: { format: LogFormat; level: LogLevel };
+  /** TCP peers whose X-Real-IP / X-Forwarded-For are believed (TRUST_PROXY). */
+  trustProxy: TrustedNet[];
 }
 
 /**
@@ -324,16 +308,19 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
     if (value === "") throw new ConfigError(`${name} is set but empty; unset it or give a value`);
     given[name] = value;
   }
+  const result = v.safeParse(ENV, given);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const name = String(issue.path?.[0]?.key ?? "environment");
+    throw new ConfigError(`${name}=${JSON.stringify(given[name])} ${issue.message}`);
+  }
+  const values = result.output as Env;
 
-  const mainVars = listenerVars(LISTENERS.main.prefix, given);
-  const processVars = parse(ProcessEnv, given, "", given);
-  const metricsVars = listenerVars(LISTENERS.metrics.prefix, given);
-
-  const main: ListenerConfig = activation(processVars, given, pid)
+  const main: ListenerConfig = activation(values, given, pid)
     ? { prefix: LISTENERS.main.prefix, target: { kind: "systemd", fd: SD_LISTEN_FDS_START } }
-    : readListener("main", mainVars, given);
-  const metrics = readListener("metrics", metricsVars, given);
-  if (main.target.kind === "unix" && processVars.TRUST_PROXY !== undefined) {
+    : readListener("main", values, given);
+  const metrics = readListener("metrics", values, given);
+  if (main.target.kind === "unix" && values.TRUST_PROXY !== undefined) {
     throw new ConfigError(
       "TRUST_PROXY applies only to TCP: over SOCKPATH the socket's permissions decide who the proxy is, and its X-Real-IP is always used; unset TRUST_PROXY",
     );
@@ -343,51 +330,37 @@ export function loadConfig(env: Record<string, string | undefined>, pid = proces
   return {
     main,
     metrics,
-    shutdownTimeoutMs: processVars.SHUTDOWN_TIMEOUT * 1000,
-    maxBodyBytes: processVars.MAX_BODY,
-    idleTimeoutSeconds: processVars.IDLE_TIMEOUT,
-    log: { format: processVars.LOG_FORMAT, level: processVars.LOG_LEVEL },
-    trustProxy: processVars.TRUST_PROXY ?? [],
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT * 1000,
+    maxBodyBytes: values.MAX_BODY,
+    idleTimeoutSeconds: values.IDLE_TIMEOUT,
+    log: { format: values.LOG_FORMAT, level: values.LOG_LEVEL },
+    trustProxy: values.TRUST_PROXY ?? [],
   };
 }
 
-/** One listener's variables, checked by the one set of listener rules with its own defaults. */
-function listenerVars(prefix: ListenerPrefix, given: Record<string, string>): ListenerVars {
-  const unprefixed: Record<string, string> = {};
-  for (const name of LISTENER_VARIABLES) {
-    const value = given[`${prefix}${name}`];
-    if (value !== undefined) unprefixed[name] = value;
-  }
-  return parse(listenerRules(prefix), unprefixed, prefix, given);
-}
+/** The listener variables that mean something for one kind of listener only. */
+const ONLY_FOR: Record<"unix" | "tcp", ListenerVariable[]> = { unix: ["SOCKMODE", "SOCKGROUP"], tcp: ["HOST"] };
 
 /**
  * One listener from its variables, by the same rules for either: SOCKPATH (a Unix socket) or PORT
- * (TCP), never both; with neither, what LISTENERS says (TCP on PORT's default, or no listener).
- * A variable for one kind of listener (ONLY_FOR) is refused with the other.
+ * (TCP), never both; with neither, TCP on PORT's default if it has one (the main listener), else
+ * no listener. A variable for one kind of listener (ONLY_FOR) is refused with the other.
  */
-function readListener(name: "main", vars: ListenerVars, given: Record<string, string>): ListenerConfig;
-function readListener(
-  name: ListenerName,
-  vars: ListenerVars,
-  given: Record<string, string>,
-): ListenerConfig | undefined;
-function readListener(
-  name: ListenerName,
-  vars: ListenerVars,
-  given: Record<string, string>,
-): ListenerConfig | undefined {
-  const { prefix, whenUnset } = LISTENERS[name];
+function readListener(name: "main", values: Env, given: Record<string, string>): ListenerConfig;
+function readListener(name: ListenerName, values: Env, given: Record<string, string>): ListenerConfig | undefined;
+function readListener(name: ListenerName, values: Env, given: Record<string, string>): ListenerConfig | undefined {
+  const { prefix, hint } = LISTENERS[name];
+  const value = <V extends ListenerVariable>(variable: V) => values[`${prefix}${variable}` as `${ListenerPrefix}${V}`];
   const set = (variable: ListenerVariable) => given[`${prefix}${variable}`] !== undefined;
   const [path, port] = [`${prefix}SOCKPATH`, `${prefix}PORT`];
   if (set("SOCKPATH") && set("PORT")) {
-    const hint = "hint" in whenUnset ? `, ${whenUnset.hint}` : "";
     throw new ConfigError(
       `${path} and ${port} are both set; set ${path} to serve on a Unix socket or ${port} to serve on TCP, not both${hint}`,
     );
   }
-  const tcpPort = set("SOCKPATH") ? undefined : (vars.PORT ?? whenUnset.port);
-  const kind = vars.SOCKPATH !== undefined ? "unix" : tcpPort !== undefined ? "tcp" : undefined;
+  const sockPath = value("SOCKPATH");
+  const tcpPort = sockPath === undefined ? value("PORT") : undefined;
+  const kind = sockPath !== undefined ? "unix" : tcpPort !== undefined ? "tcp" : undefined;
   for (const only of ["unix", "tcp"] as const) {
     const misplaced = ONLY_FOR[only].filter((variable) => set(variable) && kind !== only).map((v) => prefix + v);
     if (misplaced.length === 0) continue;
@@ -400,10 +373,10 @@ function readListener(
           : `TCP; set ${port} too, or unset ${them}`;
     throw new ConfigError(`${misplaced.join(" and ")} ${apply} only to ${advice}`);
   }
-  if (vars.SOCKPATH !== undefined) {
-    return { prefix, target: { kind: "unix", path: vars.SOCKPATH, mode: vars.SOCKMODE, group: vars.SOCKGROUP } };
+  if (sockPath !== undefined) {
+    return { prefix, target: { kind: "unix", path: sockPath, mode: value("SOCKMODE"), group: value("SOCKGROUP") } };
   }
-  if (tcpPort !== undefined) return { prefix, target: { kind: "tcp", host: vars.HOST, port: tcpPort } };
+  if (tcpPort !== undefined) return { prefix, target: { kind: "tcp", host: value("HOST"), port: tcpPort } };
   return undefined;
 }
 
@@ -412,7 +385,7 @@ function readListener(
  * is an error rather than "no socket": it means a wrapper (npm, a shell without exec) got the
  * socket, and serving on a default address instead would not be what was asked.
  */
-function activation(cfg: v.InferOutput<typeof ProcessEnv>, given: Record<string, string>, pid: number): boolean {
+function activation(cfg: Env, given: Record<string, string>, pid: number): boolean {
   if (cfg.LISTEN_FDS === undefined && cfg.LISTEN_PID === undefined) return false;
   if (cfg.LISTEN_FDS === undefined || cfg.LISTEN_PID === undefined) {
     throw new ConfigError(

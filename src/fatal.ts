@@ -2,15 +2,13 @@
 // in a state nobody planned for. Log it and exit non-zero, so systemd (Restart=on-failure) starts
 // a clean one; the stale socket it leaves is recovered on that start (socket.ts). Errors inside
 // a request never come here: Hono's onError turns them into a 500 (app.ts).
-
-/** EX_SOFTWARE from sysexits.h: an internal software error. */
-export const EXIT_FATAL = 70;
+import { EXIT } from "./cli/exit.ts";
 
 /** `report` writes one line whatever LOG_LEVEL says (log.ts's fatal). */
 export function exitOnFatalErrors(report: (message: string) => void): void {
   const die = (what: string) => (err: unknown) => {
     report(`${what}, exiting: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(EXIT_FATAL);
+    process.exit(EXIT.software);
   };
   process.on("uncaughtException", die("uncaught exception"));
   process.on("unhandledRejection", die("unhandled rejection"));

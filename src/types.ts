@@ -19,7 +19,7 @@ export interface ConnInfo {
 }
 
 /** One request on its way through the app: begun by fetch(), its route named by the table. */
-export interface Exchange {
+export interface RequestState {
   conn: ConnInfo;
   /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
   requestId: string;
@@ -31,7 +31,7 @@ export interface Exchange {
   bytes?: number;
 }
 
-export type AppEnv = { Bindings: Exchange };
+export type AppEnv = { Bindings: RequestState };
 
 /**
  * Told about every answered request once its response is complete: the access log and the request
@@ -39,7 +39,7 @@ export type AppEnv = { Bindings: Exchange };
  * promise. `duration` is the time to produce the response, in milliseconds. The response states
  * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
  */
-export type Observer = (request: Request, exchange: Exchange, response: Response, duration: number) => void;
+export type Observer = (request: Request, state: RequestState, response: Response, duration: number) => void;
 
 /** Lifecycle lines (log.ts writes them); handed down by main.ts rather than imported. */
 export interface Logger {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Nginx, selfSignedCert, startNginx } from "./helpers/nginx.ts";
-import { CHECK_EXIT } from "../src/check.ts";
+import { CHECK_EXIT } from "../src/cli/check.ts";
 import { BINARY, curl, ROOT, type Running, start, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { EXIT_FATAL } from "../src/fatal.ts";
+import { EXIT } from "../src/cli/exit.ts";
 import { openRaw, rawExchange } from "./helpers/raw.ts";
 import { BINARY, ROOT, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
@@ -52,7 +52,7 @@ describe("errors", () => {
     const sock = join(dir.path, "fatal.sock");
     const proc = await startListening(FIXTURE, { SOCKPATH: sock });
     expect((await rawExchange(sock, GET(path))).responses[0].status).toBe(200);
-    expect(await proc.exited).toBe(EXIT_FATAL);
+    expect(await proc.exited).toBe(EXIT.software);
     expect(proc.stderr()).toContain(`printerfacts error: ${logged}`);
     // What it leaves behind is a stale socket, which the next start recovers.
     const again = await startListening(FIXTURE, { SOCKPATH: sock });

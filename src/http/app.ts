@@ -2,22 +2,30 @@
 // metrics label, HEAD and the fast path (fast-path.ts) all come from it. No runtime or socket code
 // lives here, so every route can be exercised with app.request() and every adapter serves the same.
 import { type Context, Hono } from "hono";
-import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import { TrieRouter } from "hono/router/trie-router";
+import { parseAccept } from "hono/utils/accept";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
-import { fastPath } from "./fast-path.ts";
+import type { AppEnv, ConnInfo, Logger, Observer, RequestState } from "../types.ts";
 import type { Fact } from "./facts.ts";
-import { completeHeaders, hasBody, type Prebuilt, prebuilt, prebuiltResponse, requestIdFor } from "./headers.ts";
+import { fastPath } from "./fast-path.ts";
+import {
+  completeHeaders,
+  hasBody,
+  type Prebuilt,
+  type PrebuiltForm,
+  prebuilt,
+  prebuiltResponse,
+  requestIdFor,
+} from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
-import type { AppEnv, ConnInfo, Exchange, Logger, Observer } from "../types.ts";
 import { assets } from "./static.ts";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** A route's answer. No next(): routes are not middleware. */
-export type RouteHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
+type RouteHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
 
 /**
  * One entry of the route table. A GET route answers HEAD too. No route reads a request body, so
@@ -47,12 +55,10 @@ export interface AppOptions {
   onFactServed?: () => void;
   /** Where a request that failed is reported; the console if not given. */
   log?: Logger;
-  /**
-   * More routes, added to Hono after the table's (test fixtures add routes that fail on purpose).
-   * They are counted in the metrics under route "/*", are not behind MAX_BODY, and should state
-   * their Content-Length.
-   */
-  extend?: (app: Hono<AppEnv>) => void;
+  /** How answers built at start are kept: the form the runtime serves fastest (headers.ts); "headers" if not given. */
+  prebuiltForm?: PrebuiltForm;
+  /** More entries for the route table, served like its own (test fixtures add routes that fail on purpose). */
+  routes?: readonly Route[];
 }
 
 export interface App {
@@ -74,24 +80,43 @@ const FactId = v.pipe(
 );
 
 /** A fact's bodies, text and JSON, built once at start for /fact (no-store) and /facts/:id (cached). */
-function prebuild(fact: Fact) {
+function prebuild(fact: Fact, form: PrebuiltForm) {
   const text = `${fact.text}\n`;
   const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
   const variants = (cache: string) => ({
-    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }),
-    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }),
+    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }, form),
+    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }, form),
   });
   return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
 }
 type Variants = ReturnType<typeof prebuild>["random"];
 
-/** Whether Accept prefers `type` to text/plain, which is what everything else gets. */
+/** 1 for a range of every type, 2 for one of a main type ("text/*"), 3 for a type itself. */
+const specificity = (range: string) => (range === "*/*" || range === "*" ? 1 : range.endsWith("/*") ? 2 : 3);
+
+/**
+ * Whether Accept prefers `type` to text/plain, which is what everything else gets, by the rule of
+ * Hono's accepts() (test/unit/negotiation.test.ts holds the two equal): the ranges by q, then the
+ * more specific first; the first that covers either type picks it, text/plain on a tie. A range of
+ * every type covers neither, and a main type's ("text/*") no type that Accept also names itself.
+ */
 function prefers(accept: string | null, type: "application/json" | "text/html"): boolean {
   // The common case (no mention of the subtype at all) is answered without parsing the header.
   if (accept === null || !accept.includes(type.slice(type.indexOf("/") + 1))) return false;
-  // Hono's accepts() reads the header through c.req.header(), the only part of c it uses.
-  const c = { req: { header: () => accept } } as unknown as Context;
-  return accepts(c, { header: "Accept", supports: ["text/plain", type], default: "text/plain" }) === type;
+  const ranges = parseAccept(accept);
+  const named = new Set(ranges.filter((r) => specificity(r.type) === 3).map((r) => r.type.toLowerCase()));
+  const covers = (range: string, wanted: string) => {
+    const lower = range.toLowerCase();
+    if (lower === wanted) return true;
+    if (specificity(range) !== 2 || named.has(wanted)) return false;
+    return lower.slice(0, lower.indexOf("/")) === wanted.slice(0, wanted.indexOf("/"));
+  };
+  const ordered = ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q || specificity(b.type) - specificity(a.type));
+  for (const { type: range } of ordered) {
+    if (covers(range, "text/plain")) return false;
+    if (covers(range, type)) return true;
+  }
+  return false;
 }
 
 /** A response that states its Content-Length: Hono's HEAD keeps it, and the access log reads it. */
@@ -123,11 +148,12 @@ export function createApp({
   metrics,
   onFactServed,
   maxBodyBytes,
-  extend,
+  routes: extra = [],
   log = console,
+  prebuiltForm = "headers",
 }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
-  const bodies = facts.map(prebuild);
+  const bodies = facts.map((fact) => prebuild(fact, prebuiltForm));
   const pick = () => bodies[Math.floor(random() * bodies.length)];
   const served = (head: boolean) => {
     if (!head) onFactServed?.();
@@ -135,7 +161,7 @@ export function createApp({
   const negotiate = (request: Request, variants: Variants) =>
     prefers(request.headers.get("accept"), "application/json") ? variants.json : variants.text;
 
-  const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" });
+  const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" }, prebuiltForm);
 
   // The route table.
   const routes: Route[] = [
@@ -172,12 +198,14 @@ export function createApp({
     ...(metrics ? [{ method: "GET", path: "/metrics", handler: metrics } as const] : []),
     ...assets.map((asset): Route => {
       // The name carries the content hash: a changed file gets a new name.
-      const answer = prebuilt(asset.body, {
-        "Content-Type": asset.contentType,
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
+      const answer = prebuilt(
+        asset.body,
+        { "Content-Type": asset.contentType, "Cache-Control": "public, max-age=31536000, immutable" },
+        prebuiltForm,
+      );
       return { method: "GET", path: asset.path, prebuilt: () => answer };
     }),
+    ...extra,
   ];
 
   // MAX_BODY, for a request that has a body, before its route or the 404/405 answers it. Bun
@@ -187,7 +215,10 @@ export function createApp({
   // rather than with use(), which would put every request through Hono's async compose().
   const tooLarge = (c: Context<AppEnv>) =>
     send(c, `request body over ${maxBodyBytes} bytes\n`, 413, TEXT, { Connection: "close" });
-  const limit = maxBodyBytes === undefined ? undefined : bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  const limit =
+    maxBodyBytes === undefined
+      ? undefined
+      : { bytes: maxBodyBytes, read: bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge }) };
   const guarded =
     (answer: RouteHandler): RouteHandler =>
     (c) => {
@@ -195,10 +226,12 @@ export function createApp({
       // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
       // so its stated length is what MAX_BODY is held to. A chunked one states none.
       if (c.req.raw.body === null)
-        return Number(c.req.header("content-length")) > (maxBodyBytes ?? Infinity) ? tooLarge(c) : answer(c);
-      return limit(c, async () => {
-        c.res = await answer(c);
-      }).then((tooLarge) => tooLarge ?? c.res);
+        return Number(c.req.header("content-length")) > limit.bytes ? tooLarge(c) : answer(c);
+      return limit
+        .read(c, async () => {
+          c.res = await answer(c);
+        })
+        .then((refused) => refused ?? c.res);
     };
 
   const hono = new Hono<AppEnv>();
@@ -213,7 +246,6 @@ export function createApp({
       }),
     );
   }
-  extend?.(hono);
 
   const pathOf = pathsOf(routes);
   hono.notFound(
@@ -246,23 +278,23 @@ export function createApp({
     return new Response(body, { status: 400, headers });
   };
 
-  const observe = (request: Request, exchange: Exchange, response: Response, started: number) => {
+  const observe = (request: Request, state: RequestState, response: Response, started: number) => {
     const duration = performance.now() - started;
-    for (const observer of observers) observer(request, exchange, response, duration);
+    for (const observer of observers) observer(request, state, response, duration);
     return response;
   };
 
   /** Through Hono: the id and the secure headers go on after the handler, then the observers. */
-  const finish = (request: Request, exchange: Exchange, response: Response, started: number) => {
+  const finish = (request: Request, state: RequestState, response: Response, started: number) => {
     // A prebuilt answer carries its id and headers already.
-    if (!response.headers.has("x-request-id")) completeHeaders(response.headers, exchange.requestId);
-    return observe(request, exchange, response, started);
+    if (!response.headers.has("x-request-id")) completeHeaders(response.headers, state.requestId);
+    return observe(request, state, response, started);
   };
 
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
     const head = request.method === "HEAD";
-    const exchange: Exchange = {
+    const state: RequestState = {
       conn,
       requestId: requestIdFor(request.headers.get("x-request-id")),
       route: "/*",
@@ -272,13 +304,15 @@ export function createApp({
     // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
     // as RFC 9112, 3.2 requires (Deno's parser says so itself).
     if (request.headers.get("host")?.includes(","))
-      return observe(request, exchange, duplicateHost(exchange.requestId), started);
-    const quick = fast(request, exchange);
-    if (quick !== undefined) return observe(request, exchange, quick, started);
-    const response = hono.fetch(request, exchange);
+      return observe(request, state, duplicateHost(state.requestId), started);
+    const quick = fast(request, state);
+    if (quick !== undefined) return observe(request, state, quick, started);
+    // Hono hands fetch()'s second argument to every handler as c.env: the one way in for an object
+    // made before Hono runs (the fast path and the observers share it), with no middleware to set it.
+    const response = hono.fetch(request, state);
     return response instanceof Promise
-      ? response.then((res) => finish(request, exchange, res, started))
-      : finish(request, exchange, response, started);
+      ? response.then((res) => finish(request, state, res, started))
+      : finish(request, state, response, started);
   };
 
   return {

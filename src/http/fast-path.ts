@@ -2,25 +2,25 @@
 // that of a route with a prebuilt answer, gets that answer without Hono. Everything else, and the
 // same routes when the rule does not hold, goes through Hono (app.ts) and answers the same.
 import { getPath } from "hono/utils/url";
-import type { Exchange } from "../types.ts";
+import type { RequestState } from "../types.ts";
 import type { Route } from "./app.ts";
 import { hasBody, prebuiltResponse } from "./headers.ts";
 
-export type FastPath = (request: Request, exchange: Exchange) => Response | undefined;
+export type FastPath = (request: Request, state: RequestState) => Response | undefined;
 
 export function fastPath(routes: readonly Route[]): FastPath {
   // Plain paths only: a pattern with parameters (:id, *) is left to Hono's router.
   const plain = routes.filter((r) => r.method === "GET" && r.prebuilt !== undefined && !/[:*]/.test(r.path));
   const byPath = new Map(plain.map((r) => [r.path, r.prebuilt] as const));
-  return (request, exchange) => {
-    if (request.method !== "GET" && !exchange.head) return undefined;
+  return (request, state) => {
+    if (request.method !== "GET" && !state.head) return undefined;
     if (hasBody(request.headers)) return undefined;
     const path = getPath(request); // Hono's own reading of the path, so both ways agree on it
     const answer = byPath.get(path);
     if (answer === undefined) return undefined;
-    exchange.route = path;
+    state.route = path;
     const prebuilt = answer(request);
-    exchange.bytes = prebuilt.bytes;
-    return prebuiltResponse(prebuilt, exchange.requestId, exchange.head);
+    state.bytes = prebuilt.bytes;
+    return prebuiltResponse(prebuilt, state.requestId, state.head);
   };
 }

@@ -60,7 +60,8 @@ export function completeHeaders(headers: Headers, requestId: string): void {
  * A body and all its headers but the request id, Content-Length included. Each runtime gets the
  * form it builds a Response from fastest (docs/benchmarks.md): Bun and Node a copied Headers; Deno
  * a whole Response to clone, since Deno checks every header again in each new Response but not
- * in a clone, and a plain object for HEAD.
+ * in a clone, and a plain object for HEAD. Which form is the caller's choice (PrebuiltForm): this
+ * folder holds no runtime code.
  */
 export interface Prebuilt {
   readonly body: string;
@@ -71,12 +72,13 @@ export interface Prebuilt {
   readonly template?: Response;
 }
 
-const ON_DENO = "Deno" in globalThis;
+/** "headers" (Bun, Node): a Headers copied per response; "template" (Deno): a Response cloned per GET. */
+export type PrebuiltForm = "headers" | "template";
 
-export function prebuilt(body: string, headers: Record<string, string>): Prebuilt {
+export function prebuilt(body: string, headers: Record<string, string>, form: PrebuiltForm = "headers"): Prebuilt {
   const bytes = Buffer.byteLength(body);
   const all = { ...Object.fromEntries(SECURE_HEADERS), ...headers, "Content-Length": String(bytes) };
-  if (ON_DENO) return { body, bytes, headers: all, template: new Response(body, { headers: all }) };
+  if (form === "template") return { body, bytes, headers: all, template: new Response(body, { headers: all }) };
   return { body, bytes, headers: new Headers(all) };
 }
 

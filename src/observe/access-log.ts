@@ -36,7 +36,7 @@ export interface AccessLogOptions {
 export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLogOptions): Observer {
   const render = format === "json" ? toJson : toText;
   const timeOf = clock();
-  return (request, exchange, response, duration) => {
+  return (request, state, response, duration) => {
     const status = response.status;
     if (!isEnabled(status >= 500 ? "error" : "info")) return;
     const method = request.method;
@@ -48,10 +48,10 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
         status,
         // A HEAD response has no body; every other one states its length (app.ts), so the body is
         // never read here, nor the header when the app says what it sent.
-        bytes: method === "HEAD" ? 0 : (exchange.bytes ?? Number(response.headers.get("content-length") ?? 0)),
+        bytes: method === "HEAD" ? 0 : (state.bytes ?? Number(response.headers.get("content-length") ?? 0)),
         duration_ms: Math.round(duration * 1000) / 1000,
-        request_id: exchange.requestId,
-        client: clientAddress(request.headers, exchange.conn),
+        request_id: state.requestId,
+        client: clientAddress(request.headers, state.conn),
       }),
     );
   };

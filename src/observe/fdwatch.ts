@@ -20,15 +20,16 @@ export function fdLimit(): number | undefined {
 }
 
 /**
- * Open descriptors; at the limit itself even listing them fails, which says the same. Any other
- * failure gives undefined: a watcher must never be what takes the service down.
+ * Open descriptors, not counting the one that lists them. At the limit even listing them fails
+ * (EMFILE, ENFILE), which says the same: "exhausted". Any other failure gives undefined: neither
+ * the watcher nor a scrape may be what takes the service down.
  */
-function openFds(limit: number): number | undefined {
+export function openFds(): number | "exhausted" | undefined {
   try {
-    return readdirSync("/proc/self/fd").length;
+    return readdirSync("/proc/self/fd").length - 1;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === "EMFILE" || code === "ENFILE" ? limit : undefined;
+    return code === "EMFILE" || code === "ENFILE" ? "exhausted" : undefined;
   }
 }
 
@@ -37,8 +38,9 @@ export function watchFileDescriptors(log: Logger, intervalMs = 1000): () => void
   if (limit === undefined) return () => {};
   let exhausted = false;
   const timer = setInterval(() => {
-    const open = openFds(limit);
-    if (open === undefined) return;
+    const counted = openFds();
+    if (counted === undefined) return;
+    const open = counted === "exhausted" ? limit : counted;
     if (!exhausted && open >= limit * WARN_AT) {
       exhausted = true;
       log.error(

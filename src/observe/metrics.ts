@@ -125,9 +125,7 @@ export function createMetrics(build: BuildInfo) {
     /** The whole metrics-only listener's app: GET /metrics, 404 for anything else. */
     app: () => new Hono<AppEnv>().get("/metrics", serve),
     /** The app's observer (app.ts): every answered request, by its route pattern. */
-    observer: ((request, exchange, response, duration) =>
-      observe(request.method, exchange.route, response.status, duration / 1000)) satisfies Observer,
+    observer: ((request, state, response, duration) =>
+      observe(request.method, state.route, response.status, duration / 1000)) satisfies Observer,
   };
 }
-
-export type Metrics = ReturnType<typeof createMetrics>;

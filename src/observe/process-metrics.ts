@@ -6,8 +6,8 @@
 // Of prom-client's nodejs_* metrics only those that mean the same on Bun, Node and Deno are kept:
 // the event-loop lag needs a timer waking the process 100 times a second, and the active
 // handles, GC and heap-space metrics are empty or 0 under Bun.
-import { readdirSync, readFileSync } from "node:fs";
-import { fdLimit } from "./fdwatch.ts";
+import { readFileSync } from "node:fs";
+import { fdLimit, openFds } from "./fdwatch.ts";
 import { header, sampleLine, single } from "./prometheus-text.ts";
 
 function readable(path: string): boolean {
@@ -28,15 +28,6 @@ function procStatus(): { rss?: number; virtual?: number; data?: number } | undef
       return m ? Number(m[1]) * 1024 : undefined;
     };
     return { rss: kib("VmRSS"), virtual: kib("VmSize"), data: kib("VmData") };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Open descriptors, not counting the one that lists them; undefined if they cannot be listed. */
-function openFds(): number | undefined {
-  try {
-    return readdirSync("/proc/self/fd").length - 1;
   } catch {
     return undefined;
   }
@@ -94,8 +85,9 @@ export function processMetrics(): () => string {
       out += single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", status.virtual);
     if (status?.data !== undefined)
       out += single("process_heap_bytes", "gauge", "Process heap size in bytes.", status.data);
+    // Left out when the descriptors cannot be counted, "exhausted" included (fdwatch.ts logs that).
     const fds = hasProc ? openFds() : undefined;
-    if (fds !== undefined) out += single("process_open_fds", "gauge", "Number of open file descriptors.", fds);
+    if (typeof fds === "number") out += single("process_open_fds", "gauge", "Number of open file descriptors.", fds);
     if (maxFds !== undefined)
       out += single("process_max_fds", "gauge", "Maximum number of open file descriptors.", maxFds);
 

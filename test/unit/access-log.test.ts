@@ -1,8 +1,8 @@
 // access-log.ts in process: the line each answered request gets, as text and as JSON.
 import { expect, test } from "bun:test";
-import { accessLog } from "../../src/observe/access-log.ts";
-import type { Exchange } from "../../src/types.ts";
 import type { Level } from "../../src/log.ts";
+import { accessLog } from "../../src/observe/access-log.ts";
+import type { RequestState } from "../../src/types.ts";
 
 function logger(format: "text" | "json", enabled: (level: Level) => boolean = () => true) {
   const lines: string[] = [];
@@ -15,7 +15,7 @@ function logger(format: "text" | "json", enabled: (level: Level) => boolean = ()
   return { lines, observe };
 }
 
-const exchange = (requestId = "id-1"): Exchange => ({
+const exchange = (requestId = "id-1"): RequestState => ({
   conn: { transport: "unix" },
   requestId,
   route: "/fact",

@@ -2,7 +2,7 @@
 // that the fast path and the way through Hono give the same answer. Routes one by one: ../app.test.ts.
 import { expect, test } from "bun:test";
 import { createApp } from "../../src/http/app.ts";
-import type { Exchange } from "../../src/types.ts";
+import type { RequestState } from "../../src/types.ts";
 import { facts } from "../../src/http/facts.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import { favicon } from "../../src/http/static.ts";
@@ -14,7 +14,7 @@ function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
     random: () => 0,
     maxBodyBytes: 1024,
     observers: [
-      (request: Request, exchange: Exchange, response: Response) =>
+      (request: Request, exchange: RequestState, response: Response) =>
         seen.push({ method: request.method, route: exchange.route, status: response.status }),
     ],
     ...options,
@@ -132,10 +132,15 @@ test("a route that throws: 500 naming the request id, reported to the logger giv
   const log = { info: () => {}, warn: () => {}, error: (m: string) => errors.push(m) };
   const { app, seen } = observed({
     log,
-    extend: (hono) =>
-      hono.get("/boom", () => {
-        throw new Error("on purpose");
-      }),
+    routes: [
+      {
+        method: "GET",
+        path: "/boom",
+        handler: () => {
+          throw new Error("on purpose");
+        },
+      },
+    ],
   });
   const res = await app.request("/boom", { headers: { "X-Request-Id": "req-9" } });
   expect(res.status).toBe(500);
@@ -143,5 +148,5 @@ test("a route that throws: 500 naming the request id, reported to the logger giv
   expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   expect(errors).toHaveLength(1);
   expect(errors[0]).toStartWith("request req-9 GET /boom failed: Error: on purpose");
-  expect(seen).toEqual([{ method: "GET", route: "/*", status: 500 }]);
+  expect(seen).toEqual([{ method: "GET", route: "/boom", status: 500 }]);
 });

@@ -1,9 +1,9 @@
 // fast-path.ts in process: its one rule, case by case.
 import { expect, test } from "bun:test";
 import type { Route } from "../../src/http/app.ts";
-import type { Exchange } from "../../src/types.ts";
 import { fastPath } from "../../src/http/fast-path.ts";
 import { prebuilt } from "../../src/http/headers.ts";
+import type { RequestState } from "../../src/types.ts";
 
 const answer = prebuilt("hi\n", { "Content-Type": "text/plain" });
 const routes: Route[] = [
@@ -16,7 +16,7 @@ const fast = fastPath(routes);
 
 function tryFast(path: string, init: RequestInit = {}) {
   const request = new Request(`http://x${path}`, init);
-  const exchange: Exchange = {
+  const exchange: RequestState = {
     conn: { transport: "unix" },
     requestId: "id",
     route: "/*",

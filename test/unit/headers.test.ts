@@ -29,6 +29,16 @@ test("a prebuilt answer states its length and carries the secure headers and the
   expect(await head.text()).toBe("");
 });
 
+test("either form of a prebuilt answer, Headers (Bun, Node) or a Response to clone (Deno), answers the same", async () => {
+  const answer = async (res: Response) => ({ headers: [...res.headers], body: await res.text() });
+  const [copied, cloned] = (["headers", "template"] as const).map((form) => prebuilt("é\n", { Vary: "Accept" }, form));
+  for (const head of [false, true]) {
+    expect(await answer(prebuiltResponse(cloned, "id-1", head))).toEqual(
+      await answer(prebuiltResponse(copied, "id-1", head)),
+    );
+  }
+});
+
 test("request ids: a short plain incoming one is kept, anything else replaced by a UUID", () => {
   expect(requestIdFor("nginx-abc_123=")).toBe("nginx-abc_123=");
   for (const bad of [null, "", "bad id", "a/b", "x".repeat(256)]) expect(requestIdFor(bad)).toMatch(/^[0-9a-f-]{36}$/);

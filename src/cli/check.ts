@@ -5,28 +5,14 @@
 // doubles as a health probe where there is no HTTP client. Exit codes: CHECK_EXIT below.
 import { existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
-import type { ListenTarget } from "./types.ts";
+import { ConfigError, loadConfig } from "../config.ts";
+import type { ListenTarget } from "../types.ts";
+import { EXIT } from "./exit.ts";
 
-/** What `printerfacts check` exits with (sysexits.h names where one fits). */
-export const CHECK_EXIT = {
-  /** USER can connect, and GET /healthz answered 200. */
-  ok: 0,
-  /** Nothing healthy to connect to: no socket (the service is not running), or /healthz did not answer 200. */
-  unhealthy: 1,
-  /** USER may not connect: a directory on the path or the socket itself keeps it out. */
-  denied: 2,
-  /** Bad arguments. */
-  usage: 64,
-  /** USER is not a user on this host (EX_NOUSER). */
-  noUser: 67,
-  /** This process may not look at the path itself (EX_NOPERM): run check as root. */
-  noPerm: 77,
-  /** The environment is not a valid configuration, as the service itself would say (EX_CONFIG). */
-  config: 78,
-} as const;
+/** What `printerfacts check` exits with, of EXIT's codes (docs/check.md lists exactly these). */
+export const CHECK_EXIT = [EXIT.ok, EXIT.failed, EXIT.denied, EXIT.usage, EXIT.noUser, EXIT.noPerm, EXIT.config];
 
-export const NGINX_CONF = "/etc/nginx/nginx.conf";
+const NGINX_CONF = "/etc/nginx/nginx.conf";
 
 interface Who {
   name: string;
@@ -36,33 +22,42 @@ interface Who {
 
 type Out = (line: string) => void;
 
-// node:child_process and node:net are loaded by check() itself: the service never loads them for
-// this subcommand's sake (test/startup.test.ts).
-let execFileSync: typeof import("node:child_process").execFileSync;
-
-/** Set when there is no getent to ask (a minimal container): then only the current user can be checked. */
-let noGetent = false;
-
-function getent(database: string, key: string): string | undefined {
-  try {
-    return execFileSync("getent", [database, key], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      env: {},
-    }).trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") noGetent = true;
-    return undefined;
-  }
+/** NSS through getent(1), for one run of check. */
+interface Names {
+  getent(database: string, key: string): string | undefined;
+  group(gid: number): string;
+  user(uid: number): string;
+  /** Set when there is no getent to ask (a minimal container): then only the current user can be checked. */
+  missing: boolean;
 }
 
-const groupName = (gid: number) => getent("group", String(gid))?.split(":")[0] ?? String(gid);
-const userName = (uid: number) => getent("passwd", String(uid))?.split(":")[0] ?? String(uid);
+// node:child_process and node:net are loaded by check() itself: the service never loads them for
+// this subcommand's sake (test/startup.test.ts).
+function namesVia(execFileSync: typeof import("node:child_process").execFileSync): Names {
+  const names: Names = {
+    missing: false,
+    getent(database, key) {
+      try {
+        return execFileSync("getent", [database, key], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+          env: {},
+        }).trim();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") names.missing = true;
+        return undefined;
+      }
+    },
+    group: (gid) => names.getent("group", String(gid))?.split(":")[0] ?? String(gid),
+    user: (uid) => names.getent("passwd", String(uid))?.split(":")[0] ?? String(uid),
+  };
+  return names;
+}
 
 /** The user nginx's workers run as: its `user` directive, nginx's default nobody, or, without nginx, us. */
-function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
+function defaultUser(names: Names, conf = NGINX_CONF): { name: string; why: string } {
   if (!existsSync(conf))
-    return { name: userName(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
+    return { name: names.user(process.getuid?.() ?? 0), why: `no ${conf}: the user running this check` };
   const text = readFileSync(conf, "utf8").replace(/#.*$/gm, "");
   const m = text.match(/^\s*user\s+([^\s;]+)/m);
   if (m) return { name: m[1], why: `nginx's workers, from "user" in ${conf}` };
@@ -70,35 +65,35 @@ function defaultUser(conf = NGINX_CONF): { name: string; why: string } {
 }
 
 /** USER's uid and every group NSS gives it (its passwd group and `getent initgroups`), as initgroups(3) would. */
-function lookUp(name: string): Who | undefined {
-  if (process.getuid && name === userName(process.getuid())) {
+function lookUp(names: Names, name: string): Who | undefined {
+  if (process.getuid && name === names.user(process.getuid())) {
     const gids = new Set([process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
     return { name, uid: process.getuid(), gids: [...gids] };
   }
-  const passwd = getent("passwd", name)?.split(":");
+  const passwd = names.getent("passwd", name)?.split(":");
   if (!passwd || passwd.length < 4) return undefined;
   const user = passwd[0];
-  const extra = getent("initgroups", user)?.split(/\s+/).slice(1).filter(Boolean).map(Number) ?? [];
+  const extra = names.getent("initgroups", user)?.split(/\s+/).slice(1).filter(Boolean).map(Number) ?? [];
   return { name: user, uid: Number(passwd[2]), gids: [...new Set([Number(passwd[3]), ...extra])] };
 }
 
 /** Whether `who` has `bit` (1 search, 2 write) on a file, by Linux's rule: owner bits, else group, else other. */
-function permits(st: Stats, who: Who, bit: 1 | 2): { ok: boolean; as: string } {
+function permits(st: Stats, who: Who, bit: 1 | 2, names: Names): { ok: boolean; as: string } {
   if (who.uid === 0) return { ok: true, as: "root" };
   if (st.uid === who.uid) return { ok: ((st.mode >> 6) & bit) !== 0, as: "owner" };
-  if (who.gids.includes(st.gid)) return { ok: ((st.mode >> 3) & bit) !== 0, as: `group ${groupName(st.gid)}` };
+  if (who.gids.includes(st.gid)) return { ok: ((st.mode >> 3) & bit) !== 0, as: `group ${names.group(st.gid)}` };
   return { ok: (st.mode & bit) !== 0, as: "other" };
 }
 
-const describe = (st: Stats) =>
-  `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${userName(st.uid)}:${groupName(st.gid)}`;
+const modeAndOwner = (st: Stats, names: Names) =>
+  `${(st.mode & 0o7777).toString(8).padStart(4, "0")} ${names.user(st.uid)}:${names.group(st.gid)}`;
 
 /**
  * What lets `who` through: join the file's group when its group bits would allow it (never root's
  * group, which would give far more than this socket); else a place or a mode that does.
  */
-function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): string[] {
-  const group = groupName(st.gid);
+function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined, names: Names): string[] {
+  const group = names.group(st.gid);
   if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid) && st.gid !== 0) {
     // A user or group with no name (a container's numeric ids) cannot be given to adduser.
     if (/^\d+$/.test(who.name) || group === String(st.gid)) {
@@ -118,10 +113,10 @@ function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined): stri
   ];
 }
 
-type Verdict = { code: 0 | 1 | 2 | 77; lines: string[] };
+type Verdict = { code: (typeof EXIT)["ok" | "failed" | "denied" | "noPerm"]; lines: string[] };
 
 /** Walk SOCKPATH's directories and the socket as `who`; the first obstacle ends the walk. */
-function walk(given: string, who: Who, restart?: string): Verdict {
+function walk(given: string, who: Who, names: Names, restart?: string): Verdict {
   const path = resolve(given);
   const parts = path.split("/").filter(Boolean);
   const dirs = ["/", ...parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
@@ -134,26 +129,26 @@ function walk(given: string, who: Who, restart?: string): Verdict {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT")
         return {
-          code: 1,
+          code: EXIT.failed,
           lines: [
             ...lines,
             `no: ${dir} does not exist; is the service running? (systemctl status printerfacts: its RuntimeDirectory= makes /run/printerfacts)`,
           ],
         };
       return {
-        code: 77,
+        code: EXIT.noPerm,
         lines: [...lines, `cannot tell: this check may not look at ${dir} (${code}); run it as root`],
       };
     }
-    const p = permits(st, who, 1);
-    lines.push(`  ${dir.padEnd(28)} ${describe(st).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+    const p = permits(st, who, 1, names);
+    lines.push(`  ${dir.padEnd(28)} ${modeAndOwner(st, names).padEnd(34)} search: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
     if (!p.ok) {
-      const [first, ...rest] = fix(st, who, 1, restart);
+      const [first, ...rest] = fix(st, who, 1, restart, names);
       return {
-        code: 2,
+        code: EXIT.denied,
         lines: [
           ...lines,
-          `no: ${who.name} may not search ${dir} (${describe(st)}; ${who.name} gets the ${p.as} bits)`,
+          `no: ${who.name} may not search ${dir} (${modeAndOwner(st, names)}; ${who.name} gets the ${p.as} bits)`,
           `fix: ${first}`,
           ...rest.map((l) => `     ${l}`),
         ],
@@ -167,38 +162,41 @@ function walk(given: string, who: Who, restart?: string): Verdict {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT")
       return {
-        code: 1,
+        code: EXIT.failed,
         lines: [...lines, `no: there is no socket at ${path}; is the service running? (systemctl status printerfacts)`],
       };
-    return { code: 77, lines: [...lines, `cannot tell: this check may not look at ${path} (${code}); run it as root`] };
+    return {
+      code: EXIT.noPerm,
+      lines: [...lines, `cannot tell: this check may not look at ${path} (${code}); run it as root`],
+    };
   }
   if (!st.isSocket())
     return {
-      code: 1,
+      code: EXIT.failed,
       lines: [
         ...lines,
         `no: ${path} is not a socket; printerfacts never replaces it: remove it yourself if it is not needed`,
       ],
     };
-  const p = permits(st, who, 2);
-  lines.push(`  ${path.padEnd(28)} ${describe(st).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
+  const p = permits(st, who, 2, names);
+  lines.push(`  ${path.padEnd(28)} ${modeAndOwner(st, names).padEnd(34)} connect: ${p.ok ? "yes" : "NO"} (as ${p.as})`);
   if (!p.ok) {
-    const [first, ...rest] = fix(st, who, 2, restart);
+    const [first, ...rest] = fix(st, who, 2, restart, names);
     return {
-      code: 2,
+      code: EXIT.denied,
       lines: [
         ...lines,
-        `no: ${who.name} may not connect to ${path} (${describe(st)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`,
+        `no: ${who.name} may not connect to ${path} (${modeAndOwner(st, names)}; connecting needs write, and ${who.name} gets the ${p.as} bits)`,
         `fix: ${first}`,
         ...rest.map((l) => `     ${l}`),
       ],
     };
   }
-  return { code: 0, lines: [...lines, `yes: ${who.name} can connect to ${path}`] };
+  return { code: EXIT.ok, lines: [...lines, `yes: ${who.name} can connect to ${path}`] };
 }
 
 /** GET /healthz on a raw connection, as this process: no HTTP client needed. Resolves to a status or an error text. */
-export async function probe(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
+async function askHealthz(listen: ListenTarget, timeoutMs = 3000): Promise<number | string> {
   const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const socket =
@@ -242,41 +240,42 @@ export async function check(
 ): Promise<number> {
   if (args.length > 1 || args[0]?.startsWith("-")) {
     out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
-    return CHECK_EXIT.usage;
+    return EXIT.usage;
   }
-  ({ execFileSync } = await import("node:child_process"));
+  const names = namesVia((await import("node:child_process")).execFileSync);
   let listen: ListenTarget;
   try {
     listen = loadConfig(env).main.target;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out(`config: ${err.message}`);
-    return CHECK_EXIT.config;
+    return EXIT.config;
   }
 
-  let code: number = CHECK_EXIT.ok;
+  let code: number = EXIT.ok;
   if (listen.kind === "unix") {
-    const chosen = args[0] ? { name: args[0], why: "given" } : defaultUser();
-    const who = lookUp(chosen.name);
+    const chosen = args[0] ? { name: args[0], why: "given" } : defaultUser(names);
+    const who = lookUp(names, chosen.name);
     if (!who) {
       out(
-        noGetent
+        names.missing
           ? `cannot look up ${chosen.name}: there is no getent here (Debian package libc-bin); leave USER out to check the current user`
           : `${chosen.name} is not a user on this host (getent passwd ${chosen.name} found nothing)`,
       );
-      return CHECK_EXIT.noUser;
+      return EXIT.noUser;
     }
     const nginxUser = !args[0] && chosen.why.startsWith("nginx");
     out(
-      `can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(groupName).join(",")}) connect to ${listen.path}?`,
+      `can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(names.group).join(",")}) connect to ${listen.path}?`,
     );
     const verdict = walk(
       listen.path,
       who,
+      names,
       nginxUser ? "systemctl restart nginx (its workers take their groups when nginx starts)" : undefined,
     );
     for (const line of verdict.lines) out(line);
-    if (verdict.code === 77) return CHECK_EXIT.noPerm;
+    if (verdict.code === EXIT.noPerm) return EXIT.noPerm;
     code = verdict.code;
     if (/^\/(var\/)?tmp\//.test(listen.path)) {
       out(
@@ -287,8 +286,8 @@ export async function check(
     out(`printerfacts serves on TCP ${listen.host}:${listen.port}; there are no socket permissions to check`);
   }
 
-  const status = await probe(listen);
+  const status = await askHealthz(listen);
   out(`GET /healthz: ${typeof status === "number" ? `${status}${status === 200 ? " ok" : ""}` : status}`);
-  if (code === CHECK_EXIT.ok && status !== 200) code = CHECK_EXIT.unhealthy;
+  if (code === EXIT.ok && status !== 200) code = EXIT.failed;
   return code;
 }
