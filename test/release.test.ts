@@ -133,6 +133,19 @@ describe("the SBOM", () => {
     expect(components).toHaveLength(libraries.length + 1);
   });
 
+  test("its packages are the ones each binary's embedded source map names, and no other package of package.json is", () => {
+    const listed = (read().components as Component[]).filter((c) => c.type === "library").map(fullName);
+    const others = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter(
+      (n) => !listed.includes(n),
+    );
+    expect(others).toContain("@hono/node-server"); // the Node adapter's: not in the Bun binary
+    for (const target of ["linux-x64", "linux-x64-baseline", "linux-arm64"]) {
+      const binary = readFileSync(join(OUT, name(target)));
+      for (const n of listed) expect(binary.includes(`node_modules/${n}/`), `${n} in ${target}`).toBe(true);
+      for (const n of others) expect(binary.includes(`node_modules/${n}/`), `${n} in ${target}`).toBe(false);
+    }
+  });
+
   test("is reproducible: its timestamp is the commit's (or SOURCE_DATE_EPOCH) and its serial number comes from the binaries' sums", () => {
     const bom = read();
     const commit = spawnSync("git", ["log", "-1", "--format=%ct"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
