@@ -70,22 +70,29 @@ function bundled(target: string): string[] {
   return bundledPackageDirs(JSON.parse(readFileSync(join(META, `${target}.json`), "utf8")), ROOT);
 }
 
+/** One line on stderr, exit 1: a setting to fix, not a bug to trace. */
+function fail(message: string): never {
+  console.error(`npm run release: ${message}`);
+  process.exit(1);
+}
+
 /** SOURCE_DATE_EPOCH if set, else the commit's time: the SBOM's timestamp, the same for every build of it. */
 function sourceDateEpoch(): number {
   const given = process.env.SOURCE_DATE_EPOCH;
   if (given !== undefined) {
-    if (!/^\d+$/.test(given)) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, not ${given}`);
+    if (!/^\d+$/.test(given)) fail(`SOURCE_DATE_EPOCH must be whole seconds since 1970, not ${JSON.stringify(given)}`);
     return Number(given);
   }
   const git = Bun.spawnSync(["git", "log", "-1", "--format=%ct"], { cwd: ROOT, stderr: "inherit" });
   const epoch = git.stdout.toString().trim();
   if (git.exitCode !== 0 || !/^\d+$/.test(epoch))
-    throw new Error("not a git checkout: set SOURCE_DATE_EPOCH (seconds since 1970) for the SBOM's timestamp");
+    fail("not a git checkout: set SOURCE_DATE_EPOCH (seconds since 1970) for the SBOM's timestamp");
   return Number(epoch);
 }
 
 const sha256 = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 
+const epoch = sourceDateEpoch();
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const sums = TARGETS.map((target) => `${sha256(build(target))}  ${releaseName(target)}\n`).join("");
@@ -102,7 +109,7 @@ writeFileSync(
     packages,
     bun: { packageJson: join(ROOT, "node_modules/bun/package.json"), version: Bun.version },
     sums,
-    epoch: sourceDateEpoch(),
+    epoch,
   }),
 );
 writeFileSync(join(OUT, "SHA256SUMS"), `${sums}${sha256(join(OUT, SBOM_NAME))}  ${SBOM_NAME}\n`);

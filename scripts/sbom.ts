@@ -31,7 +31,7 @@ export function bundledPackageDirs(metafile: Metafile, cwd: string): string[] {
 }
 
 /** RFC 9562's name-based UUID (version 5, SHA-1) of `name` in the URL namespace. */
-function uuid5(name: string): string {
+export function uuid5(name: string): string {
   const namespace = Buffer.from("6ba7b8119dad11d180b400c04fd430c8", "hex");
   const hash = createHash("sha1").update(namespace).update(name).digest().subarray(0, 16);
   hash[6] = (hash[6] & 0x0f) | 0x50;
