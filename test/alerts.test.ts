@@ -6,10 +6,10 @@
 // intervals are shorter here than Debian's 15 s; the rules' `for:` durations are the shipped ones.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { mainConf, type Nginx, runNginx } from "./helpers/nginx.ts";
-import { runtimeDir, startService } from "./helpers/proxy.ts";
+import { runtimeDir, SERVICE, startService } from "./helpers/proxy.ts";
 import { BUN, fetchUnix, freePort, ROOT, type Running, start, tempDir } from "./helpers/server.ts";
 
 const RULES = join(ROOT, "deploy/prometheus/printerfacts.rules.yml");
@@ -115,12 +115,15 @@ afterAll(async () => {
   }
 });
 
-/** The instances job of docs/prometheus.md, as the page appends it to prometheus.yml. */
-function documentedJob(port: number): string {
+/**
+ * One of docs/prometheus.md's jobs, as the page appends it to prometheus.yml: printerfacts.service's
+ * (one target, /metrics) or the instances' (a target per instance).
+ */
+function documentedJob(which: "service" | "instances", port: number): string {
   const page = readFileSync(join(ROOT, "docs/prometheus.md"), "utf8");
   const jobs = [...page.matchAll(/<<'YAML'\n([\s\S]*?)^YAML$/gm)].map((m) => m[1]);
-  const job = jobs.find((j) => j.includes("__metrics_path__: /metrics/2"));
-  if (!job) throw new Error("docs/prometheus.md no longer has the instances job");
+  const job = jobs.find((j) => j.includes("__metrics_path__: /metrics/2") === (which === "instances"));
+  if (!job) throw new Error(`docs/prometheus.md no longer has the ${which} job`);
   if (!job.includes("'127.0.0.1:9464'")) throw new Error("the documented job no longer targets 127.0.0.1:9464");
   return job.replaceAll("'127.0.0.1:9464'", `'127.0.0.1:${port}'`);
 }
@@ -145,87 +148,111 @@ interface Alert {
   activeAt: string;
 }
 
+/** Waits until `probe` gives a value (errors count as not yet), polling every half second. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(500);
+  }
+}
+
+/** A real Prometheus with the shipped rules file as it is and one of the documented jobs. */
+async function startPrometheus(name: string, job: string) {
+  const home = join(dir.path, name);
+  mkdirSync(home);
+  // Only the intervals differ from Debian's file (15 s), so the test waits seconds, not minutes.
+  writeFileSync(
+    join(home, "prometheus.yml"),
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - ${RULES}\nscrape_configs:\n${job}`,
+  );
+  const port = await freePort();
+  const proc = start([
+    "prometheus",
+    `--config.file=${join(home, "prometheus.yml")}`,
+    `--storage.tsdb.path=${join(home, "data")}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ]);
+  running.push(proc);
+  const api = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/${path}`);
+    return ((await res.json()) as { data: unknown }).data;
+  };
+  const upTargets = async () => {
+    const data = (await api(`query?query=${encodeURIComponent('sum(up{job="printerfacts"})')}`)) as {
+      result: { value: [number, string] }[];
+    };
+    return Number(data.result[0]?.value[1] ?? 0);
+  };
+  return {
+    proc,
+    api,
+    alerts: async () => ((await api("alerts")) as { alerts: Alert[] }).alerts,
+    /** Until `count` targets are up and, after any evaluation before the first scrape, no alert is active. */
+    ready: async (count: number) => {
+      await until(
+        `${name}: ${count} targets up`,
+        async () => ((await upTargets()) === count ? true : undefined),
+        20_000,
+      );
+      await until(
+        `${name}: no alert active`,
+        async () => (((await api("alerts")) as { alerts: Alert[] }).alerts.length === 0 ? true : undefined),
+        10_000,
+      );
+    },
+  };
+}
+
 describe("a real Prometheus on the shipped rules, scraping printerfacts through nginx's metrics listener", () => {
-  test("an instance stopped: PrinterfactsInstanceDown fires after its 30 s and clears when it is back; one answering 5xx: both error-ratio alerts fire", async () => {
-    // Instance 1 the binary; instance 2 the real app with a broken facts store (5xx).
+  test("stopped: PrinterfactsInstanceDown and PrinterfactsDown fire after their 30 s and clear when it is back; answering 5xx: both error-ratio alerts fire", async () => {
+    // The two set-ups of docs/prometheus.md side by side, behind one nginx with the shipped
+    // metrics site: printerfacts.service (one target, /metrics), watched by one Prometheus, and
+    // instances printerfacts@1 and @2 (/metrics/N), watched by another. @2 is the real app with a
+    // broken facts store (test/fixtures/erroring-main.ts): it answers 5xx.
+    const single = join(dir.path, "printerfacts");
+    mkdirSync(single, { mode: 0o750 });
+    chownSync(single, SERVICE.uid, SERVICE.gid);
+    const sockS = join(single, "printerfacts.sock");
     const sock1 = runtimeDir(dir.path, "1");
     const sock2 = runtimeDir(dir.path, "2");
-    const metricsOf = (sock: string) => ({ METRICS_SOCKPATH: join(dirname(sock), "metrics.sock") });
-    let one = await startService(sock1, metricsOf(sock1));
-    running.push(one);
-    const two = await startService(sock2, metricsOf(sock2), [BUN, join(ROOT, "test/fixtures/erroring-main.ts")]);
+    const withMetrics = (sock: string) => ({ METRICS_SOCKPATH: join(dirname(sock), "metrics.sock") });
+    const serve = async (sock: string) => {
+      const proc = await startService(sock, withMetrics(sock));
+      running.push(proc);
+      return proc;
+    };
+    const startSingle = () => serve(sockS);
+    const startOne = () => serve(sock1);
+    let [service, one] = await Promise.all([startSingle(), startOne()]);
+    const two = await startService(sock2, withMetrics(sock2), [BUN, join(ROOT, "test/fixtures/erroring-main.ts")]);
     running.push(two);
 
     const prefix = join(dir.path, "nginx");
-    mkdirSync(prefix);
+    mkdirSync(join(prefix, "temp"), { recursive: true });
     const nginxPort = await freePort();
     const site = join(prefix, "printerfacts-metrics.conf");
     writeFileSync(site, metricsSite(dir.path, nginxPort));
     const confPath = join(prefix, "nginx.conf");
-    mkdirSync(join(prefix, "temp"));
     writeFileSync(confPath, mainConf(prefix, site));
     running.push(await runNginx(prefix, confPath, nginxPort));
 
-    const promPort = await freePort();
-    const promDir = join(dir.path, "prometheus");
-    mkdirSync(promDir);
-    writeFileSync(
-      join(promDir, "prometheus.yml"),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - ${RULES}\nscrape_configs:\n${documentedJob(nginxPort)}`,
-    );
-    const prometheus = start([
-      "prometheus",
-      `--config.file=${join(promDir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(promDir, "data")}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ]);
-    running.push(prometheus);
-    const api = async (path: string) => {
-      const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/${path}`);
-      return ((await res.json()) as { data: unknown }).data;
-    };
-    const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = await probe().catch(() => undefined);
-        if (value !== undefined) return value;
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${what}\nprometheus stderr: ${prometheus.stderr().slice(-3000)}`);
-        await Bun.sleep(500);
-      }
-    };
-    const activeAlerts = async () => ((await api("alerts")) as { alerts: Alert[] }).alerts;
-    const firing = (list: Alert[], name: string, instance?: string) =>
-      list.find(
-        (a) =>
-          a.labels.alertname === name &&
-          a.state === "firing" &&
-          (instance === undefined || a.labels.instance === instance),
-      );
-
-    // Both targets up, the shipped rules loaded, no alert active.
-    await until(
-      "both targets up",
-      async () => {
-        const up = (await api("query?query=sum(up%7Bjob%3D%22printerfacts%22%7D)")) as {
-          result: { value: [number, string] }[];
-        };
-        return up.result[0]?.value[1] === "2" ? true : undefined;
-      },
-      20_000,
-    );
-    const loaded = (await api("rules")) as { groups: { name: string; file: string; rules: unknown[] }[] };
+    const forService = await startPrometheus("prometheus-service", documentedJob("service", nginxPort));
+    const forInstances = await startPrometheus("prometheus-instances", documentedJob("instances", nginxPort));
+    await Promise.all([forService.ready(1), forInstances.ready(2)]);
+    const loaded = (await forInstances.api("rules")) as { groups: { name: string; file: string; rules: unknown[] }[] };
     const byName = (x: [string, ...unknown[]], y: [string, ...unknown[]]) => x[0].localeCompare(y[0]);
     expect(loaded.groups.map((g): [string, string, number] => [g.name, g.file, g.rules.length]).sort(byName)).toEqual(
       groups.map((g): [string, string, number] => [g.name, RULES, g.rules.length]).sort(byName),
     );
-    // (PrinterfactsDown may be pending from an evaluation before the first scrape.)
-    await until("no alert active", async () => ((await activeAlerts()).length === 0 ? true : undefined), 10_000);
 
-    // Stop instance 1; send instance 2 requests it answers with 500.
+    // Stop printerfacts.service and printerfacts@1; send @2 requests it answers with 500.
     const stoppedAt = Date.now();
+    service.kill("SIGTERM");
     one.kill("SIGTERM");
-    expect(await one.exited).toBe(0);
+    expect([await service.exited, await one.exited]).toEqual([0, 0]);
     let load = true;
     const statuses = new Map<number, number>();
     const loop = (async () => {
@@ -239,25 +266,39 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
       }
     })();
 
+    const expected = [
+      [forService, "PrinterfactsDown", undefined],
+      [forInstances, "PrinterfactsInstanceDown", "printerfacts@1"],
+      [forInstances, "PrinterfactsInstanceErrorRatioHigh", "printerfacts@2"],
+      [forInstances, "PrinterfactsErrorRatioHigh", undefined],
+    ] as const;
     const seen = new Map<string, { alert: Alert; at: number }>();
-    let sawAllDown = false;
+    let allDownForInstances = false;
     try {
       await until(
-        "PrinterfactsInstanceDown, PrinterfactsInstanceErrorRatioHigh and PrinterfactsErrorRatioHigh firing",
+        expected.map(([, name]) => name).join(", "),
         async () => {
-          const list = await activeAlerts();
-          if (list.some((a) => a.labels.alertname === "PrinterfactsDown")) sawAllDown = true;
-          for (const [name, instance] of [
-            ["PrinterfactsInstanceDown", "printerfacts@1"],
-            ["PrinterfactsInstanceErrorRatioHigh", "printerfacts@2"],
-            ["PrinterfactsErrorRatioHigh", undefined],
-          ] as const) {
-            const alert = firing(list, name, instance);
+          const lists = new Map([
+            [forService, await forService.alerts()],
+            [forInstances, await forInstances.alerts()],
+          ]);
+          // @2 keeps answering its scrapes: never "every instance down" for the instances.
+          if (lists.get(forInstances)?.some((a) => a.labels.alertname === "PrinterfactsDown"))
+            allDownForInstances = true;
+          for (const [prometheus, name, instance] of expected) {
+            const alert = lists
+              .get(prometheus)
+              ?.find(
+                (a) =>
+                  a.labels.alertname === name &&
+                  a.state === "firing" &&
+                  (instance === undefined || a.labels.instance === instance),
+              );
             if (alert && !seen.has(name)) seen.set(name, { alert, at: Date.now() });
           }
-          return seen.size === 3 ? true : undefined;
+          return seen.size === expected.length ? true : undefined;
         },
-        // The longest `for:` here is 1 minute, on a 5-minute rate that needs two scrapes.
+        // The longest `for:` here is 1 minute, on a 5-minute ratio that needs two scrapes.
         100_000,
       );
     } finally {
@@ -266,8 +307,7 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
     }
     expect(statuses.get(500)).toBeGreaterThan(100);
     expect([...statuses.keys()]).toEqual([500]);
-    // Instance 2 kept answering its scrapes: not "every instance down".
-    expect(sawAllDown).toBe(false);
+    expect(allDownForInstances).toBe(false);
     // Each fired no sooner than its shipped `for:` after it became active, which was after the stop.
     const forSeconds = (name: string) => {
       const f = alerts.find((a) => a.alert === name)?.for ?? "0s";
@@ -278,23 +318,26 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
       expect(active, name).toBeGreaterThanOrEqual(stoppedAt - 1000);
       expect(at - active, name).toBeGreaterThanOrEqual(forSeconds(name) * 1000);
     }
-    expect(forSeconds("PrinterfactsInstanceDown")).toBe(30);
+    expect([forSeconds("PrinterfactsDown"), forSeconds("PrinterfactsInstanceDown")]).toEqual([30, 30]);
+    expect(seen.get("PrinterfactsDown")?.alert.labels).toEqual({ alertname: "PrinterfactsDown", severity: "critical" });
     expect(seen.get("PrinterfactsInstanceDown")?.alert.labels).toMatchObject({
       severity: "warning",
       job: "printerfacts",
     });
     expect(seen.get("PrinterfactsErrorRatioHigh")?.alert.labels).toMatchObject({ severity: "critical" });
 
-    // Instance 1 back: its down alert is gone within a few scrapes.
-    one = await startService(sock1, metricsOf(sock1));
-    running.push(one);
-    await until(
-      "PrinterfactsInstanceDown gone",
-      async () => {
-        const list = await activeAlerts();
-        return list.some((a) => a.labels.alertname === "PrinterfactsInstanceDown") ? undefined : true;
-      },
-      20_000,
-    );
+    // Both back: the down alerts are gone within a few scrapes.
+    [service, one] = await Promise.all([startSingle(), startOne()]);
+    const gone = (name: string) => async (list: Alert[]) =>
+      list.some((a) => a.labels.alertname === name) ? undefined : true;
+    await Promise.all([
+      until("PrinterfactsDown gone", async () => gone("PrinterfactsDown")(await forService.alerts()), 20_000),
+      until(
+        "PrinterfactsInstanceDown gone",
+        async () => gone("PrinterfactsInstanceDown")(await forInstances.alerts()),
+        20_000,
+      ),
+    ]);
+    expect(await forService.alerts()).toEqual([]);
   }, 150_000);
 });
