@@ -5,6 +5,8 @@
 // The other reuses this checkout's node_modules (a copy, so only one npm ci is paid for; npm ci
 // installs exactly package-lock.json, which the recipe's own npm ci covers). What is built is the
 // commit checked out (HEAD), without uncommitted changes; the tag exists only in a temporary clone.
+// The recipe's npm ci needs the npm registry. Measured on 2 busy cores: ~10-17 s for the copied
+// build, ~60 s for npm ci and the recipe's build.
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
