@@ -1,6 +1,6 @@
-// Docs that cannot drift: every ```sh block of docs/deploy-debian.md and docs/prometheus.md, and of
-// the README's production quick start, runs as written, in order, as root in a checkout (here
-// /tmp/pf: deploy/ and the binary under its release name) on a throwaway Debian host with systemd
+// Docs that cannot drift: every ```sh block of docs/deploy-debian.md, docs/prometheus.md and
+// docs/alerts.md, and of the README's production quick start, runs as written, in order, as root
+// in a checkout (here /tmp/pf: deploy/ and the binary under its release name) on a throwaway Debian host with systemd
 // as PID 1 (test/helpers/systemd-host.ts). A ```text block after a command block is what the page
 // says the reader sees: each of its lines must appear in the output, in order ("…" stands for
 // anything). Only the certificate differs, since the host has no Internet: certbot's lines become
@@ -123,7 +123,7 @@ const blockName = (page: string, i: number, step: Step) => `${page} block ${i + 
  * and `systemctl reload nginx` returns before nginx has opened the new listener on 9464.
  */
 const retryFor = (step: Step) =>
-  step.shell.includes("/api/v1/query") ? 40_000 : step.shell.includes("http://127.0.0.1:9464/") ? 5_000 : 0;
+  step.shell.includes("/api/v1/") ? 40_000 : step.shell.includes("http://127.0.0.1:9464/") ? 5_000 : 0;
 
 // The article's 502, on deploy-debian.md's own set-up: take the group away again, and `printerfacts
 // check` predicts what nginx then does and prints the fix; run the fix exactly as printed.
@@ -163,6 +163,7 @@ async function the502(host: SystemdHost) {
 const deploy = steps(read("docs/deploy-debian.md"));
 const quick = steps(read("README.md"), "## Production quick start (Debian)");
 const prometheusPage = steps(read("docs/prometheus.md"));
+const alertsPage = steps(read("docs/alerts.md"));
 const THE_502 =
   "without the group: check says no and prints the fix, nginx answers 502 (13); the printed fix gives 200";
 const BOTH_UP = "Prometheus has both instances up, each its own target";
@@ -179,6 +180,9 @@ const deployItems: Item[] = [
         (host) => run(host, step, retryFor(step)).then(() => {}),
       ],
     ),
+  ...alertsPage.map(
+    (step, i): Item => [blockName("alerts.md", i, step), (host) => run(host, step, retryFor(step)).then(() => {})],
+  ),
 ];
 const quickHost = debianHost();
 const quickItems: Item[] = [
@@ -232,9 +236,10 @@ test("the pages have their commands, each with what the reader sees where it mat
   expect(quick.length).toBeGreaterThanOrEqual(1);
   expect(prometheusPage.filter((step) => step.for === "service").length).toBeGreaterThanOrEqual(3);
   expect(prometheusPage.filter((step) => step.for === "instances").length).toBeGreaterThanOrEqual(3);
+  expect(alertsPage.length).toBe(2);
 });
 
-describe("docs/deploy-debian.md, then docs/prometheus.md, on one Debian host", () => {
+describe("docs/deploy-debian.md, then docs/prometheus.md and docs/alerts.md, on one Debian host", () => {
   for (const [name] of deployItems) test(name, () => results.get(name), 180_000);
 });
 

@@ -106,7 +106,16 @@ export function nginxTest(confPath: string, prefix: string): { status: number | 
 
 /** Start nginx in the foreground and wait until it accepts on `port`. */
 export async function startNginx(prefix: string, site: SiteOptions, opts: NginxOptions = {}): Promise<Nginx> {
-  const confPath = writeConfig(prefix, site, opts);
+  return runNginx(prefix, writeConfig(prefix, site, opts), site.httpPort, opts);
+}
+
+/** Start nginx on a config already written under `prefix`, and wait until it accepts on `port`. */
+export async function runNginx(
+  prefix: string,
+  confPath: string,
+  port: number,
+  opts: NginxOptions = {},
+): Promise<Nginx> {
   const proc = start([...(opts.wrapper ?? []), "nginx", "-p", prefix, "-c", confPath]);
   const read = (name: string) => {
     try {
@@ -122,7 +131,7 @@ export async function startNginx(prefix: string, site: SiteOptions, opts: NginxO
   const deadline = Date.now() + 3000;
   for (;;) {
     try {
-      const socket = await Bun.connect({ hostname: "127.0.0.1", port: site.httpPort, socket: { data() {} } });
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       socket.end();
       break;
     } catch {

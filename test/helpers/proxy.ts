@@ -168,10 +168,15 @@ export function runtimeDir(base: string, name: string): string {
 }
 
 /**
- * The compiled binary as printerfacts@.service runs it: the service user (no supplementary
- * groups), the shipped umask, SOCKMODE=0660 and the socket's group its own; JSON access log.
+ * The compiled binary (or `command`) as printerfacts@.service runs it: the service user (no
+ * supplementary groups), the shipped umask, SOCKMODE=0660 and the socket's group its own; JSON
+ * access log.
  */
-export function startService(sock: string, env: Record<string, string> = {}): Promise<Running> {
+export function startService(
+  sock: string,
+  env: Record<string, string> = {},
+  command: readonly string[] = [BINARY],
+): Promise<Running> {
   const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
   const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   return startListening(
@@ -186,7 +191,7 @@ export function startService(sock: string, env: Record<string, string> = {}): Pr
       `umask ${shippedUmask()} && exec env "$@"`,
       "sh",
       ...assignments,
-      BINARY,
+      ...command,
     ],
     {},
   );
