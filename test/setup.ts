@@ -1,6 +1,7 @@
 // Preloaded by bun test (bunfig.toml): first every tool the tests drive must be installed (one
 // line naming the missing one and its package, exit 1, before any test); whatever the tests
-// leave running, the run ends with.
+// leave running, the run ends with. `npm run test:unit` does not load it (test/unit/bunfig.toml):
+// the unit layer needs no tools and starts no servers.
 import { afterAll } from "bun:test";
 import { killLeftovers } from "./helpers/server.ts";
 import { killSystemdHosts } from "./helpers/systemd-host.ts";
