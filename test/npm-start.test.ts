@@ -3,15 +3,17 @@
 // must be the runtime itself (exec all the way down), which drains and removes its socket; nothing
 // is left running. Without exec, npm's child is sh, which dies and leaves the server orphaned.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { curl, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { curl, freePort, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => {
-  // When a test fails, a server may be left behind npm: the one whose environment names our temp dir.
+  // When a test fails, a server may be left behind npm: the one whose environment or directory is our temp dir.
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").includes(dir.path)) process.kill(Number(pid), "SIGKILL");
+      const ours = readFileSync(`/proc/${pid}/environ`, "utf8").includes(dir.path);
+      if (ours || readlinkSync(`/proc/${pid}/cwd`).startsWith(dir.path)) process.kill(Number(pid), "SIGKILL");
     } catch {}
   }
   dir.cleanup();
@@ -47,3 +49,31 @@ test.each(SCRIPTS)(
   },
   60_000,
 );
+
+test("npm run dev: a changed file reloads, and says so; SIGTERM to npm then stops it", async () => {
+  // A copy of what the dev server reads, so the file it changes is not the checkout's.
+  const copy = join(dir.path, "checkout");
+  for (const path of ["package.json", "tsconfig.json", "facts.txt", "src"]) {
+    cpSync(join(ROOT, path), join(copy, path), { recursive: true });
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+  const port = String(await freePort());
+  const npm = start(["npm", "run", "--silent", "dev"], { PORT: port }, copy);
+  await waitForLog(npm, LISTENING, 30_000);
+  const pid = Number(readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, "utf8").trim());
+
+  appendFileSync(join(copy, "src/http/facts.ts"), "// changed\n");
+  await waitForLog(npm, /(^printerfacts info: listening on .*\n[\s\S]*){2}/m, 30_000);
+  expect(npm.stderr()).toContain("printerfacts info: SIGUSR2: a watched file changed, reloading (bun --watch)\n");
+  expect(npm.stderr()).not.toContain("shutting down");
+  // The same process, re-executed: it serves again.
+  expect(readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, "utf8").trim()).toBe(String(pid));
+  expect((await curl(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+  npm.kill("SIGTERM");
+  await npm.exited;
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(50);
+  expect(existsSync(`/proc/${pid}`)).toBe(false);
+  expect(npm.stderr()).toContain("printerfacts info: SIGTERM: shutting down");
+  expect(npm.stderr()).toContain("printerfacts info: stopped");
+}, 90_000);
