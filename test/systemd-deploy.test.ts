@@ -2,8 +2,9 @@
 // host (test/helpers/systemd-host.ts), with Debian's nginx under systemd, the service as its own
 // unprivileged user. One host for the whole file; the tests run in order and build on each other.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { shows } from "./helpers/doc-steps.ts";
 import { BINARY, BUN, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
@@ -264,6 +265,26 @@ describe("deploy/install-debian.sh", () => {
       ) * 1e6;
     expect(lastStop2).toBeGreaterThan(await started(1));
     expect(await started(2)).toBeGreaterThan(lastStop2);
+
+    // deploy-debian.md's account of the update's log lines, held to this update's logs: its example
+    // lines are there, and its commands count the retried requests and no failed one.
+    const page = readFileSync(join(ROOT, "docs/deploy-debian.md"), "utf8").replaceAll(
+      "printerfacts.example.com",
+      DOMAIN,
+    );
+    const [crit, retried] = [...page.matchAll(/^```log\n(.*)\n```$/gm)].map((m) => m[1].replace(/-[12]\//g, "-…/"));
+    const errorLog = await host.ok(["cat", "/var/log/nginx/error.log"]);
+    expect(shows(errorLog, [crit]), `error.log:\n${errorLog}`).toBe(true);
+    expect(shows(await host.ok(["cat", "/var/log/nginx/printerfacts.access.log"]), [retried])).toBe(true);
+    const counting = page.match(/^```sh\n(echo "retried[\s\S]*?)^```\n+```text\n([\s\S]*?)^```$/m);
+    const tally = await host.ok(["bash", "-c", counting?.[1] ?? "false"]);
+    expect(shows(tally, (counting?.[2] ?? "").trimEnd().split("\n")), tally).toBe(true);
+    expect(Number(tally.match(/^retried, then answered: (\d+)$/m)?.[1])).toBeGreaterThan(0);
+    // Every [crit] line is one of those: a missing socket, while connecting to an instance.
+    for (const line of errorLog.split("\n").filter((l) => l.includes("[crit]")))
+      expect(line).toMatch(
+        /connect\(\) to unix:\/run\/printerfacts-\d\/printerfacts\.sock failed \(2: No such file or directory\) while connecting to upstream/,
+      );
   }, 90_000);
 
   test("INSTANCES chooses the number of instances: 3, then back to 2", async () => {
