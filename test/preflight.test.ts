@@ -1,10 +1,12 @@
 // A tool the suite needs but the machine lacks stops `bun test` before any test, with one line
 // naming the tool and its Debian package (test/setup.ts), rather than failing deep in a helper.
-// The unit layer needs none of them: `npm run test:unit` runs without that check.
+// So does nixpkgs' lib not found, for the NixOS module's test. The unit layer needs none of them:
+// `npm run test:unit` runs without that check.
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { findNixpkgsLib } from "./helpers/nixpkgs-lib.ts";
 import { BUN, ROOT } from "./helpers/server.ts";
 
 test("without nginx on PATH, bun test exits 1 with one line: the tool and its package", () => {
@@ -45,4 +47,38 @@ test("npm run test:unit needs nothing but npm install: with only node and npm on
   } finally {
     rmSync(bin, { recursive: true, force: true });
   }
+});
+
+test("a fresh clone with nothing beside it, NIXPKGS_LIB and NIX_PATH unset: the NixOS tests stop with one line", () => {
+  // A clone of this checkout's HEAD, alone in an empty directory: no ../shared beside it.
+  // node_modules is linked inside it, as npm install would put it there.
+  const empty = mkdtempSync(join(tmpdir(), "pf-clone-"));
+  try {
+    const clone = join(empty, "printerfacts");
+    expect(Bun.spawnSync(["git", "clone", "-q", ROOT, clone], { stderr: "pipe" }).exitCode).toBe(0);
+    symlinkSync(join(ROOT, "node_modules"), join(clone, "node_modules"));
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name !== "NIXPKGS_LIB" && name !== "NIX_PATH"),
+    );
+    const r = Bun.spawnSync([BUN, "test", "test/systemd-nixos.test.ts"], {
+      cwd: clone,
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(1);
+    const ours = `${r.stderr}`.split("\n").filter((line) => line.startsWith("nixpkgs lib"));
+    expect(ours).toEqual([findNixpkgsLib({}).missing ?? ""]);
+    expect(ours[0]).toStartWith("nixpkgs lib not found: NIXPKGS_LIB and NIX_PATH are unset; set NIXPKGS_LIB to ");
+    expect(`${r.stderr}`).not.toContain("(pass)");
+    expect(`${r.stderr}`).not.toContain("nix-instantiate failed");
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test("NIXPKGS_LIB that is not nixpkgs' lib: one line naming it", () => {
+  expect(findNixpkgsLib({ NIXPKGS_LIB: ROOT }).missing).toStartWith(
+    `nixpkgs lib not found: NIXPKGS_LIB=${ROOT} has no default.nix; set NIXPKGS_LIB to `,
+  );
 });
