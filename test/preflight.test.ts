@@ -72,6 +72,10 @@ test("a fresh clone with nothing beside it, NIXPKGS_LIB and NIX_PATH unset: the 
     expect(ours[0]).toStartWith("nixpkgs lib not found: NIXPKGS_LIB and NIX_PATH are unset; set NIXPKGS_LIB to ");
     expect(`${r.stderr}`).not.toContain("(pass)");
     expect(`${r.stderr}`).not.toContain("nix-instantiate failed");
+    // A run without the NixOS test needs no nixpkgs lib.
+    const other = Bun.spawnSync([BUN, "test", "test/unit/facts.test.ts"], { cwd: clone, env, stderr: "pipe" });
+    expect(`${other.stderr}`).not.toContain("nixpkgs lib");
+    expect(other.exitCode).toBe(0);
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }

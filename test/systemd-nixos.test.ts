@@ -10,8 +10,10 @@ import { findNixpkgsLib } from "./helpers/nixpkgs-lib.ts";
 import { BINARY, ROOT, tempDir } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
-// Found by test/setup.ts before any test runs, or the run stopped there with one line.
-const LIB = findNixpkgsLib().lib;
+// Found by test/setup.ts before any test runs, or the run stopped there with one line (the same
+// line here, should a run's command line have hidden this file from it).
+const { lib: LIB, missing } = findNixpkgsLib();
+if (missing) throw new Error(missing);
 const dir = tempDir();
 let host: SystemdHost;
 

@@ -1,9 +1,10 @@
 // nixpkgs' lib, which test/systemd-nixos.test.ts evaluates the NixOS module with, found the way a
 // Nix user has it: NIXPKGS_LIB (the lib directory itself), else <nixpkgs/lib> on NIX_PATH. Never
 // a path guessed outside the repository: .ci/run sets NIXPKGS_LIB to the copy beside the checkout
-// when there is one. test/setup.ts stops the run with missingNixpkgsLib()'s one line otherwise.
+// when there is one. test/setup.ts stops a run that includes that test with findNixpkgsLib()'s one
+// line otherwise.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const HOW =
@@ -33,4 +34,47 @@ export function findNixpkgsLib(env: Record<string, string | undefined> = process
   return {
     missing: `nixpkgs lib not found: NIXPKGS_LIB and NIX_PATH are unset; ${HOW}; the NixOS module's test evaluates with it and does not skip`,
   };
+}
+
+/** bun test's options that take their value as the next argument. */
+const VALUE_OPTIONS = new Set([
+  "--timeout",
+  "--rerun-each",
+  "--retry",
+  "--seed",
+  "--coverage-reporter",
+  "--coverage-dir",
+  "-t",
+  "--test-name-pattern",
+  "--reporter",
+  "--reporter-outfile",
+  "--max-concurrency",
+  "--path-ignore-patterns",
+  "--shard",
+  "--timings",
+  "--parallel-delay",
+  "--preload",
+  "-r",
+  "--config",
+  "-c",
+  "--tsconfig-override",
+  "--env-file",
+  "--cwd",
+]);
+
+/**
+ * Whether this `bun test` run loads the NixOS module's test, from its command line: with no path
+ * filter, or with one that its path contains. A run of other files then needs no nixpkgs lib.
+ */
+export function runsNixosTest(argv: string[] = readFileSync("/proc/self/cmdline", "utf8").split("\0")): boolean {
+  const file = resolve(import.meta.dir, "../systemd-nixos.test.ts");
+  const filters: string[] = [];
+  const args = argv.slice(argv.indexOf("test") + 1).filter(Boolean);
+  for (let i = 0; i < args.length; i++) {
+    if (!args[i].startsWith("-")) filters.push(args[i]);
+    else if (VALUE_OPTIONS.has(args[i])) i++;
+  }
+  return (
+    filters.length === 0 || filters.some((f) => file.includes(f.replace(/^\.\//, "")) || file.includes(resolve(f)))
+  );
 }
