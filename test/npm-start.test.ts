@@ -64,7 +64,7 @@ test("npm run dev: a changed file reloads, and says so; SIGTERM to npm then stop
 
   appendFileSync(join(copy, "src/http/facts.ts"), "// changed\n");
   await waitForLog(npm, /(^printerfacts info: listening on .*\n[\s\S]*){2}/m, 30_000);
-  expect(npm.stderr()).toContain("printerfacts info: SIGUSR2: a watched file changed, reloading (bun --watch)\n");
+  expect(npm.stderr()).toContain("printerfacts info: SIGUSR2: a watched file changed, reloading (--watch)\n");
   expect(npm.stderr()).not.toContain("shutting down");
   // The same process, re-executed: it serves again.
   expect(readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, "utf8").trim()).toBe(String(pid));

@@ -186,7 +186,7 @@ export function exitOnSignals(server: RunningServer, log: Logger) {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   const reload = watchKillSignal();
-  if (reload) process.on(reload, () => log.info(`${reload}: a watched file changed, reloading (bun --watch)`));
+  if (reload) process.on(reload, () => log.info(`${reload}: a watched file changed, reloading (--watch)`));
 }
 
 /**
