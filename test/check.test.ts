@@ -53,13 +53,41 @@ describe("the socket's own mode and group", () => {
     expect(r.out).toContain(
       `no: nobody may not connect to ${sock} (0660 root:daemon; connecting needs write, and nobody gets the other bits)`,
     );
-    expect(r.out).toContain("fix: adduser nobody daemon\n");
+    // nobody is nginx's worker here, but not /etc/nginx/nginx.conf's user: restart, whatever runs as it.
+    // (adduser is run for real, with the restart, on a throwaway host: test/systemd-deploy.test.ts.)
+    expect(r.out).toContain(
+      "fix: adduser nobody daemon\n     then restart what runs as nobody (a process takes its groups when it starts; for nginx: systemctl restart nginx)\n",
+    );
     // The service itself is fine: the probe (as root) got its answer.
     expect(r.out).toContain("GET /healthz: 200 ok");
 
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(502);
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
+  });
+
+  test("a 0600 socket of a group nobody is in: the fix is SOCKMODE=0660, not a group; applied, check passes and nginx gets 200", async () => {
+    const sock = dir.socketPath("sock-");
+    const first = await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0600" });
+    const r = await check(sock, ["nobody"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(
+      `no: nobody may not connect to ${sock} (0600 root:nogroup; connecting needs write, and nobody gets the group nogroup bits)\n` +
+        "fix: SOCKMODE=0660 in the service's environment (its group nogroup may then connect), then restart the service\n",
+    );
+    const n = await nginxTo(sock);
+    expect((await n.get()).status).toBe(502);
+    expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
+
+    // The fix as printed: the service restarted with that SOCKMODE.
+    const setting = r.out.match(/^fix: (SOCKMODE)=(\d+) /m);
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    await backend(sock, { SOCKGROUP: "nogroup", [setting?.[1] ?? "-"]: setting?.[2] ?? "-" });
+    const fixed = await check(sock, ["nobody"]);
+    expect(fixed.out).toContain(`yes: nobody can connect to ${sock}`);
+    expect(fixed.code).toBe(0);
+    expect((await n.get()).status).toBe(200);
   });
 
   test("the socket given to nobody's group: check says yes (exit 0), and nginx as nobody gets 200", async () => {
@@ -85,7 +113,7 @@ describe("every directory on the path", () => {
     const r = await check(sock, ["nobody"]);
     expect(r.code).toBe(2);
     expect(r.out).toContain(`no: nobody may not search ${sub} (0750 root:daemon; nobody gets the other bits)`);
-    expect(r.out).toContain("fix: adduser nobody daemon\n");
+    expect(r.out).toContain("fix: adduser nobody daemon\n     then restart what runs as nobody ");
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(502);
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);

@@ -97,9 +97,15 @@ describe("deploy/kubernetes", () => {
     // fsGroup goes to every container in the pod: it must not be what opens the socket.
     expect(String(pod.securityContext.fsGroup)).not.toBe(env(pf).SOCKGROUP);
     expect(nginx.securityContext.runAsUser).not.toBe(pf.securityContext.runAsUser);
-    const mounts = (c: Doc) => c.volumeMounts.find((m: Doc) => m.name === "socket").mountPath;
-    expect(mounts(pf)).toBe(mounts(nginx));
-    expect(`${mounts(pf)}/printerfacts.sock`).toBe(env(pf).SOCKPATH);
+    const mount = (c: Doc) => c.volumeMounts.find((m: Doc) => m.name === "socket");
+    expect(mount(pf)).toEqual(mount(nginx));
+    expect(`${mount(pf).mountPath}/printerfacts.sock`).toBe(env(pf).SOCKPATH);
+    // Not the emptyDir itself, which kubelet makes world-writable: the directory the init container
+    // makes in it, of printerfacts' user and the socket's group (run: test/container.test.ts).
+    const [init] = need(pod.initContainers, "initContainers");
+    const made = `${init.volumeMounts.find((m: Doc) => m.name === "socket").mountPath}/${mount(pf).subPath}`;
+    expect(init.command.at(-1)).toBe(`mkdir -p ${made} && chgrp ${env(pf).SOCKGROUP} ${made} && chmod 2750 ${made}`);
+    expect(init.securityContext.runAsUser).toBe(pf.securityContext.runAsUser);
   });
 
   test("no service links: a Service named metrics would set METRICS_PORT=tcp://..., which printerfacts refuses", () => {

@@ -5,7 +5,7 @@
 // volume and one loopback-only network namespace, as a pod's containers do.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Doc, find, need } from "./helpers/kubernetes.ts";
 import { importRootfs, type Podman, podman } from "./helpers/podman.ts";
@@ -17,6 +17,8 @@ const NGINX = "localhost/printerfacts-test-nginx:latest";
 
 const deployment = find("Deployment");
 const pod: Doc = deployment.spec.template.spec;
+/** Where the containers' /run/printerfacts is on this side: the socket volume's subPath. */
+let SOCKET_DIR = "";
 const container = (name: string): Doc =>
   need(
     pod.containers.find((c: Doc) => c.name === name),
@@ -66,7 +68,8 @@ function runOptions(c: Doc, volumes: Map<string, string>): string[] {
   if (sc.capabilities?.drop?.includes("ALL")) args.push("--cap-drop", "ALL");
   for (const { name, value } of c.env ?? []) args.push("--env", `${name}=${value}`);
   for (const m of c.volumeMounts ?? []) {
-    args.push("--volume", `${need(volumes.get(m.name), `volume ${m.name}`)}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
+    const source = join(need(volumes.get(m.name), `volume ${m.name}`), m.subPath ?? "");
+    args.push("--volume", `${source}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
   }
   // Kubernetes' command replaces the image's ENTRYPOINT, as podman's --entrypoint does.
   if (c.command) args.push("--entrypoint", JSON.stringify(c.command));
@@ -99,8 +102,9 @@ beforeAll(() => {
   // distroless/cc: glibc and the nonroot user, nothing to run but what the image adds.
   importRootfs(pm, BASE, { librariesOf: [BINARY], changes: ["USER=65532:65532"] });
   // The official nginx image stops with SIGQUIT (graceful); the manifest's ordering relies on it.
+  // With the shell tools the init container runs, as the official image has them.
   importRootfs(pm, NGINX, {
-    files: ["/usr/sbin/nginx"],
+    files: ["/usr/sbin/nginx", "/usr/bin/sh", "/usr/bin/mkdir", "/usr/bin/chgrp", "/usr/bin/chmod"],
     changes: ["ENV=PATH=/usr/sbin:/usr/bin", "STOPSIGNAL=SIGQUIT"],
   });
   const build = spawnSync(BUN, [join(ROOT, "scripts/image.ts")], {
@@ -110,6 +114,11 @@ beforeAll(() => {
   if (build.status !== 0) throw new Error(`scripts/image.ts failed:\n${build.stdout}${build.stderr}`);
 
   const volumes = volumeDirs();
+  // Init containers first, each to its end, as kubelet runs them; the manifest's image is nginx's.
+  for (const init of pod.initContainers ?? []) {
+    expect(init.image).toBe(container("nginx").image);
+    pm.ok(["run", "--rm", "--network", "none", ...runOptions(init, volumes), NGINX]);
+  }
   const pf = container("printerfacts");
   const nginx = container("nginx");
   // The pod's one network namespace is printerfacts' (no network: loopback only); nginx joins it.
@@ -136,6 +145,10 @@ beforeAll(() => {
     NGINX,
   ]);
   netnsPid = pm.ok(["inspect", "--format", "{{.State.Pid}}", "printerfacts"]).trim();
+  SOCKET_DIR = join(
+    need(volumes.get("socket"), "volume socket"),
+    pf.volumeMounts.find((m: Doc) => m.name === "socket").subPath ?? "",
+  );
   console.log(`container test setup: ${Math.round(performance.now() - t0)} ms`);
 }, 120_000);
 
@@ -153,7 +166,7 @@ const checkInPod = (user: string) =>
     "--group-add",
     String(fsGroup),
     "--volume",
-    `${join(pm.dir, "volumes/socket")}:/run/printerfacts`,
+    `${SOCKET_DIR}:/run/printerfacts`,
     IMAGE,
     "check",
   ]);
@@ -197,7 +210,7 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     const env = Object.fromEntries(pf.env.map((e: Doc) => [e.name, e.value]));
     const out = pm.ok(["exec", "printerfacts", "/printerfacts", "--version"]);
     expect(out).toContain("printerfacts");
-    const stat = spawnSync("stat", ["-c", "%a %u %g", join(pm.dir, "volumes/socket/printerfacts.sock")], {
+    const stat = spawnSync("stat", ["-c", "%a %u %g", join(SOCKET_DIR, "printerfacts.sock")], {
       encoding: "utf8",
     });
     expect(stat.stdout.trim()).toBe(
@@ -205,6 +218,16 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     );
     // nginx gets there through its primary group, the socket's.
     expect(String(container("nginx").securityContext.runAsGroup)).toBe(env.SOCKGROUP);
+  });
+
+  test("/run/printerfacts is no emptyDir's world-writable directory: 2750, printerfacts' own; no warning at start", () => {
+    const pf = container("printerfacts").securityContext;
+    const group = container("printerfacts").env.find((e: Doc) => e.name === "SOCKGROUP").value;
+    const st = statSync(SOCKET_DIR);
+    expect([(st.mode & 0o7777).toString(8), st.uid, st.gid]).toEqual(["2750", pf.runAsUser, Number(group)]);
+    const log = pm.ok(["logs", "printerfacts"]).concat(pm.run(["logs", "printerfacts"]).stderr);
+    expect(log).toContain("listening on unix:/run/printerfacts/printerfacts.sock");
+    expect(log).not.toContain("warn");
   });
 
   test("`printerfacts check` as nginx's user and group reaches the socket", () => {
@@ -222,7 +245,7 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     // Exit 2: the permission bits say no, and the real connect() agrees.
     expect({ status: r.status, stdout: r.stdout }).toEqual({
       status: 2,
-      stdout: expect.stringContaining("no: 10003 may not connect to /run/printerfacts/printerfacts.sock"),
+      stdout: expect.stringContaining("no: 10003 may not search /run/printerfacts (2750 10001:10001;"),
     });
     expect(r.stdout).toContain("GET /healthz: could not connect: EACCES");
     // Numeric ids with no names: the fix is the container's group list, not adduser.
@@ -247,7 +270,7 @@ describe("the printerfacts pod, run with podman as deploy/kubernetes gives it", 
     expect(pm.ok(["logs", "nginx"]).concat(pm.run(["logs", "nginx"]).stderr)).not.toContain("[emerg]");
     pm.ok(["stop", "--time", "10", "printerfacts"]);
     expect(pm.ok(["inspect", "--format", "{{.State.ExitCode}}", "printerfacts"]).trim()).toBe("0");
-    expect(existsSync(join(pm.dir, "volumes/socket/printerfacts.sock"))).toBe(false);
+    expect(existsSync(join(SOCKET_DIR, "printerfacts.sock"))).toBe(false);
   });
 });
 

@@ -76,6 +76,25 @@ describe.each(Object.keys(ENTRIES) as Entry[])("%s", (entry) => {
       holder.stop(true);
     }
   });
+
+  test("a TCP port a first instance serves on: the second exits 1 with that line; they never share it", async () => {
+    // Two instances of the same program: had both asked for SO_REUSEPORT (Bun.serve does unless
+    // told otherwise), the kernel would let both listen and split the connections between them.
+    const first = await startListening(command, { PORT: String(await freePort()) });
+    const port = loggedPort(first);
+    const second = start(command, { PORT: String(port) });
+    try {
+      const outcome = await Promise.race([second.exited, waitForLog(second, LISTENING).then(() => "listening")]);
+      expect(outcome).toBe(1);
+      expect(second.stderr()).toBe(
+        `printerfacts error: cannot listen on [::]:${port} (HOST=:: PORT=${port}): another process is listening there\n`,
+      );
+    } finally {
+      second.kill("SIGKILL");
+      first.kill("SIGTERM");
+      expect(await first.exited).toBe(0);
+    }
+  });
 });
 
 describe("under Deno, which cannot time connections out", () => {

@@ -1,12 +1,15 @@
-// Preloaded by bun test (bunfig.toml): first every tool the tests drive must be installed (one
-// line naming the missing one and its package, exit 1, before any test); whatever the tests
-// leave running, the run ends with.
+// Preloaded by bun test (bunfig.toml): first every tool the tests drive must be installed, and
+// nixpkgs' lib found if the NixOS module's test is in the run (one line naming what is missing and
+// how to provide it, exit 1, before any test); whatever the tests leave running, the run ends
+// with. `npm run test:unit` does not load it (test/unit/bunfig.toml): the unit layer needs no
+// tools and starts no servers.
 import { afterAll } from "bun:test";
 import { killLeftovers } from "./helpers/server.ts";
 import { killSystemdHosts } from "./helpers/systemd-host.ts";
+import { findNixpkgsLib, runsNixosTest } from "./helpers/nixpkgs-lib.ts";
 import { missingTool } from "./helpers/tools.ts";
 
-const missing = missingTool();
+const missing = missingTool() ?? (runsNixosTest() ? findNixpkgsLib().missing : undefined);
 if (missing !== undefined) {
   process.stderr.write(`${missing}\n`);
   process.exit(1);

@@ -2,8 +2,9 @@
 // host (test/helpers/systemd-host.ts), with Debian's nginx under systemd, the service as its own
 // unprivileged user. One host for the whole file; the tests run in order and build on each other.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { shows } from "./helpers/doc-steps.ts";
 import { BINARY, BUN, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
@@ -264,6 +265,26 @@ describe("deploy/install-debian.sh", () => {
       ) * 1e6;
     expect(lastStop2).toBeGreaterThan(await started(1));
     expect(await started(2)).toBeGreaterThan(lastStop2);
+
+    // deploy-debian.md's account of the update's log lines, held to this update's logs: its example
+    // lines are there, and its commands count the retried requests and no failed one.
+    const page = readFileSync(join(ROOT, "docs/deploy-debian.md"), "utf8").replaceAll(
+      "printerfacts.example.com",
+      DOMAIN,
+    );
+    const [crit, retried] = [...page.matchAll(/^```log\n(.*)\n```$/gm)].map((m) => m[1].replace(/-[12]\//g, "-…/"));
+    const errorLog = await host.ok(["cat", "/var/log/nginx/error.log"]);
+    expect(shows(errorLog, [crit]), `error.log:\n${errorLog}`).toBe(true);
+    expect(shows(await host.ok(["cat", "/var/log/nginx/printerfacts.access.log"]), [retried])).toBe(true);
+    const counting = page.match(/^```sh\n(echo "retried[\s\S]*?)^```\n+```text\n([\s\S]*?)^```$/m);
+    const tally = await host.ok(["bash", "-c", counting?.[1] ?? "false"]);
+    expect(shows(tally, (counting?.[2] ?? "").trimEnd().split("\n")), tally).toBe(true);
+    expect(Number(tally.match(/^retried, then answered: (\d+)$/m)?.[1])).toBeGreaterThan(0);
+    // Every [crit] line is one of those: a missing socket, while connecting to an instance.
+    for (const line of errorLog.split("\n").filter((l) => l.includes("[crit]")))
+      expect(line).toMatch(
+        /connect\(\) to unix:\/run\/printerfacts-\d\/printerfacts\.sock failed \(2: No such file or directory\) while connecting to upstream/,
+      );
   }, 90_000);
 
   test("INSTANCES chooses the number of instances: 3, then back to 2", async () => {
@@ -281,6 +302,60 @@ describe("deploy/install-debian.sh", () => {
     });
     expect((await https("/fact")).status).toBe(200);
   }, 60_000);
+});
+
+// `printerfacts check` on the installed host: each case it finds, its fix exactly as printed, run,
+// and then check passes.
+describe("printerfacts check, and each fix it prints", () => {
+  const withEnv = (args = "") => `env $(systemctl show -P Environment printerfacts@1) printerfacts check ${args}`;
+
+  test("without the service's environment: it says it looked at TCP because SOCKPATH is unset; its fix passes", async () => {
+    const r = await host.run(["printerfacts", "check"]);
+    expect(r.stdout).toBe(
+      "SOCKPATH is not set, so this looked at TCP [::]:3000, the default; the service's socket is in its environment\n" +
+        "fix: env $(systemctl show -P Environment printerfacts@1) printerfacts check\n" +
+        "GET /healthz: could not connect: ECONNREFUSED (nothing listens on [::]:3000)\n",
+    );
+    expect(r.status).toBe(1);
+    const fixed = await host.run(["bash", "-c", r.stdout.match(/^fix: (.*)$/m)?.[1] ?? "false"]);
+    expect(fixed.stdout).toContain("yes: www-data can connect to /run/printerfacts-1/printerfacts.sock\n");
+    expect(fixed.status).toBe(0);
+  });
+
+  test("USER given, out of the socket's group: adduser, then restart nginx; run as printed, check passes", async () => {
+    await host.ok(["bash", "-c", "gpasswd -d www-data printerfacts && systemctl restart nginx"]);
+    const r = await host.run(["bash", "-c", withEnv("www-data")]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(
+      "no: www-data may not search /run/printerfacts-1 (0750 printerfacts:printerfacts; www-data gets the other bits)\n" +
+        "fix: adduser www-data printerfacts\n" +
+        "     then systemctl restart nginx (its workers take their groups when nginx starts)\n",
+    );
+    expect((await https("/fact")).status).toBe(502);
+    const fix = r.stdout.match(/^fix: (.*)\n {5}then (.*?) \(/m);
+    await host.ok(["bash", "-c", `${fix?.[1]} && ${fix?.[2]}`]);
+    expect((await host.run(["bash", "-c", withEnv("www-data")])).status).toBe(0);
+    expect((await https("/fact")).status).toBe(200);
+  });
+
+  test("a 0600 socket of a group www-data is in: SOCKMODE=0660 in the service's environment; set so, check passes", async () => {
+    const dropIn = "/etc/systemd/system/printerfacts@1.service.d/mode.conf";
+    const restart = async (setting: string) => {
+      await host.writeFile(dropIn, `[Service]\nEnvironment=${setting}\n`);
+      await host.ok(["bash", "-c", "systemctl daemon-reload && systemctl restart printerfacts@1"]);
+    };
+    await restart("SOCKMODE=0600");
+    const r = await host.run(["bash", "-c", withEnv()]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(
+      "no: www-data may not connect to /run/printerfacts-1/printerfacts.sock (0600 printerfacts:printerfacts; connecting needs write, and www-data gets the group printerfacts bits)\n" +
+        "fix: SOCKMODE=0660 in the service's environment (its group printerfacts may then connect), then restart the service\n",
+    );
+    await restart(r.stdout.match(/^fix: (SOCKMODE=\d+) /m)?.[1] ?? "-");
+    expect((await host.run(["bash", "-c", withEnv()])).status).toBe(0);
+    await host.ok(["rm", dropIn]);
+    await host.ok(["bash", "-c", "systemctl daemon-reload && systemctl restart printerfacts@1"]);
+  });
 });
 
 describe("printerfacts.service, as shipped", () => {

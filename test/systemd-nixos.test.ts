@@ -5,11 +5,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { findNixpkgsLib } from "./helpers/nixpkgs-lib.ts";
 import { BINARY, ROOT, tempDir } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
-const LIB = resolve(ROOT, "../shared/vendor/nixpkgs-lib/lib");
+// Found by test/setup.ts before any test runs, or the run stopped there with one line (the same
+// line here, should a run's command line have hidden this file from it).
+const { lib: LIB, missing } = findNixpkgsLib();
+if (missing) throw new Error(missing);
 const dir = tempDir();
 let host: SystemdHost;
 

@@ -92,8 +92,15 @@ const modeAndOwner = (st: Stats, names: Names) =>
  * What lets `who` through: join the file's group when its group bits would allow it (never root's
  * group, which would give far more than this socket); else a place or a mode that does.
  */
-function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined, names: Names): string[] {
+function fix(st: Stats, who: Who, bit: 1 | 2, restart: string, names: Names): string[] {
   const group = names.group(st.gid);
+  if (bit === 2 && who.gids.includes(st.gid) && st.uid !== who.uid) {
+    // Already in the socket's group, whose bits forbid it: only the mode the service gives its socket helps.
+    const mode = ((st.mode & 0o777) | 0o060).toString(8).padStart(4, "0");
+    return [
+      `SOCKMODE=${mode} in the service's environment (its group ${group} may then connect), then restart the service`,
+    ];
+  }
   if (((st.mode >> 3) & bit) !== 0 && !who.gids.includes(st.gid) && st.gid !== 0) {
     // A user or group with no name (a container's numeric ids) cannot be given to adduser.
     if (/^\d+$/.test(who.name) || group === String(st.gid)) {
@@ -101,7 +108,7 @@ function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined, names
         `give ${who.name} the supplementary group ${st.gid} (podman or docker: --group-add ${st.gid}; Kubernetes: securityContext.supplementalGroups: [${st.gid}])`,
       ];
     }
-    return [`adduser ${who.name} ${group}`, ...(restart ? [`then ${restart}`] : [])];
+    return [`adduser ${who.name} ${group}`, `then ${restart}`];
   }
   if (bit === 2) {
     return [
@@ -116,7 +123,7 @@ function fix(st: Stats, who: Who, bit: 1 | 2, restart: string | undefined, names
 type Verdict = { code: (typeof EXIT)["ok" | "failed" | "denied" | "noPerm"]; lines: string[] };
 
 /** Walk SOCKPATH's directories and the socket as `who`; the first obstacle ends the walk. */
-function walk(given: string, who: Who, names: Names, restart?: string): Verdict {
+function walk(given: string, who: Who, names: Names, restart: string): Verdict {
   const path = resolve(given);
   const parts = path.split("/").filter(Boolean);
   const dirs = ["/", ...parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
@@ -220,9 +227,13 @@ async function askHealthz(listen: ListenTarget, timeoutMs = 3000): Promise<numbe
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(
-        `could not connect: ${err.code ?? err.message}${err.code === "ECONNREFUSED" ? " (a stale socket: nobody is serving on it)" : ""}`,
-      );
+      const refused =
+        err.code !== "ECONNREFUSED"
+          ? ""
+          : listen.kind === "tcp"
+            ? ` (nothing listens on ${where(listen)})`
+            : " (a stale socket: nobody is serving on it)";
+      resolve(`could not connect: ${err.code ?? err.message}${refused}`);
     });
     socket.on("close", () => {
       clearTimeout(timer);
@@ -230,6 +241,26 @@ async function askHealthz(listen: ListenTarget, timeoutMs = 3000): Promise<numbe
       resolve(m ? Number(m[1]) : `no HTTP answer (${JSON.stringify(got.slice(0, 40))})`);
     });
   });
+}
+
+const where = (tcp: { host: string; port: number }) =>
+  `${tcp.host.includes(":") ? `[${tcp.host}]` : tcp.host}:${tcp.port}`;
+
+/**
+ * The command that runs check with the service's environment: for the printerfacts unit systemd
+ * has loaded (install-debian.sh's are printerfacts@1, @2, ...), else for printerfacts@1.
+ */
+function withServiceEnvironment(execFileSync: typeof import("node:child_process").execFileSync): string {
+  let unit = "printerfacts@1";
+  try {
+    const units = execFileSync(
+      "systemctl",
+      ["list-units", "--plain", "--no-legend", "printerfacts.service", "printerfacts@*.service"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
+    unit = units.match(/^(printerfacts(@[^.\s]+)?)\.service\s/m)?.[1] ?? unit;
+  } catch {}
+  return `env $(systemctl show -P Environment ${unit}) printerfacts check`;
 }
 
 /** The subcommand; returns the exit code. */
@@ -242,7 +273,8 @@ export async function check(
     out("usage: printerfacts check [USER]   (USER defaults to the user nginx's workers run as)");
     return EXIT.usage;
   }
-  const names = namesVia((await import("node:child_process")).execFileSync);
+  const { execFileSync } = await import("node:child_process");
+  const names = namesVia(execFileSync);
   let listen: ListenTarget;
   try {
     listen = loadConfig(env).main.target;
@@ -264,7 +296,9 @@ export async function check(
       );
       return EXIT.noUser;
     }
-    const nginxUser = !args[0] && chosen.why.startsWith("nginx");
+    // Whoever USER is, joining a group reaches its processes only when they start again.
+    const nginx = chosen.why.startsWith("nginx") ? chosen : defaultUser(names);
+    const nginxUser = nginx.why.startsWith("nginx") && nginx.name === who.name;
     out(
       `can ${who.name} (${chosen.why}; uid ${who.uid}, groups ${who.gids.map(names.group).join(",")}) connect to ${listen.path}?`,
     );
@@ -272,7 +306,9 @@ export async function check(
       listen.path,
       who,
       names,
-      nginxUser ? "systemctl restart nginx (its workers take their groups when nginx starts)" : undefined,
+      nginxUser
+        ? "systemctl restart nginx (its workers take their groups when nginx starts)"
+        : `restart what runs as ${who.name} (a process takes its groups when it starts; for nginx: systemctl restart nginx)`,
     );
     for (const line of verdict.lines) out(line);
     if (verdict.code === EXIT.noPerm) return EXIT.noPerm;
@@ -282,8 +318,14 @@ export async function check(
         `note: ${listen.path} is under ${listen.path.startsWith("/tmp") ? "/tmp" : "/var/tmp"}; under systemd nginx may have PrivateTmp= and see another one (the article's 502): use /run/printerfacts`,
       );
     }
+  } else if (listen.kind === "tcp" && env.SOCKPATH === undefined && env.PORT === undefined) {
+    // Run without the service's environment: what it checks is the default, not the service.
+    out(
+      `SOCKPATH is not set, so this looked at TCP ${where(listen)}, the default; the service's socket is in its environment`,
+    );
+    out(`fix: ${withServiceEnvironment(execFileSync)}`);
   } else if (listen.kind === "tcp") {
-    out(`printerfacts serves on TCP ${listen.host}:${listen.port}; there are no socket permissions to check`);
+    out(`printerfacts serves on TCP ${where(listen)}; there are no socket permissions to check`);
   }
 
   const status = await askHealthz(listen);

@@ -185,4 +185,19 @@ export function exitOnSignals(server: RunningServer, log: Logger) {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  const reload = watchKillSignal();
+  if (reload) process.on(reload, () => log.info(`${reload}: a watched file changed, reloading (--watch)`));
+}
+
+/**
+ * The signal `--watch-kill-signal` names (npm run dev passes SIGUSR2): Bun runs its handlers just
+ * before it re-executes the process on a file change. With the default, SIGTERM, a reload would
+ * read "SIGTERM: shutting down"; a signal of its own tells the two apart.
+ */
+function watchKillSignal(): NodeJS.Signals | undefined {
+  for (const arg of process.execArgv) {
+    const signal = arg.match(/^--watch-kill-signal=(SIG[A-Z0-9]+)$/)?.[1];
+    if (signal && signal !== "SIGTERM" && signal !== "SIGINT") return signal as NodeJS.Signals;
+  }
+  return undefined;
 }

@@ -48,6 +48,9 @@ export const bunAdapter: Adapter = {
       // sockets too (measured by scripts/timeouts.ts).
       ...(where as { hostname: string; port: number }),
       idleTimeout: idleTimeoutSeconds,
+      // Bun turns SO_REUSEPORT on whenever development is false: a second instance on a taken port
+      // would listen beside the first and split its connections, instead of failing (EADDRINUSE).
+      reusePort: false,
       // Never Bun's development error page, which shows source code, whatever NODE_ENV says.
       development: false,
       // The app answers its own errors (a 500 with the request id); this catches what escapes it.
