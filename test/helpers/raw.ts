@@ -1,6 +1,7 @@
 // Raw bytes over a real socket: requests that fetch and curl would refuse to send, and
 // connections held open part-way through a request.
 import { connect, type Socket } from "node:net";
+import { eventually } from "./eventually.ts";
 
 export interface RawResponse {
   status: number;
@@ -75,9 +76,10 @@ export async function rawExchange(
   const conn = await openRaw(target);
   // The server may answer and close before all is written (a 413 or 431): that is not an error.
   conn.write(data).catch(() => {});
-  const deadline = Date.now() + timeoutMs;
   const done = () => conn.isClosed() || (!untilClosed && conn.responses().length >= responses);
-  while (!done() && Date.now() < deadline) await Bun.sleep(5);
+  // Reaching the deadline is an answer too (the server neither answered nor closed): the caller
+  // judges what arrived by then.
+  await eventually(done, { what: "the answer or the close", timeoutMs, intervalMs: 5 }).catch(() => {});
   const result = { responses: conn.responses(), received: conn.received(), closedByServer: conn.isClosed() };
   conn.destroy();
   return result;
