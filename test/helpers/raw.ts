@@ -1,5 +1,6 @@
 // Raw bytes over a real socket: requests that fetch and curl would refuse to send, and
 // connections held open part-way through a request.
+import { spawnSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { eventually } from "./eventually.ts";
 
@@ -131,3 +132,32 @@ export const STALLS: Record<string, { send: string; drip?: string }> = {
   },
   "idle keep-alive after a response": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
 };
+
+/**
+ * The connections process `pid` has accepted on its Unix socket, as `ss` (iproute2) lists them:
+ * the server end's inode → bytes the server has not read yet. A connection still in the listen
+ * queue is not among them. So a test can wait until the server really holds a connection.
+ */
+export function acceptedBy(pid: number): Map<string, number> {
+  const r = spawnSync("ss", ["-xHnp", "state", "connected"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ss -x failed: ${r.stderr}`);
+  const rows = r.stdout
+    .split("\n")
+    .filter((line) => line.includes(`pid=${pid},`))
+    .map((line) => line.trim().split(/\s+/));
+  // Netid State Recv-Q Send-Q Local-path Local-inode Peer Peer-inode ...; a socketpair's end has no path.
+  return new Map(rows.filter((f) => f[4] !== "*").map((f) => [f[5], Number(f[2])]));
+}
+
+/** Wait until `pid` holds `count` connections it did not hold in `before`, each read to the end. */
+export async function serverHolds(pid: number, before: Map<string, number>, count: number): Promise<void> {
+  let now = new Map<string, number>();
+  await eventually(
+    () => {
+      now = acceptedBy(pid);
+      const fresh = [...now].filter(([inode]) => !before.has(inode));
+      return fresh.length >= count && fresh.every(([, unread]) => unread === 0);
+    },
+    { what: () => `process ${pid} to accept and read ${count} new connections; it holds ${JSON.stringify([...now])}` },
+  );
+}
