@@ -3,6 +3,7 @@
 // (exec all the way down), which drains and removes its socket; nothing is left running.
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { eventually } from "./helpers/eventually.ts";
 import { curl, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -29,7 +30,7 @@ test("npm run start:deno: SIGTERM to npm reaches deno, which drains, removes its
 
   npm.kill("SIGTERM");
   await npm.exited;
-  for (let i = 0; i < 100 && existsSync(`/proc/${child}`); i++) await Bun.sleep(50);
+  await eventually(() => !existsSync(`/proc/${child}`), { what: `deno (${child}) to be gone`, intervalMs: 50 });
   expect(existsSync(`/proc/${child}`)).toBe(false);
   for (const line of ["SIGTERM: shutting down", `removed socket ${sock}`, "all requests finished", "stopped"]) {
     expect(npm.stderr()).toContain(`printerfacts info: ${line}`);
