@@ -121,6 +121,20 @@ describe("bad values: one line naming the variable, the value and what is allowe
   });
 });
 
+describe("MAX_BODY and IDLE_TIMEOUT", () => {
+  test("take whole numbers in range, 0 included (their defaults: above)", () => {
+    expect(loadConfig({ MAX_BODY: "0", IDLE_TIMEOUT: "0" })).toMatchObject({ maxBodyBytes: 0, idleTimeoutSeconds: 0 });
+  });
+
+  test.each([
+    ["MAX_BODY=1k", { MAX_BODY: "1k" }, 'MAX_BODY="1k" must be a whole number from 0 to 1073741824 bytes'],
+    ["IDLE_TIMEOUT=256", { IDLE_TIMEOUT: "256" }, 'IDLE_TIMEOUT="256" must be a whole number from 0 to 255 seconds'],
+    ["IDLE_TIMEOUT=-1", { IDLE_TIMEOUT: "-1" }, 'IDLE_TIMEOUT="-1" must be a whole number from 0 to 255 seconds'],
+  ])("%s is refused", (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+});
+
 test("a value is checked before how values combine, in the table's order", () => {
   expect(() => loadConfig({ SOCKPATH: "/a.sock", PORT: "80" })).toThrow(ConfigError);
   expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "x" })).toThrow(/^PORT="http" /);
