@@ -1,5 +1,5 @@
 // config.ts in process: which listeners the environment describes, each variable's rule, and one
-// line for a bad value. The real program with bad config is test/config.test.ts.
+// line for a bad value. The real program with bad config is test/config-binary.test.ts.
 import { describe, expect, test } from "bun:test";
 import { ConfigError, configWarnings, LISTENERS, loadConfig, VARIABLES } from "../../src/config.ts";
 import { errorOf } from "../helpers/config.ts";

@@ -1,6 +1,6 @@
 // metrics.ts in process: the exposition text (histograms, escaping, methods), the app's observer
 // counting each request under its route, and /metrics stating its length. That promtool accepts
-// the text is test/metrics.test.ts.
+// the text is test/metrics-endpoint.test.ts.
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../../src/http/app.ts";
 import { facts } from "../../src/http/facts.ts";
