@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { mainConf, type Nginx, runNginx } from "./helpers/nginx.ts";
 import { runtimeDir, SERVICE, startService } from "./helpers/proxy.ts";
 import { BUN, fetchUnix, freePort, ROOT, type Running, start, tempDir } from "./helpers/server.ts";
@@ -148,16 +149,9 @@ interface Alert {
   activeAt: string;
 }
 
-/** Waits until `probe` gives a value (errors count as not yet), polling every half second. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(500);
-  }
-}
+/** Waits until `probe` gives a value, polling every half second; a failed probe (Prometheus not up yet) is "not yet". */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) =>
+  eventually(() => probe().catch(() => undefined), { what, timeoutMs, intervalMs: 500 });
 
 /** A real Prometheus with the shipped rules file as it is and one of the documented jobs. */
 async function startPrometheus(name: string, job: string) {
@@ -262,7 +256,7 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
           await res.arrayBuffer();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         }
-        await Bun.sleep(50);
+        await Bun.sleep(50); // paces the load: about 20 pairs of requests a second
       }
     })();
 

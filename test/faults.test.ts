@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../src/cli/exit.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { openRaw, rawExchange } from "./helpers/raw.ts";
 import { BINARY, ROOT, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
@@ -83,7 +84,16 @@ function load(target: string, clients: number, path: string) {
     }
     counts.sent++;
     conn.write(GET(path)).catch(() => {});
-    const closed = await conn.closed;
+    // Bounded: a connection the server never answers nor closes counts as lost.
+    let timer: Timer | undefined;
+    const closed = await Promise.race([
+      conn.closed,
+      new Promise<{ error: string }>((done) => {
+        timer = setTimeout(() => done({ error: "neither answered nor closed in 10 s" }), 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    conn.destroy();
     const [response] = conn.responses();
     if (response?.status === 200 && response.body.endsWith("\n")) counts.answered++;
     else {
@@ -94,7 +104,8 @@ function load(target: string, clients: number, path: string) {
   const workers = Array.from({ length: clients }, async () => {
     while (running) {
       await one();
-      if (counts.refused + counts.reset > 0) await Bun.sleep(5); // keep bounded once the server is gone
+      // Pacing, not waiting: keeps the refused connects bounded once the server is gone.
+      if (counts.refused + counts.reset > 0) await Bun.sleep(5);
     }
   });
   return {
@@ -107,20 +118,15 @@ function load(target: string, clients: number, path: string) {
   };
 }
 
-async function until(condition: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
-}
-
 /** A server on a fresh socket with 8 clients, once `warmup` requests have been answered. */
 async function serveUnderLoad(name: string, command: readonly string[], path: string, warmup: number) {
   const sock = join(dir.path, name);
   const proc = await startListening(command, { SOCKPATH: sock });
   const traffic = load(sock, 8, path);
-  await until(() => traffic.counts.answered >= warmup);
+  await eventually(() => traffic.counts.answered >= warmup, {
+    what: () => `${warmup} answers; so far ${JSON.stringify(traffic.counts)}`,
+    timeoutMs: 10_000,
+  });
   return { sock, proc, traffic };
 }
 
@@ -131,7 +137,10 @@ describe("under load", () => {
     const { sock, proc, traffic } = await serveUnderLoad("term.sock", FIXTURE, "/slow?ms=250", 24);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
-    await until(() => traffic.counts.refused >= 20);
+    await eventually(() => traffic.counts.refused >= 20, {
+      what: () => `20 refused connects; so far ${JSON.stringify(traffic.counts)}`,
+      timeoutMs: 10_000,
+    });
     await traffic.stop();
     console.log(`SIGTERM under load: ${JSON.stringify(traffic.counts)}`);
     expect(traffic.lostDetails).toEqual([]);
@@ -144,13 +153,21 @@ describe("under load", () => {
     const { sock, proc, traffic } = await serveUnderLoad("kill.sock", [BINARY], "/fact", 300);
     proc.kill("SIGKILL");
     expect(await proc.exited).toBe(137);
-    await until(() => traffic.counts.refused >= 20); // connect now fails: nobody is there
+    // Connect now fails: nobody is there.
+    await eventually(() => traffic.counts.refused >= 20, {
+      what: () => `20 refused connects; so far ${JSON.stringify(traffic.counts)}`,
+      timeoutMs: 10_000,
+    });
     expect(statSync(sock).isSocket()).toBe(true);
 
     const again = await startListening([BINARY], { SOCKPATH: sock });
     expect(again.stderr()).toContain(`removed stale socket ${sock}`);
     const before = traffic.counts.answered;
-    await until(() => traffic.counts.answered >= before + 100); // the same clients are served again
+    // The same clients are served again.
+    await eventually(() => traffic.counts.answered >= before + 100, {
+      what: () => `100 more answers after the restart; so far ${JSON.stringify(traffic.counts)}`,
+      timeoutMs: 10_000,
+    });
     await traffic.stop();
     console.log(`SIGKILL under load, then restart: ${JSON.stringify(traffic.counts)}`);
     again.kill();

@@ -1,9 +1,8 @@
-// Limits: clients that stall, a thousand idle connections, running out of file descriptors, and
-// the variables that set them. The service keeps serving everyone else throughout.
+// Limits: clients that stall, a thousand idle connections, running out of file descriptors. The
+// service keeps serving everyone else throughout. The variables' rules: test/unit/config.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../src/config.ts";
 import { fdLimit } from "../src/observe/fdwatch.ts";
 import { openRaw, type RawConnection, rawExchange, STALLS } from "./helpers/raw.ts";
 import { BINARY, ENTRIES, startListening, tempDir, waitForLog } from "./helpers/server.ts";
@@ -15,21 +14,6 @@ const HEALTHZ = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 async function healthz(sock: string): Promise<number | undefined> {
   return (await rawExchange(sock, HEALTHZ)).responses[0]?.status;
 }
-
-describe("MAX_BODY and IDLE_TIMEOUT", () => {
-  test("default to 16 KiB and 75 s; take whole numbers in range", () => {
-    expect(loadConfig({})).toMatchObject({ maxBodyBytes: 16_384, idleTimeoutSeconds: 75 });
-    expect(loadConfig({ MAX_BODY: "0", IDLE_TIMEOUT: "0" })).toMatchObject({ maxBodyBytes: 0, idleTimeoutSeconds: 0 });
-  });
-
-  test.each([
-    ["MAX_BODY=1k", { MAX_BODY: "1k" }, 'MAX_BODY="1k" must be a whole number from 0 to 1073741824 bytes'],
-    ["IDLE_TIMEOUT=256", { IDLE_TIMEOUT: "256" }, 'IDLE_TIMEOUT="256" must be a whole number from 0 to 255 seconds'],
-    ["IDLE_TIMEOUT=-1", { IDLE_TIMEOUT: "-1" }, 'IDLE_TIMEOUT="-1" must be a whole number from 0 to 255 seconds'],
-  ])("%s is refused", (_name, env, message) => {
-    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
-  });
-});
 
 describe("stalled clients", () => {
   /** Hang every stall on a fresh server, serve others meanwhile; the stalls the server left open. */

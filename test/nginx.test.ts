@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { freePort, type Nginx, type NginxOptions, selfSignedCert, startNginx } from "./helpers/nginx.ts";
 import { BINARY, curl, type Running, startListening, tempDir } from "./helpers/server.ts";
 
@@ -125,8 +126,10 @@ describe("with the access log", () => {
     const n = await nginx([sock]);
     const r = await viaNginx(`${n.https}/fact`, ["-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Real-IP: 203.0.113.9"]);
     expect(r.status).toBe(200);
-    const deadline = Date.now() + 1000;
-    while (!proc.stdout().includes('"path":"/fact"') && Date.now() < deadline) await Bun.sleep(20);
+    await eventually(() => proc.stdout().includes('"path":"/fact"'), {
+      what: () => `the service's access line for /fact; stdout: ${proc.stdout()}`,
+      timeoutMs: 1000,
+    });
     const line = proc
       .stdout()
       .split("\n")
@@ -151,7 +154,6 @@ describe("one request id in both logs (the shipped log_format)", () => {
     expect(r.status).toBe(200);
     const id = r.headers["x-request-id"];
     expect(id).toMatch(/^[0-9a-f]{32}$/);
-    const deadline = Date.now() + 2000;
     const ours = () =>
       proc
         .stdout()
@@ -162,7 +164,10 @@ describe("one request id in both logs (the shipped log_format)", () => {
         .siteLog()
         .split("\n")
         .filter((l) => l.includes(`request_id=${id}`));
-    while ((ours().length === 0 || theirs().length === 0) && Date.now() < deadline) await Bun.sleep(20);
+    await eventually(() => ours().length > 0 && theirs().length > 0, {
+      what: () => `request_id=${id} in the service's log (${ours().length} lines) and nginx's (${theirs().length})`,
+      timeoutMs: 2000,
+    });
     expect(ours()).toHaveLength(1);
     expect(ours()[0]).toContain("path=/facts/7 status=200");
     expect(theirs()).toHaveLength(1);

@@ -5,6 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { curl, freePort, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -40,7 +41,7 @@ test.each(SCRIPTS)(
 
     npm.kill("SIGTERM");
     await npm.exited;
-    for (let i = 0; i < 100 && existsSync(`/proc/${child}`); i++) await Bun.sleep(50);
+    await eventually(() => !existsSync(`/proc/${child}`), { what: `${runtime} (${child}) to be gone`, intervalMs: 50 });
     expect(existsSync(`/proc/${child}`)).toBe(false);
     for (const line of ["SIGTERM: shutting down", `removed socket ${sock}`, "all requests finished", "stopped"]) {
       expect(npm.stderr()).toContain(`printerfacts info: ${line}`);
@@ -72,7 +73,7 @@ test("npm run dev: a changed file reloads, and says so; SIGTERM to npm then stop
 
   npm.kill("SIGTERM");
   await npm.exited;
-  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(50);
+  await eventually(() => !existsSync(`/proc/${pid}`), { what: `the server (${pid}) to be gone`, intervalMs: 50 });
   expect(existsSync(`/proc/${pid}`)).toBe(false);
   expect(npm.stderr()).toContain("printerfacts info: SIGTERM: shutting down");
   expect(npm.stderr()).toContain("printerfacts info: stopped");

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCaddy } from "./helpers/caddy.ts";
 import { startHaproxy } from "./helpers/haproxy.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { freePort } from "./helpers/nginx.ts";
 import {
   type ProxySite,
@@ -48,22 +49,27 @@ async function stack(name: keyof typeof STARTERS) {
 const through = (proxy: RunningProxy, path: string, args: string[] = []) =>
   curl(`${proxy.https}${path}`, { args: ["-k", "--path-as-is", ...args] });
 
+type Lines = () => Array<Record<string, unknown>>;
+type Match = (l: Record<string, unknown>) => boolean;
+
 /** Wait until one of the instances has logged a request matching `match`. */
-async function logged(
-  lines: () => Array<Record<string, unknown>>,
-  match: (l: Record<string, unknown>) => boolean,
-  waitMs = 2000,
-) {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const line = lines().find(match);
-    if (line || Date.now() > deadline) return line;
-    await Bun.sleep(20);
-  }
+function logged(lines: Lines, match: Match) {
+  return eventually(() => lines().find(match), {
+    what: `a line matching ${match} in the service's access log`,
+    timeoutMs: 2000,
+  });
+}
+
+/** The line matching `match` that the instances logged within 300 ms, if any. */
+async function loggedWithin300ms(lines: Lines, match: Match) {
+  // A fixed wait on purpose: that no such line comes (lines are written every 100 ms at most) is what is tested.
+  await Bun.sleep(300);
+  return lines().find(match);
 }
 
 /** Run `command` (ab or wrk, bounded by time) while both instances are restarted, a then b. */
 async function restartUnderLoad(s: Awaited<ReturnType<typeof stack>>, command: string[]) {
+  const already = s.instances.map((p) => serviceLog(p).length);
   const load = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
   let finished = false;
   const output = Promise.all([new Response(load.stdout).text(), new Response(load.stderr).text(), load.exited]).then(
@@ -72,7 +78,10 @@ async function restartUnderLoad(s: Awaited<ReturnType<typeof stack>>, command: s
       return r;
     },
   );
-  await Bun.sleep(1000);
+  // Under way: both instances are answering it (beyond what they logged before it).
+  await eventually(() => s.instances.every((p, i) => serviceLog(p).length >= already[i] + 20), {
+    what: "20 answers to the load from each instance",
+  });
   for (const [i, sock] of s.sockets.entries()) {
     const other = s.instances[1 - i];
     const before = serviceLog(other).length;
@@ -81,7 +90,11 @@ async function restartUnderLoad(s: Awaited<ReturnType<typeof stack>>, command: s
     s.instances[i] = await startService(sock);
     // The other instance carried the load meanwhile.
     expect(serviceLog(other).length).toBeGreaterThan(before);
-    await Bun.sleep(500);
+    // The successor takes its share before the other one goes.
+    const successor = s.instances[i];
+    await eventually(() => serviceLog(successor).filter((l) => l.path === "/fact").length >= 20, {
+      what: `20 answers to the load from the successor on ${sock}`,
+    });
   }
   // The restarts happened under load, not after it.
   expect(finished).toBe(false);
@@ -123,7 +136,7 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
     ];
     for (const path of paths) expect((await through(s.proxy, path)).status, path).toBe(404);
     // The service itself would answer several of these spellings with the metrics.
-    expect(await logged(s.lines, (l) => String(l.path).includes("metrics"), 300)).toBeUndefined();
+    expect(await loggedWithin300ms(s.lines, (l) => String(l.path).includes("metrics"))).toBeUndefined();
   });
 
   test("the proxy's request id replaces the client's, and is in the proxy's log and ours", async () => {
@@ -137,8 +150,10 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
       status: 200,
     });
     expect(s.lines().some((l) => l.request_id === "client-chosen-id")).toBe(false);
-    const deadline = Date.now() + 2000;
-    while (!s.proxy.accessLog().includes(id) && Date.now() < deadline) await Bun.sleep(20);
+    await eventually(() => s.proxy.accessLog().includes(id), {
+      what: `${id} in the proxy's access log`,
+      timeoutMs: 2000,
+    });
     expect(s.proxy.accessLog()).toContain(id);
   });
 
@@ -151,7 +166,7 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
   test("CONNECT is refused by the proxy (400, 421 or 501), never passed to the service", async () => {
     const r = await s.proxy.raw(`CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n`, { timeoutMs: 2000 });
     expect([400, 421, 501]).toContain(r.responses[0]?.status);
-    expect(await logged(s.lines, (l) => l.method === "CONNECT", 300)).toBeUndefined();
+    expect(await loggedWithin300ms(s.lines, (l) => l.method === "CONNECT")).toBeUndefined();
   });
 
   test("an unknown method is 501 from the proxy (Bun would drop it: 502), and the next request is served", async () => {
@@ -178,7 +193,7 @@ describe.each(Object.keys(STARTERS) as Array<keyof typeof STARTERS>)("%s with th
       `@${body}`,
     ]);
     expect(big.status).toBe(413);
-    expect(await logged(s.lines, (l) => l.method === "POST", 300)).toBeUndefined();
+    expect(await loggedWithin300ms(s.lines, (l) => l.method === "POST")).toBeUndefined();
   });
 
   test("rolling restart of a, then b, under ab -k: 0 failed requests", async () => {

@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { freePort, selfSignedCert, startNginx } from "./helpers/nginx.ts";
 import { BINARY, type Running, startListening, tempDir } from "./helpers/server.ts";
 
@@ -39,6 +40,7 @@ function runLoad(url: string) {
   const done = Promise.all(Array.from({ length: LOAD.clients }, client));
   return {
     served: () => statuses.get("200") ?? 0,
+    statuses: () => Object.fromEntries(statuses),
     async stop() {
       stopped = true;
       await done;
@@ -50,7 +52,11 @@ function runLoad(url: string) {
 /** Wait until `n` more requests have been answered, so each restart happens under load. */
 async function whileServing(load: ReturnType<typeof runLoad>, n: number) {
   const target = load.served() + n;
-  while (load.served() < target) await Bun.sleep(10);
+  await eventually(() => load.served() >= target, {
+    what: () => `${n} more 200s through nginx; answers so far: ${JSON.stringify(load.statuses())}`,
+    timeoutMs: 10_000,
+    intervalMs: 10,
+  });
 }
 
 test("restart instance a, then b, under load through nginx: zero failed requests", async () => {

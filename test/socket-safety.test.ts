@@ -272,7 +272,7 @@ describe("shutdown", () => {
     const sock = sockPath();
     const old = await startListening(SLOW, { SOCKPATH: sock });
     const inFlight = curl("http://x/slow?ms=1500", { socket: sock });
-    await Bun.sleep(300);
+    await waitForLog(old, "slow request started"); // the request is in the server
 
     old.kill("SIGTERM");
     await waitForLog(old, `removed socket ${sock}`);
@@ -330,7 +330,7 @@ describe("shutdown", () => {
     const sock = sockPath();
     const proc = await startListening(SLOW, { SOCKPATH: sock, SHUTDOWN_TIMEOUT: "1" });
     const inFlight = curl("http://x/slow?ms=20000", { socket: sock });
-    await Bun.sleep(300);
+    await waitForLog(proc, "slow request started"); // the request is in the server
     proc.kill();
     expect(await proc.exited).toBe(0);
     expect(proc.stderr()).toContain("drain timed out after 1s");
@@ -342,7 +342,7 @@ describe("shutdown", () => {
     const sock = sockPath();
     const proc = await startListening(SLOW, { SOCKPATH: sock, SHUTDOWN_TIMEOUT: "60" });
     const inFlight = curl("http://x/slow?ms=30000", { socket: sock });
-    await Bun.sleep(300);
+    await waitForLog(proc, "slow request started"); // the request is in the server
     proc.kill("SIGTERM");
     await waitForLog(proc, "shutting down");
     proc.kill("SIGINT");

@@ -3,6 +3,7 @@
 // Deno through a drop-in), and a restart under load loses no request: the socket stays with systemd.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { DENO, NODE_BUNDLE, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
@@ -82,12 +83,17 @@ describe.each(RUNTIMES)("%s", (runtime, dropIn) => {
        client & client & wait`,
     ]);
     const counted = () => load.stdout().split("\n").filter(Boolean);
-    while (counted().length < 20) await Bun.sleep(20);
+    const answered = (n: number) =>
+      eventually(() => counted().length >= n, {
+        what: () => `${n} answers to the load; got ${counted().length}, stderr: ${load.stderr()}`,
+        timeoutMs: 20_000,
+      });
+    await answered(20);
     const sent = counted().length;
     await host.ok(["systemctl", "restart", "printerfacts.service"]);
     const at = counted().length;
     // Keep the load on until the new process has answered some of it.
-    while (counted().length < at + 40) await Bun.sleep(20);
+    await answered(at + 40);
     await host.ok(["touch", "/tmp/stop-load"]);
     expect(await load.exited).toBe(0);
     const statuses = counted();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { shows } from "./helpers/doc-steps.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { BINARY, BUN, ROOT } from "./helpers/server.ts";
 import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
 
@@ -217,7 +218,10 @@ describe("deploy/install-debian.sh", () => {
        client & client & wait`,
     ]);
     const counted = () => load.stdout().split("\n").filter(Boolean);
-    while (counted().length < 40) await Bun.sleep(20);
+    await eventually(() => counted().length >= 40, {
+      what: () => `40 answers to the load; got ${counted().length}, stderr: ${load.stderr()}`,
+      timeoutMs: 20_000,
+    });
     const before = counted().length;
     const r = await install();
     expect(r.stderr).toBe("");
@@ -432,15 +436,18 @@ describe("printerfacts.service, as shipped", () => {
         what === "a port taken"
           ? host.spawn(["env", "PORT=8081", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"])
           : undefined;
-      while (holder && (await host.run(["curl", "-s", "http://127.0.0.1:8081/healthz"])).status !== 0)
-        await Bun.sleep(50);
+      if (holder)
+        await eventually(async () => (await host.run(["curl", "-s", "http://127.0.0.1:8081/healthz"])).status === 0, {
+          what: () => `the holder to answer on port 8081; stderr: ${holder.stderr()}`,
+          intervalMs: 50,
+        });
       await dropIn(settings);
       await host.ok(["systemctl", "daemon-reload"]);
       // ExecStartPost waits for the socket; the process exits first, so the start fails (on TCP
       // there is no socket to wait for: the start succeeds and the process fails right after).
       const r = await host.run(["systemctl", "start", unit]);
       if (what !== "a port taken") expect(r.status).not.toBe(0);
-      // Well past RestartSec=1s: a restart would have happened by now.
+      // A fixed wait on purpose: that no restart comes is what is tested (well past RestartSec=1s).
       await Bun.sleep(1500);
       const s = await show(unit, "ActiveState", "Result", "ExecMainStatus", "NRestarts", "InvocationID");
       expect([s.ActiveState, s.Result, s.ExecMainStatus, s.NRestarts]).toEqual([
@@ -469,18 +476,20 @@ describe("printerfacts.service, as shipped", () => {
     const before = await show(unit, "MainPID", "NRestarts");
     await host.run(["curl", "-s", "--unix-socket", sock, "http://x/fail/timer"]);
     let after = before;
-    for (
-      let i = 0;
-      i < 100 && (after.NRestarts === "0" || after.MainPID === before.MainPID || after.MainPID === "0");
-      i++
-    ) {
-      await Bun.sleep(100);
-      after = await show(unit, "MainPID", "NRestarts");
-    }
+    await eventually(
+      async () => {
+        after = await show(unit, "MainPID", "NRestarts");
+        return after.NRestarts !== "0" && after.MainPID !== before.MainPID && after.MainPID !== "0";
+      },
+      { what: () => `a restart with a new MainPID; now ${JSON.stringify(after)}`, timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(after.NRestarts).toBe("1");
     expect(await host.ok(["journalctl", "--no-pager", "-o", "cat", "-u", unit])).toContain("status=70/SOFTWARE");
     // The new process is "activating" until its socket is there (ExecStartPost), then serves.
-    for (let i = 0; i < 100 && (await show(unit, "ActiveState")).ActiveState !== "active"; i++) await Bun.sleep(50);
+    await eventually(async () => (await show(unit, "ActiveState")).ActiveState === "active", {
+      what: `${unit} to be active again`,
+      intervalMs: 50,
+    });
     expect((await host.ok(["curl", "-s", "--unix-socket", sock, "http://x/healthz"])).trim()).toBe("ok");
     await host.ok(["systemctl", "stop", unit]);
     await host.ok(["rm", "-rf", "/etc/systemd/system/printerfacts.service.d"]);

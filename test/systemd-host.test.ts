@@ -4,8 +4,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { BINARY } from "./helpers/server.ts";
-import { bootSystemdHost, type SystemdHost } from "./helpers/systemd-host.ts";
+import { bootSystemdHost, cgroup2Dir, isRunning, type SystemdHost } from "./helpers/systemd-host.ts";
 
 // A file in the machine's /tmp before the boot: systemd-tmpfiles must not have emptied it.
 const marker = join(tmpdir(), `pf-systemd-host-marker-${process.pid}`);
@@ -59,11 +60,15 @@ test("units run, the journal has their lines, loopback works", async () => {
   await host.copyIn(BINARY, "/usr/local/bin/printerfacts", 0o755);
   const served = host.spawn(["env", "PORT=8099", "HOST=127.0.0.1", "/usr/local/bin/printerfacts"]);
   let status = "";
-  for (let i = 0; i < 100 && status !== "200"; i++) {
-    status = (await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8099/healthz"]))
-      .stdout;
-    if (status !== "200") await Bun.sleep(50);
-  }
+  await eventually(
+    async () => {
+      status = (
+        await host.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8099/healthz"])
+      ).stdout;
+      return status === "200";
+    },
+    { what: () => `a 200 from /healthz inside the host (last: ${status || "none"})`, intervalMs: 50 },
+  );
   expect(status).toBe("200");
   served.kill("SIGKILL");
   expect(await host.ok(["ip", "-br", "link"])).not.toMatch(/eth|ens|enp/);
@@ -89,13 +94,17 @@ test("copyIn copies a file of the machine's /tmp into the host", async () => {
 test("stop() kills every process in it and removes its state; the machine is as before", async () => {
   const other = await bootSystemdHost();
   const { pid, stateDir } = other;
-  const cgroups = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+  // Its cgroup (a child of ours): PID 1's group, or the pf-systemd-host-* group above it.
+  const own = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("0::"));
+  const group = cgroup2Dir(own?.slice(3).match(/^.*\/pf-systemd-host-[^/]+/)?.[0] ?? "/(no pf-systemd-host group)");
+  expect(group && existsSync(group)).toBe(true);
   await other.stop();
   await other.stop();
-  expect(existsSync(`/proc/${pid}`)).toBe(false);
+  expect(isRunning(pid)).toBe(false);
   expect(existsSync(stateDir)).toBe(false);
-  // Its cgroup (a child of ours) is gone too.
-  const own = cgroups.split("\n").find((l) => l.startsWith("0::"));
-  expect(own).toBeDefined();
+  // ...is gone too.
+  expect(existsSync(group ?? "")).toBe(false);
   expect(readFileSync(marker, "utf8")).toBe("still here\n");
 }, 60_000);

@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ENV_VARS, loadConfig, VARIABLES, type Variable } from "../src/config.ts";
+import { ENV_VARS, VARIABLES, type Variable } from "../src/config.ts";
 import { BINARY, ROOT, start } from "./helpers/server.ts";
 
 /** The table docs/configuration.md must contain, row for row. */
@@ -49,22 +49,5 @@ test("scripts/deno-run falls back to the table's defaults where it grants an add
     HOST: VARIABLES.HOST.default,
     PORT: VARIABLES.PORT.default,
     METRICS_HOST: VARIABLES.METRICS_HOST.default,
-  });
-});
-
-test("each default in the table is the one loadConfig applies", () => {
-  const cfg = loadConfig({ SOCKPATH: "/run/x/s.sock", METRICS_PORT: "9464" });
-  expect(cfg.main.target.kind === "unix" && cfg.main.target.mode.toString(8)).toBe(
-    VARIABLES.SOCKMODE.default.replace(/^0/, ""),
-  );
-  expect(cfg.shutdownTimeoutMs).toBe(Number(VARIABLES.SHUTDOWN_TIMEOUT.default) * 1000);
-  expect(cfg.maxBodyBytes).toBe(Number(VARIABLES.MAX_BODY.default));
-  expect(cfg.idleTimeoutSeconds).toBe(Number(VARIABLES.IDLE_TIMEOUT.default));
-  expect(cfg.log).toEqual({ format: VARIABLES.LOG_FORMAT.default, level: VARIABLES.LOG_LEVEL.default });
-  expect(cfg.metrics?.target).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
-  expect(loadConfig({}).main.target).toEqual({
-    kind: "tcp",
-    host: VARIABLES.HOST.default,
-    port: Number(VARIABLES.PORT.default),
   });
 });

@@ -25,6 +25,7 @@ function idOf(flag: "-u" | "-g", name: string): number {
 export function renderCaddyfile(
   { sockets, httpPort, httpsPort }: ProxySite,
   files: { cert: string; key: string; admin: string },
+  maxBody?: number,
 ): string {
   const r = (text: string, from: string, to: string) => replaceExactly("deploy/caddy/Caddyfile", text, from, to);
   let text = readFileSync(SHIPPED_CADDYFILE, "utf8");
@@ -39,12 +40,22 @@ export function renderCaddyfile(
     `reverse_proxy ${SHIPPED_UPSTREAMS} {`,
     `reverse_proxy ${sockets.map((s) => `unix/${s}`).join(" ")} {`,
   );
+  if (maxBody !== undefined) {
+    text = r(
+      text,
+      "int({http.request.header.Content-Length}) > 16384`",
+      `int({http.request.header.Content-Length}) > ${maxBody}\``,
+    );
+    text = r(text, "max_size 16KB", `max_size ${maxBody}`);
+  }
   return text;
 }
 
 export interface CaddyOptions {
   /** Supplementary groups of the caddy process (default: the service's group). */
   groups?: number[];
+  /** The service's MAX_BODY, when it is not the default: Caddy's body limits are set to it, as the Caddyfile says. */
+  maxBody?: number;
 }
 
 /** Render into `prefix`, validate, start Caddy in the foreground and wait until it listens. */
@@ -59,7 +70,7 @@ export async function startCaddy(prefix: string, site: ProxySite, opts: CaddyOpt
   copyFileSync(site.cert.key, files.key);
   for (const path of [home, files.cert, files.key]) chownSync(path, uid, gid);
   const caddyfile = join(prefix, "Caddyfile");
-  writeFileSync(caddyfile, renderCaddyfile(site, files));
+  writeFileSync(caddyfile, renderCaddyfile(site, files, opts.maxBody));
 
   const groups = (opts.groups ?? [SERVICE.gid]).join(",");
   const asCaddy = [

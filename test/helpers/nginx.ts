@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./eventually.ts";
 import { testCert } from "./proxy.ts";
 import { ROOT, type Running, start } from "./server.ts";
 
@@ -128,27 +129,22 @@ export async function runNginx(
   proc.exited.then((code) => {
     exitCode = code;
   });
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    try {
-      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-      socket.end();
-      break;
-    } catch {
-      // Never an empty reason: how it ended, and whatever nginx said on stderr and in its error log.
-      const why =
-        exitCode !== undefined
-          ? `nginx exited with ${exitCode}`
-          : Date.now() > deadline
-            ? "nginx did not accept on its port within 3 s"
-            : undefined;
-      if (why)
-        throw new Error(
-          `${why}; stderr: ${proc.stderr().trim() || "(nothing)"}; error.log: ${read("error.log").trim() || "(nothing)"}`,
-        );
-      await Bun.sleep(20);
-    }
-  }
+  // Never an empty reason: how it ended, and whatever nginx said on stderr and in its error log.
+  const said = () =>
+    `stderr: ${proc.stderr().trim() || "(nothing)"}; error.log: ${read("error.log").trim() || "(nothing)"}`;
+  await eventually(
+    async () => {
+      try {
+        const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+        socket.end();
+        return true;
+      } catch {
+        if (exitCode !== undefined) throw new Error(`nginx exited with ${exitCode}; ${said()}`);
+        return false;
+      }
+    },
+    { what: () => `nginx to accept on its port; ${said()}`, timeoutMs: 3000 },
+  );
   return {
     proc,
     errorLog: () => read("error.log"),

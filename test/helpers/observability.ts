@@ -1,6 +1,7 @@
 // Reading what a real printerfacts process says about its requests: access-log lines on stdout
 // and the Prometheus text on /metrics.
 import type { AccessRecord } from "../../src/observe/access-log.ts";
+import { eventually } from "./eventually.ts";
 import type { Running } from "./server.ts";
 
 /** The JSON access-log lines written so far (LOG_FORMAT=json). */
@@ -14,17 +15,16 @@ export function jsonLines(proc: Running): AccessRecord[] {
 
 /** Wait until `count` lines are on stdout (they are written in batches, every 100 ms at most). */
 export async function waitForLines(proc: Running, count: number, timeoutMs = 5000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lines = proc
-      .stdout()
-      .split("\n")
-      .filter((line) => line !== "");
-    if (lines.length >= count) return lines;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${count} lines on stdout; got:\n${proc.stdout()}`);
-    await Bun.sleep(20);
-  }
+  return eventually(
+    () => {
+      const lines = proc
+        .stdout()
+        .split("\n")
+        .filter((line) => line !== "");
+      return lines.length >= count && lines;
+    },
+    { what: () => `${count} lines on stdout; got:\n${proc.stdout()}`, timeoutMs },
+  );
 }
 
 /** SIGTERM, then the exit code. */

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
+import { eventually } from "./eventually.ts";
 import { parseResponses, type RawResponse } from "./raw.ts";
 import { BINARY, ROOT, type Running, startListening } from "./server.ts";
 
@@ -117,9 +118,9 @@ export function rawTlsExchange(
       secured = true;
       // The server may answer and close before all is written (a 413): that is not an error.
       socket.write(data, () => {});
-      const deadline = Date.now() + timeoutMs;
       const done = () => closed || (!untilClosed && parseResponses(received).length >= responses);
-      while (!done() && Date.now() < deadline) await Bun.sleep(5);
+      // As rawExchange: reaching the deadline is an answer too, judged by the caller.
+      await eventually(done, { what: "the answer or the close", timeoutMs, intervalMs: 5 }).catch(() => {});
       const result = { responses: parseResponses(received), received, closedByServer: closed };
       socket.destroy();
       resolve(result);
@@ -129,17 +130,16 @@ export function rawTlsExchange(
 
 /** Wait until 127.0.0.1:port accepts a TCP connection; fails with `why()` after timeoutMs. */
 export async function waitForPort(port: number, why: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const accepts = async () => {
     try {
       const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       socket.end();
-      return;
+      return true;
     } catch {
-      if (Date.now() > deadline) throw new Error(why());
-      await Bun.sleep(20);
+      return false;
     }
-  }
+  };
+  await eventually(accepts, { what: () => `127.0.0.1:${port} to accept: ${why()}`, timeoutMs });
 }
 
 // ---- the service, as an operator runs it ----

@@ -1,6 +1,8 @@
 // Raw bytes over a real socket: requests that fetch and curl would refuse to send, and
 // connections held open part-way through a request.
+import { spawnSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { eventually } from "./eventually.ts";
 
 export interface RawResponse {
   status: number;
@@ -75,9 +77,10 @@ export async function rawExchange(
   const conn = await openRaw(target);
   // The server may answer and close before all is written (a 413 or 431): that is not an error.
   conn.write(data).catch(() => {});
-  const deadline = Date.now() + timeoutMs;
   const done = () => conn.isClosed() || (!untilClosed && conn.responses().length >= responses);
-  while (!done() && Date.now() < deadline) await Bun.sleep(5);
+  // Reaching the deadline is an answer too (the server neither answered nor closed): the caller
+  // judges what arrived by then.
+  await eventually(done, { what: "the answer or the close", timeoutMs, intervalMs: 5 }).catch(() => {});
   const result = { responses: conn.responses(), received: conn.received(), closedByServer: conn.isClosed() };
   conn.destroy();
   return result;
@@ -129,3 +132,32 @@ export const STALLS: Record<string, { send: string; drip?: string }> = {
   },
   "idle keep-alive after a response": { send: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" },
 };
+
+/**
+ * The connections process `pid` has accepted on its Unix socket, as `ss` (iproute2) lists them:
+ * the server end's inode → bytes the server has not read yet. A connection still in the listen
+ * queue is not among them. So a test can wait until the server really holds a connection.
+ */
+export function acceptedBy(pid: number): Map<string, number> {
+  const r = spawnSync("ss", ["-xHnp", "state", "connected"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ss -x failed: ${r.stderr}`);
+  const rows = r.stdout
+    .split("\n")
+    .filter((line) => line.includes(`pid=${pid},`))
+    .map((line) => line.trim().split(/\s+/));
+  // Netid State Recv-Q Send-Q Local-path Local-inode Peer Peer-inode ...; a socketpair's end has no path.
+  return new Map(rows.filter((f) => f[4] !== "*").map((f) => [f[5], Number(f[2])]));
+}
+
+/** Wait until `pid` holds `count` connections it did not hold in `before`, each read to the end. */
+export async function serverHolds(pid: number, before: Map<string, number>, count: number): Promise<void> {
+  let now = new Map<string, number>();
+  await eventually(
+    () => {
+      now = acceptedBy(pid);
+      const fresh = [...now].filter(([inode]) => !before.has(inode));
+      return fresh.length >= count && fresh.every(([, unread]) => unread === 0);
+    },
+    { what: () => `process ${pid} to accept and read ${count} new connections; it holds ${JSON.stringify([...now])}` },
+  );
+}

@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { eventually } from "./eventually.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist/printerfacts");
@@ -107,13 +108,15 @@ export async function waitForLog(proc: Running, pattern: RegExp | string, timeou
   proc.exited.then((code) => {
     exitCode = code;
   });
-  const deadline = Date.now() + timeoutMs;
-  while (!matches()) {
-    if (exitCode !== undefined)
-      throw new Error(`process exited with ${exitCode} before logging ${pattern}:\n${proc.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; stderr so far:\n${proc.stderr()}`);
-    await Bun.sleep(20);
-  }
+  await eventually(
+    () => {
+      if (matches()) return true;
+      if (exitCode !== undefined)
+        throw new Error(`process exited with ${exitCode} before logging ${pattern}:\n${proc.stderr()}`);
+      return false;
+    },
+    { what: () => `${pattern} on stderr; stderr so far:\n${proc.stderr()}`, timeoutMs },
+  );
 }
 
 /** Start a server and wait until it is listening. */

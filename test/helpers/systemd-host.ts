@@ -44,6 +44,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "./eventually.ts";
 import { type Running, start } from "./server.ts";
 
 export interface RunResult {
@@ -162,6 +163,17 @@ interface Live {
 }
 const hosts = new Set<Live>();
 
+/** Whether `pid` is a live process: neither gone nor a zombie waiting to be reaped. */
+export function isRunning(pid: number): boolean {
+  try {
+    // /proc/PID/stat: "PID (comm) STATE ...", and comm may hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** SIGKILLs every host still running and removes what it left; test/setup.ts calls it at the end. */
 export function killSystemdHosts(): void {
   for (const live of hosts) teardown(live);
@@ -205,13 +217,17 @@ function ownCgroup2(): string | undefined {
   const line = readFileSync("/proc/self/cgroup", "utf8")
     .split("\n")
     .find((l) => l.startsWith("0::"));
+  return line ? cgroup2Dir(line.slice(3)) : undefined;
+}
+
+/** The directory of a cgroup2 group named as /proc/PID/cgroup's "0::" line names it, or undefined. */
+export function cgroup2Dir(rel: string): string | undefined {
   const mount = readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((l) => l.split(" "))
     .find((f) => f[f.indexOf("-") + 1] === "cgroup2");
-  if (!line || !mount) return undefined;
+  if (!mount) return undefined;
   // mountinfo: field 3 is the mount's root within the hierarchy, field 4 its mount point.
-  const rel = line.slice(3);
   const root = mount[3] === "/" ? "" : mount[3];
   return join(mount[4], rel.startsWith(root) ? rel.slice(root.length) : rel);
 }
@@ -284,23 +300,35 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
   unshare.exited.then((code) => {
     exited = code;
   });
+  const booting = (what: string) => ({
+    what,
+    timeoutMs: Math.max(0, deadline - Date.now()),
+    intervalMs: 10,
+  });
   // systemd is unshare's only child (PID 1 in there).
-  while (live.pid < 0) {
-    if (exited !== undefined) throw fail(`unshare exited with ${exited}`);
-    if (Date.now() > deadline) throw fail("no PID 1 appeared");
-    const children = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, "utf8").trim();
-    if (children) live.pid = Number(children.split(" ")[0]);
-    else await Bun.sleep(10);
+  try {
+    live.pid = await eventually(() => {
+      if (exited !== undefined) throw new Error(`unshare exited with ${exited}`);
+      const children = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, "utf8").trim();
+      return children ? Number(children.split(" ")[0]) : 0;
+    }, booting("a PID 1"));
+  } catch (e) {
+    throw fail((e as Error).message);
   }
   const enterArgs = ["nsenter", "-t", String(live.pid), "-m", "-p", "-n", "-i", "-u", "-C", "--"];
   const run = (command: readonly string[], opts?: RunOptions) => exec([...enterArgs, ...command], opts);
 
-  for (;;) {
-    if (exited !== undefined) throw fail(`unshare exited with ${exited}`);
-    if (Date.now() > deadline) throw fail("timed out waiting for systemctl is-system-running");
-    const state = (await run(["systemctl", "is-system-running"], { timeoutMs: 5_000 })).stdout.trim();
-    if (state === "running" || state === "degraded") break;
-    await Bun.sleep(50);
+  try {
+    await eventually(
+      async () => {
+        if (exited !== undefined) throw new Error(`unshare exited with ${exited}`);
+        const state = (await run(["systemctl", "is-system-running"], { timeoutMs: 5_000 })).stdout.trim();
+        return state === "running" || state === "degraded";
+      },
+      { ...booting("systemctl is-system-running to say running or degraded"), intervalMs: 50 },
+    );
+  } catch (e) {
+    throw fail((e as Error).message);
   }
   const bootMs = Math.round(performance.now() - began);
 
@@ -348,8 +376,9 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
     stop: async () => {
       teardown(live);
       await unshare.exited;
-      // systemd itself is reaped by whoever inherits it; wait until it is gone.
-      for (let i = 0; i < 200 && existsSync(`/proc/${live.pid}`); i++) await Bun.sleep(10);
+      // systemd itself is reaped by whoever inherits it (the machine's init, which may be slow
+      // to): dead is enough.
+      await eventually(() => !isRunning(live.pid), { what: `the host's PID 1 (${live.pid}) to die`, timeoutMs: 2000 });
     },
   };
 }

@@ -1,7 +1,7 @@
 // config.ts in process: which listeners the environment describes, each variable's rule, and one
-// line for a bad value. The real program with bad config is test/config.test.ts.
+// line for a bad value. The real program with bad config is test/config-binary.test.ts.
 import { describe, expect, test } from "bun:test";
-import { ConfigError, configWarnings, LISTENERS, loadConfig } from "../../src/config.ts";
+import { ConfigError, configWarnings, LISTENERS, loadConfig, VARIABLES } from "../../src/config.ts";
 import { errorOf } from "../helpers/config.ts";
 
 describe("defaults", () => {
@@ -35,6 +35,23 @@ describe("defaults", () => {
     expect(cfg.main.target).toMatchObject({ mode: 0o600, group: "www-data" });
     expect(cfg.shutdownTimeoutMs).toBe(3000);
     expect(loadConfig({ SOCKPATH: "/run/x.sock", SOCKMODE: "660" }).main.target).toMatchObject({ mode: 0o660 });
+  });
+});
+
+test("each default in the table is the one loadConfig applies", () => {
+  const cfg = loadConfig({ SOCKPATH: "/run/x/s.sock", METRICS_PORT: "9464" });
+  expect(cfg.main.target.kind === "unix" && cfg.main.target.mode.toString(8)).toBe(
+    VARIABLES.SOCKMODE.default.replace(/^0/, ""),
+  );
+  expect(cfg.shutdownTimeoutMs).toBe(Number(VARIABLES.SHUTDOWN_TIMEOUT.default) * 1000);
+  expect(cfg.maxBodyBytes).toBe(Number(VARIABLES.MAX_BODY.default));
+  expect(cfg.idleTimeoutSeconds).toBe(Number(VARIABLES.IDLE_TIMEOUT.default));
+  expect(cfg.log).toEqual({ format: VARIABLES.LOG_FORMAT.default, level: VARIABLES.LOG_LEVEL.default });
+  expect(cfg.metrics?.target).toEqual({ kind: "tcp", host: VARIABLES.METRICS_HOST.default, port: 9464 });
+  expect(loadConfig({}).main.target).toEqual({
+    kind: "tcp",
+    host: VARIABLES.HOST.default,
+    port: Number(VARIABLES.PORT.default),
   });
 });
 
@@ -118,6 +135,20 @@ describe("bad values: one line naming the variable, the value and what is allowe
 
   test("a directory too long to bind in privately is refused up front", () => {
     expect(errorOf({ SOCKPATH: `/${"d".repeat(94)}/s.sock` })).toContain("directory; it may be at most 94 bytes");
+  });
+});
+
+describe("MAX_BODY and IDLE_TIMEOUT", () => {
+  test("take whole numbers in range, 0 included (their defaults: above)", () => {
+    expect(loadConfig({ MAX_BODY: "0", IDLE_TIMEOUT: "0" })).toMatchObject({ maxBodyBytes: 0, idleTimeoutSeconds: 0 });
+  });
+
+  test.each([
+    ["MAX_BODY=1k", { MAX_BODY: "1k" }, 'MAX_BODY="1k" must be a whole number from 0 to 1073741824 bytes'],
+    ["IDLE_TIMEOUT=256", { IDLE_TIMEOUT: "256" }, 'IDLE_TIMEOUT="256" must be a whole number from 0 to 255 seconds'],
+    ["IDLE_TIMEOUT=-1", { IDLE_TIMEOUT: "-1" }, 'IDLE_TIMEOUT="-1" must be a whole number from 0 to 255 seconds'],
+  ])("%s is refused", (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });
 });
 

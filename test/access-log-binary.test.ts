@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { jsonLines, stop, waitForLines } from "./helpers/observability.ts";
 import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
@@ -136,7 +137,8 @@ describe("LOG_LEVEL", () => {
   test("warn: no access lines for successful requests and no info lines on stderr", async () => {
     const sock = socketPath();
     const proc = start([BINARY], { SOCKPATH: sock, LOG_LEVEL: "warn" });
-    while (!existsSync(sock)) await Bun.sleep(20); // it does not say "listening on" at this level
+    // It does not say "listening on" at this level.
+    await eventually(() => existsSync(sock), { what: () => `${sock} to appear; stderr: ${proc.stderr()}` });
     expect((await curl("http://x/fact", { socket: sock })).status).toBe(200);
     expect((await curl("http://x/nope", { socket: sock })).status).toBe(404);
     expect(await stop(proc)).toBe(0);

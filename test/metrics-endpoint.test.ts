@@ -1,6 +1,6 @@
-// Prometheus metrics: the text itself (histograms, escaping, methods), valid exposition text
-// (promtool) from every runtime, counters that follow the requests, and where /metrics is served:
-// on the main listener, or only on its own.
+// Prometheus metrics: valid exposition text (promtool) from every runtime, counters that follow
+// the requests, and where /metrics is served: on the main listener, or only on its own. The text
+// itself (histograms, escaping, methods) is test/unit/metrics.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,91 +23,16 @@ const dir = tempDir();
 afterAll(() => dir.cleanup());
 const socketPath = (name: string) => dir.socketPath(name);
 
-/** Every `name_bucket` sample of one series: [le, cumulative count], in the order written. */
-function buckets(text: string, name: string, route: string): [string, number][] {
-  const lines = text.split("\n").filter((l) => l.startsWith(`${name}_bucket{`) && l.includes(`route="${route}"`));
-  return lines.map((l) => [l.match(/le="([^"]+)"/)?.[1] ?? "", Number(l.slice(l.lastIndexOf(" ") + 1))]);
-}
-
-describe("the exposition text", () => {
-  test("a histogram's buckets are cumulative, and _count and _sum match what was observed", async () => {
-    const metrics = createMetrics({ version: "1", runtime: "test" });
-    // 0.001 is a bound itself (le means <=); 2 and 30 are past the highest bound, 1 s.
-    const seconds = [0.00005, 0.0001, 0.0003, 0.001, 0.001, 0.004, 0.2, 2, 30];
-    for (const s of seconds) metrics.observe("GET", "/fact", 200, s);
-    metrics.observe("GET", "/healthz", 200, 0.5);
-    const text = metrics.render();
-
-    const fact = buckets(text, "http_request_duration_seconds", "/fact");
-    expect(fact.map(([le]) => le)).toEqual([
-      "0.0001",
-      "0.00025",
-      "0.0005",
-      "0.001",
-      "0.0025",
-      "0.005",
-      "0.01",
-      "0.025",
-      "0.05",
-      "0.1",
-      "0.25",
-      "1",
-      "+Inf",
-    ]);
-    for (const [le, count] of fact) {
-      expect(count).toBe(seconds.filter((s) => le === "+Inf" || s <= Number(le)).length);
-    }
-    const labels = { method: "GET", route: "/fact", status: "200" };
-    expect(sample(text, "http_request_duration_seconds_count", labels)).toBe(seconds.length);
-    expect(sample(text, "http_requests_total", labels)).toBe(seconds.length);
-    expect(sample(text, "http_request_duration_seconds_sum", labels)).toBeCloseTo(
-      seconds.reduce((a, b) => a + b),
-      9,
-    );
-    // The other series counts only its own.
-    expect(buckets(text, "http_request_duration_seconds", "/healthz").map(([, n]) => n)).toEqual([
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
-    ]);
-    expect((await promtoolCheck(text)).output).toBe("");
-  });
-
-  test("label values are escaped: backslash, double quote and newline (the version comes from package.json)", async () => {
-    const metrics = createMetrics({ version: 'x"y\\z\nw', runtime: "bun 1.4.5" });
-    const text = metrics.render();
-    expect(text).toContain('printerfacts_build_info{version="x\\"y\\\\z\\nw",runtime="bun 1.4.5"} 1\n');
-    const check = await promtoolCheck(text);
-    expect(check.output).toBe("");
-    expect(check.exitCode).toBe(0);
-  });
-
-  test('a method outside the known ones is counted as "other", in one series whatever it was', () => {
-    const metrics = createMetrics({ version: "1", runtime: "test" });
-    for (const method of ["FOO", "BREW", "get", "other"]) metrics.observe(method, "/fact", 405, 0.0001);
-    metrics.observe("PATCH", "/fact", 405, 0.0001);
-    const text = metrics.render();
-    expect(sample(text, "http_requests_total", { method: "other", route: "/fact", status: "405" })).toBe(4);
-    expect(sample(text, "http_requests_total", { method: "PATCH", route: "/fact", status: "405" })).toBe(1);
-    expect(text).not.toMatch(/FOO|BREW|"get"/);
-  });
-
-  test("before any request: the families are described, with no samples, and facts served is 0", async () => {
-    const text = createMetrics({ version: "1", runtime: "test" }).render();
-    expect(text).toContain("# TYPE http_requests_total counter\n# HELP http_request_duration_seconds ");
-    expect(text).toContain("# TYPE http_request_duration_seconds histogram\n");
-    expect(text).toEndWith("# TYPE http_request_duration_seconds histogram\n");
-    expect(sample(text, "printerfacts_facts_served_total")).toBe(0);
-    expect((await promtoolCheck(text)).exitCode).toBe(0);
-  });
-
-  test("the metrics-only app: GET /metrics with the exposition content type and no-store; 404 otherwise", async () => {
-    const metrics = createMetrics({ version: "1", runtime: "test" });
-    metrics.factServed();
-    const res = await metrics.app().request("/metrics");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-    expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(sample(await res.text(), "printerfacts_facts_served_total")).toBe(1);
-    expect((await metrics.app().request("/fact")).status).toBe(404);
+describe("the exposition text (its content: test/unit/metrics.test.ts)", () => {
+  test("promtool accepts it: histograms, escaped label values, and the families before any request", async () => {
+    const observed = createMetrics({ version: "1", runtime: "test" });
+    for (const s of [0.00005, 0.0001, 0.0003, 0.001, 0.001, 0.004, 0.2, 2, 30])
+      observed.observe("GET", "/fact", 200, s);
+    observed.observe("GET", "/healthz", 200, 0.5);
+    const escaped = createMetrics({ version: 'x"y\\z\nw', runtime: "bun 1.4.5" });
+    const empty = createMetrics({ version: "1", runtime: "test" });
+    for (const metrics of [observed, escaped, empty])
+      expect(await promtoolCheck(metrics.render())).toEqual({ exitCode: 0, output: "" });
   });
 });
 
