@@ -6,11 +6,18 @@
 /** EX_SOFTWARE from sysexits.h: an internal software error. */
 export const EXIT_FATAL = 70;
 
-/** `report` writes one line whatever LOG_LEVEL says (log.ts's fatal). */
-export function exitOnFatalErrors(report: (message: string) => void): void {
+/**
+ * `report` writes one line whatever LOG_LEVEL says (log.ts's fatal); `flush` lets the log lines
+ * out first, for a bounded time (line-writer.ts's flushAll), so a stalled reader cannot hold the exit.
+ */
+export function exitOnFatalErrors(report: (message: string) => void, flush?: () => Promise<void>): void {
+  let exiting = false;
   const die = (what: string) => (err: unknown) => {
     report(`${what}, exiting: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(EXIT_FATAL);
+    if (exiting) return;
+    exiting = true;
+    if (!flush) process.exit(EXIT_FATAL);
+    flush().finally(() => process.exit(EXIT_FATAL));
   };
   process.on("uncaughtException", die("uncaught exception"));
   process.on("unhandledRejection", die("unhandled rejection"));

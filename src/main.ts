@@ -12,8 +12,8 @@ import { exitOnFatalErrors } from "./fatal.ts";
 import { watchFileDescriptors } from "./observe/fdwatch.ts";
 import { runtimeName } from "./listen/adapters/index.ts";
 import { UnsupportedError } from "./types.ts";
-import { lineWriter } from "./observe/line-writer.ts";
-import { fatal, isEnabled, log, setLogLevel } from "./log.ts";
+import { flushAll, lineWriter } from "./observe/line-writer.ts";
+import { fatal, isEnabled, log, setLogLevel, useNonBlockingStderr } from "./log.ts";
 import { createMetrics } from "./observe/metrics.ts";
 import { exitOnSignals, ListenError, startServer } from "./listen/server.ts";
 import { SocketError } from "./listen/socket.ts";
@@ -39,7 +39,7 @@ Routes: GET /fact, /facts/{id}, /, /healthz, /metrics`;
 }
 
 export async function main(args: string[]): Promise<void> {
-  exitOnFatalErrors(fatal);
+  exitOnFatalErrors(fatal, flushAll);
   if (args[0] === "check") {
     const { check } = await import("./check.ts");
     process.exit(await check(args.slice(1), process.env));
@@ -64,9 +64,11 @@ export async function main(args: string[]): Promise<void> {
     setLogLevel(config.log.level);
     for (const warning of configWarnings(config)) log.warn(warning);
     const metrics = createMetrics({ version: pkg.version, runtime: runtimeName() });
-    const stdout = lineWriter(1, (err) =>
-      log.error(`access log: writing to stdout failed (${err.message}); no more access lines`),
-    );
+    const stdout = lineWriter(1, {
+      stream: "stdout",
+      onError: (err) => log.error(`access log: writing to stdout failed (${err.message}); no more access lines`),
+      onDropped: (count) => log.warn(`access log: ${count} lines dropped while stdout's reader was not keeping up`),
+    });
     const app = createApp({
       facts,
       observers: [
@@ -91,9 +93,9 @@ export async function main(args: string[]): Promise<void> {
         metrics: (request, conn) => metricsApp.fetch(request, conn),
       },
       log,
-      { onClosed: stdout.flush },
     );
-    exitOnSignals(server, log);
+    exitOnSignals(server, log, flushAll);
+    useNonBlockingStderr();
     watchFileDescriptors(log);
   } catch (err) {
     if (err instanceof ConfigError) {
