@@ -15,7 +15,7 @@ import { UnsupportedError } from "./types.ts";
 import { flushAll, lineWriter } from "./observe/line-writer.ts";
 import { fatal, isEnabled, log, setLogLevel, useNonBlockingStderr } from "./log.ts";
 import { createMetrics } from "./observe/metrics.ts";
-import { exitOnSignals, ListenError, startServer } from "./listen/server.ts";
+import { exitOnSignals, ignoreStraySignals, ListenError, startServer } from "./listen/server.ts";
 import { SocketError } from "./listen/socket.ts";
 
 /** --help: the variables come from config.ts's table, so a new one is listed without a second edit. */
@@ -59,6 +59,7 @@ export async function main(args: string[]): Promise<void> {
     process.exit(64);
   }
 
+  ignoreStraySignals(log);
   try {
     const config = loadConfig(process.env);
     setLogLevel(config.log.level);

@@ -162,9 +162,7 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
 /**
  * SIGTERM, SIGINT and SIGQUIT (nginx's graceful stop): drain, then exit 0. A second one during the
  * drain cuts every connection and exits at once. Before exiting, `beforeExit` lets the queued log
- * lines out, for a bounded time (line-writer.ts's flushAll).
- * SIGHUP, SIGUSR1 and SIGUSR2 would otherwise kill the process undrained (and SIGUSR1 opens Node's
- * inspector): each is logged and ignored. See docs/reliability.md.
+ * lines out, for a bounded time (line-writer.ts's flushAll). See docs/reliability.md.
  */
 export function exitOnSignals(server: RunningServer, log: Logger, beforeExit: () => Promise<void> = async () => {}) {
   let stopping = false;
@@ -195,6 +193,14 @@ export function exitOnSignals(server: RunningServer, log: Logger, beforeExit: ()
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   process.on("SIGQUIT", onSignal);
+}
+
+/**
+ * SIGHUP, SIGUSR1 and SIGUSR2 would end the process undrained, leaving its socket behind (and
+ * SIGUSR1 opens Node's inspector on 127.0.0.1:9229): each is logged and ignored. Called before the
+ * listeners are bound, so that a start in progress is not killed either.
+ */
+export function ignoreStraySignals(log: Logger) {
   for (const [signal, message] of Object.entries(IGNORED)) process.on(signal, () => log.warn(message));
 }
 
