@@ -137,7 +137,12 @@ export function lineWriter(fd: number, options: LineWriterOptions): LineWriter {
   }
 
   function send(offset: number, length: number, batch: number) {
-    sink(out.subarray(offset, length), (err, written) => {
+    try {
+      sink(out.subarray(offset, length), done);
+    } catch (err) {
+      done(err as NodeJS.ErrnoException, 0); // a sink that throws instead of calling back
+    }
+    function done(err: NodeJS.ErrnoException | null, written: number) {
       if (err && err.code !== "EAGAIN") {
         // The reader is gone (EPIPE) or the fd is bad: this stream ends, serving goes on.
         failed = true;
@@ -160,7 +165,7 @@ export function lineWriter(fd: number, options: LineWriterOptions): LineWriter {
       if (pending.length >= MAX_BATCH || (waiters.length > 0 && pending !== "")) start();
       else if (pending !== "") schedule();
       else settle();
-    });
+    }
   }
 
   const writer: LineWriter = {

@@ -155,3 +155,35 @@ test("flushAll waits for a stalled reader no longer than it is told", async () =
   closeSync(writeFd);
   closeSync(readFd);
 });
+
+test("a full pipe someone made non-blocking (EAGAIN): the write is tried again, and nothing kept is lost", async () => {
+  const fifo = join(dir, "fifo3");
+  Bun.spawnSync(["mkfifo", fifo]);
+  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writeFd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const errors: Error[] = [];
+  const writer = lineWriter(writeFd, { ...strict, onError: (err) => errors.push(err) });
+  const total = 1000; // 200 KB: more than the pipe's 64 KiB, less than MAX_BUFFERED
+  for (let i = 0; i < total; i++) writer.write(`${String(i).padStart(6, "0")} ${"z".repeat(192)}\n`);
+  await Bun.sleep(3 * FLUSH_MS); // the pipe is full: EAGAIN, and again
+  let flushed = false;
+  writer.flush().then(() => {
+    flushed = true;
+  });
+  const chunk = Buffer.alloc(1 << 20);
+  let received = "";
+  await until(() => {
+    try {
+      received += chunk.toString("latin1", 0, readSync(readFd, chunk));
+    } catch {}
+    return flushed;
+  }, 10_000);
+  try {
+    received += chunk.toString("latin1", 0, readSync(readFd, chunk));
+  } catch {}
+  expect(errors).toEqual([]);
+  const lines = received.split("\n").slice(0, -1);
+  expect(lines.map((l) => Number(l.slice(0, 6)))).toEqual(Array.from({ length: total }, (_, i) => i));
+  closeSync(writeFd);
+  closeSync(readFd);
+});

@@ -1,6 +1,7 @@
 // metrics.ts in process: the app's observer counts each request under its route, and /metrics
 // states its length.
 import { expect, test } from "bun:test";
+import { openSync } from "node:fs";
 import { createApp } from "../../src/http/app.ts";
 import { facts } from "../../src/http/facts.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
@@ -43,4 +44,20 @@ test("GET /metrics states its Content-Length; HEAD keeps it without the body", a
   const head = await app.request("/metrics", { method: "HEAD" });
   expect(Number(head.headers.get("content-length"))).toBeGreaterThan(1000);
   expect(await head.text()).toBe("");
+});
+
+test("log lines dropped: a counter per stream, there from the start, counting what the line writers dropped", async () => {
+  const { droppedLines, lineWriter } = await import("../../src/observe/line-writer.ts");
+  const metrics = createMetrics({ version: "1", runtime: "test" });
+  const before = { ...droppedLines() };
+  const text = metrics.render();
+  expect(text).toContain("# TYPE printerfacts_log_lines_dropped_total counter\n");
+  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stdout"}')).toBe(before.stdout);
+  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr);
+  // A writer whose fd fails (read-only: EBADF) drops its lines.
+  const broken = lineWriter(openSync("/dev/null", "r"), { stream: "stderr", onError: () => {}, onDropped: () => {} });
+  broken.write("a\n");
+  await broken.flush();
+  broken.write("b\n");
+  expect(sample(metrics.render(), 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr + 2);
 });
