@@ -52,17 +52,21 @@ function sinkFor(fd: number): Sink {
         (err) => done(err, 0),
       );
   }
-  if (stdio && process.versions.bun === undefined) {
-    // Node: fs.write would hold a libuv pool thread in write(2), and process.exit() joins those
-    // threads, so a stalled reader would hang the exit. Its stdio stream sets the pipe O_NONBLOCK
-    // (as any Node program that logs does) and waits for it in epoll.
-    const stream = fd === 1 ? process.stdout : process.stderr;
-    stream.on("error", () => {}); // the write's callback gets it too; unheard, it would be fatal
-    return (bytes, done) => stream.write(bytes, (err) => done(err ?? null, err ? 0 : bytes.length));
+  if (stdio) {
+    // Bun and Node: their stdio streams set a pipe O_NONBLOCK (as any program of theirs that logs
+    // does) and wait for it in epoll. Not fs.write: Node's process.exit() joins the pool thread a
+    // stalled write holds (the exit hangs), and Bun's pool has a thread per core, which two stalled
+    // streams take. Made on first use: Bun builds the stream (and loads node:stream) then.
+    let stream: NodeJS.WriteStream | undefined;
+    return (bytes, done) => {
+      if (stream === undefined) {
+        stream = fd === 1 ? process.stdout : process.stderr;
+        stream.on("error", () => {}); // the write's callback gets it too; unheard, it would be fatal
+      }
+      stream.write(bytes, (err) => done(err ?? null, err ? 0 : bytes.length));
+    };
   }
-  // Bun: fs.write runs on its thread pool, leaving the fd's flags as they are (a shared pipe stays
-  // blocking for the other processes on it); a stalled reader holds one pool thread, and exit
-  // does not wait for it.
+  // Any other fd (the tests' files and pipes): fs.write, on the runtime's thread pool.
   return (bytes, done) => fsWrite(fd, bytes, 0, bytes.length, null, (err, n) => done(err, n));
 }
 
