@@ -40,9 +40,9 @@ export function useNonBlockingStderr() {
 const line = (level: Level, message: string) => `printerfacts ${level}: ${message}\n`;
 
 /**
- * Until serving starts, a line goes straight to fd 2 with write(2): Bun builds process.stderr (and
- * loads node:stream) on its first use, which took 4 ms of every start. What a full non-blocking
- * pipe does not take, or a gone reader, is dropped (the process is about to exit or to serve).
+ * Until serving starts, a line goes straight to fd 2 with write(2): the line that explains a
+ * refused start is out before the exit, and Bun need not build process.stderr (4 ms) on every
+ * start. What a full non-blocking pipe does not take, or a gone reader, is dropped.
  */
 function emit(level: Level, message: string, always = false) {
   if (stderr) return stderr.write(line(level, message), always);
