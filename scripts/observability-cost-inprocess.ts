@@ -14,8 +14,12 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const N = Number(process.env.N ?? 100_000);
 
 const metrics = createMetrics({ version: "bench", runtime: "bun" });
-const devNull = lineWriter(openSync("/dev/null", "w"), (err) => {
-  throw err;
+const devNull = lineWriter(openSync("/dev/null", "w"), {
+  stream: "stdout",
+  onError: (err) => {
+    throw err;
+  },
+  onDropped: () => {},
 });
 const client = await clientAddress([]);
 const log = (format: "text" | "json", on: boolean) =>

@@ -1,6 +1,7 @@
 // Lifecycle messages: one line each on stderr, where journald and `docker logs` pick them up.
 // LOG_LEVEL sets the least severe line written; the access log (access-log.ts) follows it too.
 import { writeSync } from "node:fs";
+import { type LineWriter, lineWriter } from "./observe/line-writer.ts";
 import type { LogLevel } from "./config.ts";
 import type { Logger } from "./types.ts";
 
@@ -18,27 +19,39 @@ export function isEnabled(level: Level): boolean {
   return SEVERITY[level] >= threshold;
 }
 
-/** Set once a line could not be written whole at once: from then on every line goes to the stream. */
-let queued = false;
+/** Once serving starts (useNonBlockingStderr), lines go out through this; until then, straight. */
+let stderr: LineWriter | undefined;
 
 /**
- * A line goes straight to fd 2 with write(2): Bun builds process.stderr (and loads node:stream)
- * on its first use, which took 4 ms of every start. A line a full non-blocking pipe did not take
- * whole goes to process.stderr, which queues it, and so do all later lines, to keep their order.
+ * From now on lines go out through a non-blocking writer (line-writer.ts): a stalled or gone
+ * reader of stderr must never hold up serving. Called as soon as the listeners are up.
  */
-function emit(level: Level, message: string) {
-  const line = Buffer.from(`printerfacts ${level}: ${message}\n`);
+export function useNonBlockingStderr() {
+  const writer = lineWriter(2, {
+    stream: "stderr",
+    immediate: true,
+    onError: () => {}, // stderr's reader is gone: there is nowhere left to say so
+    onDropped: (count) =>
+      writer.write(line("warn", `${count} log lines dropped while stderr's reader was not keeping up`), true),
+  });
+  stderr = writer;
+}
+
+const line = (level: Level, message: string) => `printerfacts ${level}: ${message}\n`;
+
+/**
+ * Until serving starts, a line goes straight to fd 2 with write(2): the line that explains a
+ * refused start is out before the exit, and Bun need not build process.stderr (4 ms) on every
+ * start. What a full non-blocking pipe does not take, or a gone reader, is dropped.
+ */
+function emit(level: Level, message: string, always = false) {
+  if (stderr) return stderr.write(line(level, message), always);
+  const bytes = Buffer.from(line(level, message));
   let written = 0;
-  if (!queued) {
-    try {
-      written = writeSync(2, line);
-    } catch {
-      // EAGAIN, or stderr is closed: the stream reports or drops it as it would have.
-    }
-  }
-  if (written < line.length) {
-    queued = true;
-    process.stderr.write(line.subarray(written));
+  try {
+    while (written < bytes.length) written += writeSync(2, bytes, written);
+  } catch {
+    // EAGAIN, EPIPE, or stderr is closed: nothing else can carry it.
   }
 }
 
@@ -48,7 +61,7 @@ function write(level: Level, message: string) {
 
 /** Always written, whatever LOG_LEVEL says: the one line that explains a non-zero exit. */
 export function fatal(message: string) {
-  emit("error", message);
+  emit("error", message, true);
 }
 
 export const log: Logger = {

@@ -179,7 +179,7 @@ describe("line format", () => {
       const observe = accessLog({
         format: "json",
         clientAddress: () => value,
-        writer: { write: (line) => lines.push(line), flush: () => {} },
+        writer: { write: (line) => lines.push(line) },
         isEnabled: () => true,
       });
       const request = new Request("http://x/fact");

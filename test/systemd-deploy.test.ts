@@ -204,6 +204,30 @@ describe("deploy/install-debian.sh", () => {
     ).toBe("ok");
   });
 
+  test("systemctl kill -s HUP (and USR1, USR2): each is logged and ignored; the instance stays active, the same process, serving", async () => {
+    const unit = "printerfacts@1.service";
+    const before = await show(unit, "MainPID", "InvocationID");
+    for (const signal of ["HUP", "USR1", "USR2"]) await host.ok(["systemctl", "kill", "-s", signal, unit]);
+    await Bun.sleep(500);
+    expect(await show(unit, "ActiveState", "MainPID")).toEqual({ ActiveState: "active", MainPID: before.MainPID });
+    expect(
+      (
+        await host.ok(["curl", "-s", "--unix-socket", "/run/printerfacts-1/printerfacts.sock", "http://x/healthz"])
+      ).trim(),
+    ).toBe("ok");
+    expect((await https("/fact")).status).toBe(200);
+    const journal = await host.ok([
+      "journalctl",
+      "--no-pager",
+      "-o",
+      "cat",
+      `_SYSTEMD_INVOCATION_ID=${before.InvocationID}`,
+    ]);
+    expect(journal).toContain("printerfacts warn: SIGHUP ignored: there is no configuration to reload");
+    expect(journal).toContain("printerfacts warn: SIGUSR1 ignored");
+    expect(journal).toContain("printerfacts warn: SIGUSR2 ignored");
+  });
+
   test("running it again with a new binary restarts the instances one at a time; 0 of the requests through nginx fail", async () => {
     const pids = await Promise.all(
       [1, 2].map(async (i) => (await show(`printerfacts@${i}.service`, "MainPID")).MainPID),

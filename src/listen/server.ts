@@ -160,32 +160,52 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
 }
 
 /**
- * SIGTERM/SIGINT: drain, then exit 0. A second signal during the drain cuts every connection and
- * exits at once.
+ * SIGTERM, SIGINT and SIGQUIT (nginx's graceful stop): drain, then exit 0. A second one during the
+ * drain cuts every connection and exits at once. Before exiting, `beforeExit` lets the queued log
+ * lines out, for a bounded time (line-writer.ts's flushAll). See docs/reliability.md.
  */
-export function exitOnSignals(server: RunningServer, log: Logger) {
+export function exitOnSignals(server: RunningServer, log: Logger, beforeExit: () => Promise<void> = async () => {}) {
   let stopping = false;
+  let aborting = false;
+  const exit = (code: number) => beforeExit().finally(() => process.exit(code));
   const onSignal = (signal: NodeJS.Signals) => {
+    const code = 128 + (SIGNAL_NUMBERS[signal] ?? 15);
+    if (aborting) process.exit(code); // a third: not even the log lines
     if (stopping) {
+      aborting = true;
       log.warn(`${signal} again: exiting now without waiting for requests`);
       server.abort();
-      process.exit(signal === "SIGINT" ? 130 : 143);
+      exit(code);
+      return;
     }
     stopping = true;
     server.shutdown(signal).then(
       () => {
         log.info("stopped");
-        process.exit(0);
+        return exit(0);
       },
       (err) => {
         log.error(`shutdown failed: ${err?.stack ?? err}`);
-        process.exit(1);
+        return exit(1);
       },
     );
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  process.on("SIGQUIT", onSignal);
+}
+
+/**
+ * SIGHUP, SIGUSR1 and SIGUSR2 would end the process undrained, leaving its socket behind (and
+ * SIGUSR1 opens Node's inspector on 127.0.0.1:9229): each is logged and ignored, except the one
+ * `--watch-kill-signal` names (npm run dev), which says a reload is coming. Called before the
+ * listeners are bound, so that a start in progress is not killed either.
+ */
+export function ignoreStraySignals(log: Logger) {
   const reload = watchKillSignal();
+  for (const [signal, message] of Object.entries(IGNORED)) {
+    if (signal !== reload) process.on(signal, () => log.warn(message));
+  }
   if (reload) process.on(reload, () => log.info(`${reload}: a watched file changed, reloading (--watch)`));
 }
 
@@ -201,3 +221,15 @@ function watchKillSignal(): NodeJS.Signals | undefined {
   }
   return undefined;
 }
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+
+/** Signals with no job here, and the line each gets when it comes. */
+const IGNORED: Partial<Record<NodeJS.Signals, string>> = {
+  SIGHUP: "SIGHUP ignored: there is no configuration to reload; restart the service to apply changes, SIGTERM stops it",
+  SIGUSR1:
+    runtime.runtime === "deno"
+      ? "SIGUSR1: Deno opens its inspector on 127.0.0.1:9229 on this signal and cannot be told not to (see docs/runtime-issues.md); restart the service to close it"
+      : "SIGUSR1 ignored: it has no meaning here, and opens no inspector",
+  SIGUSR2: "SIGUSR2 ignored: it has no meaning here",
+};

@@ -28,7 +28,7 @@ export interface AccessRecord {
 export interface AccessLogOptions {
   format: LogFormat;
   clientAddress: ClientAddress;
-  writer: LineWriter;
+  writer: Pick<LineWriter, "write">;
   /** Whether lines of this level are written (LOG_LEVEL): 5xx are "error", the rest "info". */
   isEnabled: (level: Level) => boolean;
 }

@@ -9,6 +9,7 @@
 // and labels by the raw method.)
 import { type Context, Hono } from "hono";
 import type { AppEnv, Observer } from "../types.ts";
+import { droppedLines } from "./line-writer.ts";
 import { processMetrics } from "./process-metrics.ts";
 import { CONTENT_TYPE, formatValue, header, histogramLines, labelText, sampleLine, single } from "./prometheus-text.ts";
 
@@ -91,6 +92,7 @@ export function createMetrics(build: BuildInfo) {
         "Facts sent to clients (HEAD requests send none).",
         factsServed,
       ) +
+      logLinesDropped() +
       header("http_requests_total", "counter", "HTTP requests answered, by method, route pattern and status.");
     for (const s of all)
       out += sampleLine(
@@ -128,4 +130,19 @@ export function createMetrics(build: BuildInfo) {
     observer: ((request, state, response, duration) =>
       observe(request.method, state.route, response.status, duration / 1000)) satisfies Observer,
   };
+}
+
+/** Both streams always, so that rate() and alerts see a 0 before the first drop. */
+function logLinesDropped(): string {
+  const name = "printerfacts_log_lines_dropped_total";
+  const dropped = droppedLines();
+  return (
+    header(
+      name,
+      "counter",
+      "Log lines dropped because their reader (stdout: the access log; stderr: the service's own lines) fell more than the buffer behind, or is gone.",
+    ) +
+    sampleLine(name, labelText({ stream: "stdout" }), dropped.stdout) +
+    sampleLine(name, labelText({ stream: "stderr" }), dropped.stderr)
+  );
 }

@@ -57,6 +57,8 @@ export interface Running {
   /** Resolves with the exit code (or 128+signal number). */
   exited: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
+  /** The process itself: its stdout stream (when piped) can be paused, as a stalled reader. */
+  child: ChildProcess;
 }
 
 /** Every process start() made that has not exited yet. */
@@ -70,11 +72,22 @@ export function killLeftovers(): void {
   for (const child of live) child.kill("SIGKILL");
 }
 
-export function start(command: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Running {
+/** Where the process's stdout and stderr go: a pipe read here (the default), or an fd of the caller's. */
+export interface Stdio {
+  stdout?: "pipe" | number;
+  stderr?: "pipe" | number;
+}
+
+export function start(
+  command: readonly string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+  stdio: Stdio = {},
+): Running {
   const child = spawnProcess(command[0], command.slice(1), {
     cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", stdio.stdout ?? "pipe", stdio.stderr ?? "pipe"],
   });
   live.add(child);
   child.on("close", () => live.delete(child));
@@ -86,7 +99,15 @@ export function start(command: readonly string[], env: Record<string, string> = 
   child.stderr?.on("data", (d) => {
     err += d;
   });
-  const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  const signals: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGUSR1: 10,
+    SIGUSR2: 12,
+    SIGTERM: 15,
+  };
   const exited = new Promise<number>((resolve) =>
     child.on("close", (code, signal) => resolve(code ?? 128 + (signals[signal ?? ""] ?? 0))),
   );
@@ -98,6 +119,7 @@ export function start(command: readonly string[], env: Record<string, string> = 
     kill: (signal = "SIGTERM") => {
       child.kill(signal);
     },
+    child,
   };
 }
 

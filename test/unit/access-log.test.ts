@@ -9,7 +9,7 @@ function logger(format: "text" | "json", enabled: (level: Level) => boolean = ()
   const observe = accessLog({
     format,
     clientAddress: (headers) => headers.get("x-real-ip"),
-    writer: { write: (line) => lines.push(line), flush: () => {} },
+    writer: { write: (line) => lines.push(line) },
     isEnabled: enabled,
   });
   return { lines, observe };

@@ -2,6 +2,7 @@
 // counting each request under its route, and /metrics stating its length. That promtool accepts
 // the text is test/metrics-endpoint.test.ts.
 import { describe, expect, test } from "bun:test";
+import { openSync } from "node:fs";
 import { createApp } from "../../src/http/app.ts";
 import { facts } from "../../src/http/facts.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
@@ -128,4 +129,20 @@ describe("the exposition text", () => {
     expect(sampleOf(await res.text(), "printerfacts_facts_served_total")).toBe(1);
     expect((await metrics.app().request("/fact")).status).toBe(404);
   });
+});
+
+test("log lines dropped: a counter per stream, there from the start, counting what the line writers dropped", async () => {
+  const { droppedLines, lineWriter } = await import("../../src/observe/line-writer.ts");
+  const metrics = createMetrics({ version: "1", runtime: "test" });
+  const before = { ...droppedLines() };
+  const text = metrics.render();
+  expect(text).toContain("# TYPE printerfacts_log_lines_dropped_total counter\n");
+  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stdout"}')).toBe(before.stdout);
+  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr);
+  // A writer whose fd fails (read-only: EBADF) drops its lines.
+  const broken = lineWriter(openSync("/dev/null", "r"), { stream: "stderr", onError: () => {}, onDropped: () => {} });
+  broken.write("a\n");
+  await broken.flush();
+  broken.write("b\n");
+  expect(sample(metrics.render(), 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr + 2);
 });
