@@ -124,6 +124,24 @@ describe("every directory on the path", () => {
     expect(member.code).toBe(0);
   });
 
+  test("a 0750 directory of root's group: the fix is another place for the socket, then restarts; nginx: 502 (13)", async () => {
+    const sub = join(dir.path, "run-root");
+    mkdirSync(sub);
+    chmodSync(sub, 0o750);
+    const sock = join(sub, "printerfacts.sock");
+    await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0666" });
+    const r = await check(sock, ["nobody"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`no: nobody may not search ${sub} (0750 root:root; nobody gets the other bits)`);
+    // Joining root's group is never the advice; moving the socket needs the service and nobody's processes restarted.
+    expect(r.out).toContain(
+      "fix: put the socket where nobody can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts; SOCKPATH=/run/printerfacts/printerfacts.sock), then adduser nobody printerfacts\n     then restart the service, and restart what runs as nobody (a process takes its groups when it starts; for nginx: systemctl restart nginx)\n",
+    );
+    const n = await nginxTo(sock);
+    expect((await n.get()).status).toBe(502);
+    expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
+  });
+
   test("without USER it checks the user nginx's workers run as, from /etc/nginx/nginx.conf's user directive", async () => {
     const sock = dir.socketPath("sock-");
     await backend(sock);
@@ -131,7 +149,9 @@ describe("every directory on the path", () => {
     expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
     // The socket is root's group (the service ran as root): joining root's group is never the advice.
     expect(r.out).toContain(`no: www-data may not connect to ${sock} (0660 root:root;`);
-    expect(r.out).toContain("fix: give the socket a group of its own that www-data joins");
+    expect(r.out).toContain(
+      "fix: give the socket a group of its own that www-data joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser www-data printerfacts\n     then systemctl restart nginx (its workers take their groups when nginx starts)\n",
+    );
     expect(r.out).not.toContain("adduser www-data root");
     expect(r.code).toBe(2);
   });

@@ -113,10 +113,12 @@ function fix(st: Stats, who: Who, bit: 1 | 2, restart: string, names: Names): st
   if (bit === 2) {
     return [
       `give the socket a group of its own that ${who.name} joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser ${who.name} printerfacts`,
+      `then ${restart}`,
     ];
   }
   return [
-    `put the socket where ${who.name} can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts), then adduser ${who.name} printerfacts`,
+    `put the socket where ${who.name} can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts; SOCKPATH=/run/printerfacts/printerfacts.sock), then adduser ${who.name} printerfacts`,
+    `then restart the service, and ${restart}`,
   ];
 }
 
