@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "./helpers/eventually.ts";
 import { runtimeDir, SERVICE, shippedUmask } from "./helpers/proxy.ts";
 import {
   BINARY,
@@ -115,14 +116,6 @@ async function dropped(sock: string, stream: "stdout" | "stderr"): Promise<numbe
   return Number(m[1]);
 }
 
-async function until(condition: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
-
 async function healthz(sock: string): Promise<number> {
   return (await fetchUnix(sock, "/healthz", { signal: AbortSignal.timeout(5000) })).status;
 }
@@ -141,12 +134,11 @@ async function stopsCleanly(proc: Running, sock: string) {
 async function startWith(command: readonly string[], stdio: Stdio) {
   const { sock, argv, env } = operator(command);
   const proc = start(argv, env, undefined, stdio);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (existsSync(sock) && (await healthz(sock).catch(() => 0)) === 200) break;
-    if (Date.now() > deadline) throw new Error(`not serving on ${sock}; stderr:\n${proc.stderr()}`);
-    await Bun.sleep(50);
-  }
+  await eventually(async () => existsSync(sock) && (await healthz(sock).catch(() => 0)) === 200, {
+    what: () => `/healthz to answer 200 on ${sock}; stderr:\n${proc.stderr()}`,
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   return { sock, proc };
 }
 
@@ -193,11 +185,11 @@ describe.each(RUNTIMES)("%s", (_name, command) => {
   test("stderr's reader is gone: lines to it are dropped, serving goes on, SIGTERM exits 0", async () => {
     const err = pipe();
     const { sock, proc } = await startWith(command, { stderr: err.write });
-    await until(() => LISTENING.test(err.drain()));
+    await eventually(() => LISTENING.test(err.drain()), { what: "the listening line on stderr", timeoutMs: 10_000 });
     closeSync(err.read);
     closeSync(err.write);
     proc.kill("SIGHUP"); // one line to write: it meets EPIPE
-    await Bun.sleep(300);
+    await eventually(async () => (await dropped(sock, "stderr")) > 0, { what: "the SIGHUP line to be dropped" });
     expect(await load(sock, 200)).toEqual({ 200: 200 });
     expect(await healthz(sock)).toBe(200);
     expect(await dropped(sock, "stderr")).toBeGreaterThan(0);
@@ -207,7 +199,7 @@ describe.each(RUNTIMES)("%s", (_name, command) => {
   test("stdout and stderr on one pipe whose reader exits: serving goes on, SIGTERM exits 0, no stale socket", async () => {
     const both = pipe();
     const { sock, proc } = await startWith(command, { stdout: both.write, stderr: both.write });
-    await until(() => LISTENING.test(both.drain()));
+    await eventually(() => LISTENING.test(both.drain()), { what: "the listening line on the pipe", timeoutMs: 10_000 });
     closeSync(both.read);
     closeSync(both.write);
     expect(await load(sock, 200)).toEqual({ 200: 200 });

@@ -5,6 +5,7 @@
 // so that 127.0.0.1:9229 is its alone (the socket, a path, is reached as usual).
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { eventually } from "./helpers/eventually.ts";
 import { join } from "node:path";
 import { runtimeDir, SERVICE, shippedUmask } from "./helpers/proxy.ts";
 import {
@@ -86,8 +87,10 @@ describe.each(RUNTIMES)("%s", (name, command) => {
     const { sock, proc } = await serve(command);
     proc.kill(signal);
     await waitForLog(proc, `printerfacts warn: ${line}`);
-    await Bun.sleep(100);
     proc.kill(signal); // and again: still nothing but the line
+    await eventually(() => proc.stderr().split(`printerfacts warn: ${line}`).length - 1 === 2, {
+      what: "the second signal's line",
+    });
     expect(await healthz(sock)).toBe(200);
     await stopsCleanly(proc, sock);
     expect(proc.stderr().split(`printerfacts warn: ${line}`).length - 1).toBe(2);
@@ -113,7 +116,7 @@ describe.each(RUNTIMES)("%s", (name, command) => {
       await Bun.sleep(600); // past the moment a runtime might install its own SIGUSR1 handler
       proc.kill("SIGUSR1");
       await waitForLog(proc, "printerfacts warn: SIGUSR1 ignored: it has no meaning here, and opens no inspector");
-      await Bun.sleep(500);
+      await Bun.sleep(500); // a fixed wait on purpose: an inspector would be listening by then (Deno's is, below)
       expect(await inspectorPort(proc.pid)).toEqual({ exitCode: 7, out: "" });
       expect(proc.stderr()).not.toContain("Debugger");
       expect(await healthz(sock)).toBe(200);
