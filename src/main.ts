@@ -1,7 +1,8 @@
 // Command-line entry: flags, config, then serve. Exit codes: 0 ok, 1 could not start (something
 // on the host must change: SOCKPATH, a port), 64 bad usage, 70 an error outside any request
-// (fatal.ts), 78 bad configuration (EX_USAGE, EX_SOFTWARE and EX_CONFIG from sysexits.h). The
-// units restart after 70 or a signal, not after the others (RestartPreventExitStatus=1 64 78).
+// (fatal.ts), 75 SOCKPATH removed or replaced while serving (server.ts), 78 bad configuration
+// (EX_USAGE, EX_SOFTWARE, EX_TEMPFAIL and EX_CONFIG from sysexits.h). The units restart after
+// 70, 75 or a signal, not after the others (RestartPreventExitStatus=1 64 78).
 import pkg from "../package.json" with { type: "json" };
 import { accessLog } from "./observe/access-log.ts";
 import { createApp } from "./http/app.ts";
@@ -16,6 +17,7 @@ import { lineWriter } from "./observe/line-writer.ts";
 import { fatal, isEnabled, log, setLogLevel } from "./log.ts";
 import { createMetrics } from "./observe/metrics.ts";
 import { exitOnSignals, ListenError, startServer } from "./listen/server.ts";
+import { exitWhenSocketLost } from "./listen/server.ts";
 import { SocketError } from "./listen/socket.ts";
 
 /** --help: the variables come from config.ts's table, so a new one is listed without a second edit. */
@@ -94,6 +96,7 @@ export async function main(args: string[]): Promise<void> {
       { onClosed: stdout.flush },
     );
     exitOnSignals(server, log);
+    exitWhenSocketLost(server, log);
     watchFileDescriptors(log);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -11,6 +11,7 @@ import {
   resolveGroup,
   type SocketIdentity,
   unlinkIfOurs,
+  watchSocket,
   worldWritableWarning,
 } from "./socket.ts";
 
@@ -20,6 +21,21 @@ import {
  */
 const ACCEPT_QUEUE_GRACE_MS = 100;
 
+/** How far past SHUTDOWN_TIMEOUT a listener may take to close before shutdown stops waiting for it. */
+const CLOSE_GRACE_MS = 500;
+
+/** How often a lost listener is bound again, and its socket file looked at (asynchronously). */
+const REBIND_EVERY_MS = 1000;
+const SOCKET_CHECK_EVERY_MS = 1000;
+const RECOVERED_MS = 2000;
+
+/**
+ * The exit status after SOCKPATH was removed or replaced: EX_TEMPFAIL from sysexits.h. Not in the
+ * units' RestartPreventExitStatus, so Restart=on-failure starts the service again, and that start
+ * applies every rule of socket.ts afresh (systemd also makes a removed RuntimeDirectory again).
+ */
+export const EXIT_SOCKET_LOST = 75;
+
 export interface RunningServer {
   /** The main listener. */
   listener: Listener;
@@ -27,6 +43,8 @@ export interface RunningServer {
   shutdown(reason: string): Promise<boolean>;
   /** Cut every connection of every listener now. */
   abort(): void;
+  /** Resolves, with a line saying why, if a socket file of ours is removed or replaced while serving. */
+  lost: Promise<string>;
 }
 
 /** What each listener serves: `metrics` is needed when the config has a metrics listener. */
@@ -43,6 +61,8 @@ interface Bound {
   owned?: { path: string; identity: SocketIdentity };
   /** For the log: where and how it listens. */
   description: string;
+  /** Stops watching the socket file. */
+  unwatch?: () => void;
 }
 
 /** Startup refused because the TCP address asked for cannot be listened on. */
@@ -130,19 +150,109 @@ export async function startServer(
   setImmediate(() => log.info(`listening on ${main.description} with ${adapter.runtime}`));
   const all = metrics ? [main, metrics] : [main];
 
+  let stopping: Promise<boolean> | undefined;
+  let reportLost: (why: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => {
+    reportLost = resolve;
+  });
+
+  /** Our socket file removed or replaced: say so once, naming the path; the caller drains and exits. */
+  const watch = (b: Bound) => {
+    const owned = b.owned;
+    if (!owned) return;
+    b.unwatch = watchSocket(
+      owned.path,
+      owned.identity,
+      (what) => {
+        if (stopping) return;
+        const why = `${owned.path} is ${what === "nothing" ? "gone (removed while serving)" : `now ${what}, not the socket we bound`}: no new client can reach this process`;
+        log.error(`${why}; draining and exiting with status ${EXIT_SOCKET_LOST} to be started again`);
+        reportLost(`${owned.path} lost`);
+      },
+      SOCKET_CHECK_EVERY_MS,
+    );
+  };
+
+  /**
+   * The runtime stopped accepting (Deno on EMFILE): bind the same listener again, every second
+   * until it works. Logged once per episode: while descriptors stay short the new listener may
+   * fail again at the next connection, so "serving again" waits until one has lasted RECOVERED_MS.
+   */
+  const supervise = (b: Bound, target: ListenerConfig, handler: Handler) => {
+    let failures = 0;
+    let recovered: ReturnType<typeof setTimeout> | undefined;
+    const quiet: Logger = { ...log, info: () => {} }; // no "removed stale socket" at every attempt
+    const onFailed = async (err: Error) => {
+      if (stopping) return;
+      b.unwatch?.();
+      clearTimeout(recovered);
+      if (failures++ === 0)
+        log.error(
+          `${adapter.runtime} stopped accepting connections on ${b.description}: ${err.message.split("\n")[0]}; new connections are refused until it is bound again`,
+        );
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, REBIND_EVERY_MS));
+        if (stopping) return;
+        try {
+          const fresh = await bind(adapter, target, handler, quiet);
+          if (stopping) {
+            fresh.listener.abort();
+            return;
+          }
+          Object.assign(b, fresh);
+          watch(b);
+          b.listener.failed?.then(onFailed);
+          recovered = setTimeout(() => {
+            log.info(
+              `serving again on ${b.description} (its accept loop had ended ${failures === 1 ? "once" : `${failures} times`})`,
+            );
+            failures = 0;
+          }, RECOVERED_MS);
+          recovered.unref?.();
+          return;
+        } catch {
+          // Still short of descriptors, most likely: try again in a second.
+        }
+      }
+    };
+    b.listener.failed?.then(onFailed);
+  };
+
+  for (const b of all) watch(b);
+  supervise(main, config.main, handlers.main);
+  if (metrics && config.metrics && handlers.metrics) supervise(metrics, config.metrics, handlers.metrics);
+
+  const run = async (reason: string) => {
+    for (const b of all) b.unwatch?.();
+    log.info(`${reason}: shutting down, draining for up to ${config.shutdownTimeoutMs / 1000}s`);
+    // A hard bound: whatever a runtime's close() waits for, shutdown goes on shortly after the timeout.
+    const forced = await Promise.race([
+      closeAll(all, config.shutdownTimeoutMs, log),
+      new Promise<"stuck">((resolve) =>
+        setTimeout(resolve, config.shutdownTimeoutMs + ACCEPT_QUEUE_GRACE_MS + CLOSE_GRACE_MS, "stuck").unref?.(),
+      ),
+    ]);
+    if (forced === "stuck")
+      log.warn(`a listener was still closing ${CLOSE_GRACE_MS} ms after the drain timed out; exiting anyway`);
+    else if (forced)
+      log.warn(`drain timed out after ${config.shutdownTimeoutMs / 1000}s; cut the remaining connections`);
+    else log.info("all requests finished");
+    await extras.onClosed?.();
+    return forced !== false;
+  };
+
   return {
-    listener: main.listener,
-    async shutdown(reason) {
-      log.info(`${reason}: shutting down, draining for up to ${config.shutdownTimeoutMs / 1000}s`);
-      const forced = await closeAll(all, config.shutdownTimeoutMs, log);
-      if (forced) log.warn(`drain timed out after ${config.shutdownTimeoutMs / 1000}s; cut the remaining connections`);
-      else log.info("all requests finished");
-      await extras.onClosed?.();
-      return forced;
+    get listener() {
+      return main.listener;
+    },
+    shutdown(reason) {
+      stopping ??= run(reason);
+      return stopping;
     },
     abort() {
       for (const b of all) b.listener.abort();
     },
+    lost,
   };
 }
 
@@ -151,12 +261,29 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
   const owned = listeners.flatMap((b) => (b.owned ? [b.owned] : []));
   for (const { path, identity } of owned) {
     // Take the path out of view first: new clients fail fast instead of queueing.
-    if (unlinkIfOurs(path, identity)) log?.info(`removed socket ${path}`);
-    else log?.warn(`${path} is no longer the socket we bound; left it in place`);
+    const unlinked = unlinkIfOurs(path, identity);
+    if (unlinked === "removed") log?.info(`removed socket ${path}`);
+    else if (unlinked === "gone") log?.warn(`${path} was already gone; nothing to remove`);
+    else log?.warn(`${path} is no longer the socket we bound (something else is there now); left it in place`);
   }
   if (owned.length > 0) await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
   const results = await Promise.all(listeners.map((b) => b.listener.close(timeoutMs)));
   return results.some((r) => r.forced);
+}
+
+/**
+ * SOCKPATH removed or replaced: drain what is in flight, then exit with EXIT_SOCKET_LOST so that
+ * the service manager starts it again (a signal meanwhile exits as signals do).
+ */
+export function exitWhenSocketLost(server: RunningServer, log: Logger) {
+  void server.lost.then(async (reason) => {
+    try {
+      await server.shutdown(reason);
+    } catch (err) {
+      log.error(`shutdown failed: ${(err as Error)?.stack ?? err}`);
+    }
+    process.exit(EXIT_SOCKET_LOST);
+  });
 }
 
 /**

@@ -68,7 +68,15 @@ export const denoAdapter: Adapter = {
       );
     }
     const port = target.kind === "tcp" ? server.addr.port : undefined;
+    // Deno.serve ends its accept loop on the first failed accept (EMFILE, ENFILE), closes the
+    // listener and cuts its connections, and rejects `finished`; unhandled, that rejection would
+    // exit the process. server.ts binds again instead. docs/runtime-issues.md has the reproduction.
+    const failed = server.finished.then(
+      () => new Promise<Error>(() => {}),
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
     return {
+      failed,
       address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${port}`,
       port,
       async close(timeoutMs) {
