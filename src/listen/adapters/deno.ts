@@ -81,10 +81,14 @@ export const denoAdapter: Adapter = {
       port,
       async close(timeoutMs) {
         // shutdown() stops accepting, closes idle connections and resolves when in-flight ones end,
-        // but also waits for a connection that has not sent a whole request. Deno has no way to cut
-        // connections: once no request is in flight (or time runs out), the process exit does it.
-        const forced = await raceTimeout(Promise.race([server.shutdown(), requests.settled()]), timeoutMs);
-        return { forced };
+        // but a request whose body is still arriving then fails to read it (BadResource, a 500):
+        // so the requests in flight now are let finish first. shutdown() also waits for a
+        // connection that has not sent a whole request, and Deno has no way to cut connections:
+        // once no request is in flight (or time runs out), the process exit does it.
+        const started = Date.now();
+        const forced = await raceTimeout(requests.current(), timeoutMs);
+        const rest = Math.max(0, timeoutMs - (Date.now() - started));
+        return { forced: forced || (await raceTimeout(Promise.race([server.shutdown(), requests.settled()]), rest)) };
       },
       abort() {
         // Deno cannot cut connections; the caller exits the process next, which does.

@@ -8,6 +8,8 @@ import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
 import type { Adapter, Handler, Listener, ListenOptions } from "../../types.ts";
 
 const HEADERS_TIMEOUT_MS = 12_000;
+/** How long a socket Node handed over (CONNECT) is kept after our answer, for the client to read it. */
+const HANDED_OVER_LINGER_MS = 1000;
 
 export const nodeAdapter: Adapter = {
   runtime: "node",
@@ -55,9 +57,17 @@ export async function listenNodeHttp(
   });
 
   // Without a listener Node drops a CONNECT with zero bytes (a proxy in front says 502).
+  // Node has let go of the socket: closing it is ours to do. A client may keep its side open
+  // after the 405, and close() and closeAllConnections() do not see such a socket, yet
+  // server.close() waits for it: it is destroyed a second after the 405, and at close.
+  const handedOver = new Set<Socket>();
   server.on("connect", (_req, socket: Socket) => {
-    socket.on("error", () => socket.destroy()); // Node has let go of the socket: a reset is ours to take
-    void rawResponse(refuseConnect()).then((bytes) => socket.end(bytes));
+    handedOver.add(socket);
+    socket.once("close", () => handedOver.delete(socket));
+    socket.on("error", () => socket.destroy()); // a reset is ours to take
+    void rawResponse(refuseConnect()).then((bytes) =>
+      socket.end(bytes, () => setTimeout(() => socket.destroy(), HANDED_OVER_LINGER_MS).unref()),
+    );
   });
 
   // Node's parser refuses a method it does not know (FOO) with a bare 400 the app never sees, so
@@ -105,11 +115,13 @@ export async function listenNodeHttp(
       // until headersTimeout. Once no request is in flight, what is left is cut.
       const forced = await raceTimeout(Promise.race([closed, requests.settled()]), timeoutMs);
       server.closeAllConnections();
+      for (const socket of handedOver) socket.destroy();
       await closed;
       return { forced };
     },
     abort() {
       server.closeAllConnections();
+      for (const socket of handedOver) socket.destroy();
       server.close();
     },
   };
