@@ -148,3 +148,56 @@ describe.each(RUNTIMES)("%s: SIGTERM is a hard bound", (runtime, command) => {
     expect(proc.stderr()).toContain("all requests finished");
   });
 });
+
+/** The resident set of a process, in MiB (Linux). */
+function rssMiB(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, command) => {
+  test("16 of them for 4 s grow RSS by well under 150 MiB, and others are served meanwhile and after", async () => {
+    const sock = join(dir.path, `pipeline-${runtime}.sock`);
+    const proc = await startListening(command, { SOCKPATH: sock });
+    for (let i = 0; i < 50; i++) expect(await healthz(sock)).toBe(200); // warm up first
+    const before = rssMiB(proc.pid);
+    const burst = "GET /fact HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+    let running = true;
+    const clients = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const conn = await openRaw(sock);
+        conn.socket.pause(); // never reads an answer
+        void (async () => {
+          while (running && !conn.isClosed())
+            if (
+              await conn.write(burst).then(
+                () => false,
+                () => true,
+              )
+            )
+              break;
+        })();
+        return conn;
+      }),
+    );
+    let peak = before;
+    for (let t = 0; t < 16; t++) {
+      await Bun.sleep(250);
+      peak = Math.max(peak, rssMiB(proc.pid));
+    }
+    expect(await healthz(sock)).toBe(200);
+    running = false;
+    for (const c of clients) c.destroy();
+    await Bun.sleep(1000);
+    const after = rssMiB(proc.pid);
+    console.log(
+      `${runtime}: 16 pipelining clients that never read: RSS ${before.toFixed(1)} -> peak ${peak.toFixed(1)} -> ${after.toFixed(1)} MiB after they closed`,
+    );
+    expect(peak - before).toBeLessThan(100);
+    expect(after - before).toBeLessThan(100);
+    expect(await healthz(sock)).toBe(200);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+});

@@ -1,7 +1,7 @@
 // Node adapter: @hono/node-server's node:http server on a socket path, [host]:port or an
 // inherited fd. Deno uses it too for a systemd socket, since Deno.serve cannot take an fd.
 import type { AddressInfo, Socket } from "node:net";
-import { STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
@@ -10,6 +10,11 @@ import type { Adapter, Handler, Listener, ListenOptions } from "../../types.ts";
 const HEADERS_TIMEOUT_MS = 12_000;
 /** How long a socket Node handed over (CONNECT) is kept after our answer, for the client to read it. */
 const HANDED_OVER_LINGER_MS = 1000;
+/**
+ * Requests one connection may have waiting behind answers not yet written out. Proxies never
+ * pipeline; a client that sends more at once than this without reading is closed (MAX_QUEUED).
+ */
+const MAX_QUEUED = 64;
 
 export const nodeAdapter: Adapter = {
   runtime: "node",
@@ -32,6 +37,11 @@ export async function listenNodeHttp(
       requestTimeout: HEADERS_TIMEOUT_MS * 2,
       connectionsCheckingInterval: 1000,
     },
+    // Every request passes admit() before Hono sees it.
+    createServer: ((options: object, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createServer(options, (req, res) => {
+        if (admit(req, res)) listener(req, res);
+      })) as typeof createServer,
     fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
       // An inherited socket may be TCP too; the socket itself says which.
       const remoteAddress = env.incoming.socket.remoteAddress;
@@ -48,13 +58,42 @@ export async function listenNodeHttp(
   // closing, each connection is closed as soon as its last request ends.
   let closing = false;
   const requests = new InFlight();
-  server.on("request", (_req, res) => {
+
+  // Node stops reading a connection whose answers back up, but only after parsing all it read at
+  // once (64 KiB: ~2000 short pipelined requests), and it keeps every request and answer queued:
+  // ~11 MB per connection that pipelines and never reads. A connection with more than MAX_QUEUED
+  // requests waiting is closed, and the rest of what was read is parsed but never reaches Hono.
+  // Each request's end is counted once, by its response's close or else by its socket's: a
+  // response still queued when its connection closes never emits one. (Bun and Deno stay bounded.)
+  const waiting = new WeakMap<Socket, Set<() => void>>();
+  function admit(req: IncomingMessage, res: ServerResponse): boolean {
+    const socket = req.socket;
+    if (socket.destroyed) return false;
+    let queue = waiting.get(socket);
+    if (queue === undefined) {
+      const ends = new Set<() => void>();
+      queue = ends;
+      waiting.set(socket, ends);
+      socket.once("close", () => {
+        for (const end of ends) end();
+      });
+    }
+    if (queue.size >= MAX_QUEUED) {
+      socket.destroy();
+      return false;
+    }
     requests.begin();
-    res.once("close", () => requests.end());
+    const ends = queue;
+    const end = () => {
+      if (ends.delete(end)) requests.end();
+    };
+    ends.add(end);
+    res.once("close", end);
     res.once("finish", () => {
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
-  });
+    return true;
+  }
 
   // Without a listener Node drops a CONNECT with zero bytes (a proxy in front says 502).
   // Node has let go of the socket: closing it is ours to do. A client may keep its side open
