@@ -201,3 +201,31 @@ describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, co
     expect(await proc.exited).toBe(0);
   });
 });
+
+describe.each(RUNTIMES)("%s: the access log says only what was sent", (runtime, command) => {
+  test("a request pipelined after a 413 is logged only if it is answered", async () => {
+    const sock = join(dir.path, `after413-${runtime}.sock`);
+    const proc = await startListening(command, { SOCKPATH: sock });
+    const body = "x".repeat(20_000); // over MAX_BODY (16 KiB)
+    const after = "GET /after-413 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const sent = [
+      `POST /fact HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}${after}`,
+      `POST /fact HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4e20\r\n${body}\r\n0\r\n\r\n${after}`,
+    ];
+    let answered = 0;
+    for (const bytes of sent) {
+      const r = await rawExchange(sock, bytes, { responses: 2, timeoutMs: 1500 });
+      expect(r.responses[0]?.status).toBe(413);
+      answered += r.responses.filter((x) => x.status === 404).length;
+    }
+    await Bun.sleep(300);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+    const logged = proc
+      .stdout()
+      .split("\n")
+      .filter((line) => line.includes("path=/after-413")).length;
+    console.log(`${runtime}: requests after a 413: ${answered} answered, ${logged} logged`);
+    expect(logged).toBe(answered);
+  });
+});

@@ -16,6 +16,14 @@ const HANDED_OVER_LINGER_MS = 1000;
  */
 const MAX_QUEUED = 64;
 
+/** What the adapter keeps per connection: the ends of its requests in flight, its last answer. */
+interface Connection {
+  ends: Set<() => void>;
+  previous?: ServerResponse;
+  /** An answer on it said the connection closes after it: no later request is answered. */
+  closes: boolean;
+}
+
 export const nodeAdapter: Adapter = {
   runtime: "node",
   listen: ({ target, handler, idleTimeoutSeconds }) => listenNodeHttp(target, handler, idleTimeoutSeconds),
@@ -40,7 +48,9 @@ export async function listenNodeHttp(
     // Every request passes admit() before Hono sees it.
     createServer: ((options: object, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
       createServer(options, (req, res) => {
-        if (admit(req, res)) listener(req, res);
+        const go = admit(req, res);
+        if (go === true) listener(req, res);
+        else if (go) void go.then((yes) => yes && listener(req, res));
       })) as typeof createServer,
     fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
       // An inherited socket may be TCP too; the socket itself says which.
@@ -63,36 +73,52 @@ export async function listenNodeHttp(
   // once (64 KiB: ~2000 short pipelined requests), and it keeps every request and answer queued:
   // ~11 MB per connection that pipelines and never reads. A connection with more than MAX_QUEUED
   // requests waiting is closed, and the rest of what was read is parsed but never reaches Hono.
-  // Each request's end is counted once, by its response's close or else by its socket's: a
-  // response still queued when its connection closes never emits one. (Bun and Deno stay bounded.)
-  const waiting = new WeakMap<Socket, Set<() => void>>();
-  function admit(req: IncomingMessage, res: ServerResponse): boolean {
+  // A pipelined request reaches the app only once the answer before it is sent, as it would be
+  // answered anyway; none does after an answer that closes the connection (Node would parse it,
+  // the app log it, and nobody send it). Each request's end is counted once, by its response's
+  // close or else its socket's: a response still queued when its connection closes emits none.
+  const connections = new WeakMap<Socket, Connection>();
+  function admit(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
     const socket = req.socket;
     if (socket.destroyed) return false;
-    let queue = waiting.get(socket);
-    if (queue === undefined) {
+    let conn = connections.get(socket);
+    if (conn === undefined) {
       const ends = new Set<() => void>();
-      queue = ends;
-      waiting.set(socket, ends);
+      conn = { ends, closes: false };
+      connections.set(socket, conn);
       socket.once("close", () => {
         for (const end of ends) end();
       });
     }
-    if (queue.size >= MAX_QUEUED) {
+    if (conn.closes) return false;
+    if (conn.ends.size >= MAX_QUEUED) {
       socket.destroy();
       return false;
     }
     requests.begin();
-    const ends = queue;
+    const { ends } = conn;
     const end = () => {
       if (ends.delete(end)) requests.end();
     };
     ends.add(end);
     res.once("close", end);
+    const state = conn;
     res.once("finish", () => {
+      if (!res.shouldKeepAlive || (res as ServerResponse & { _last?: boolean })._last) state.closes = true;
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
-    return true;
+    const before = conn.previous;
+    conn.previous = res;
+    if (before === undefined || before.writableFinished || before.destroyed) return true;
+    return new Promise<boolean>((resolve) => {
+      const next = () => {
+        const go = !state.closes && !socket.destroyed;
+        if (!go) end();
+        resolve(go);
+      };
+      before.once("finish", next);
+      before.once("close", next);
+    });
   }
 
   // Without a listener Node drops a CONNECT with zero bytes (a proxy in front says 502).
