@@ -667,6 +667,17 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
       expect(r.responses[0].headers.connection).toBeUndefined();
     });
 
+    test("bun-path-bytes-replaced: raw bytes in the request target are accepted, invalid UTF-8 replaced by U+FFFD", async () => {
+      const bytes = Buffer.concat([
+        Buffer.from("GET /a"),
+        Buffer.from([0xff, 0xc3, 0xa9]),
+        Buffer.from("b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      ]);
+      const r = await rawExchange(bun.sock, bytes);
+      expect(r.responses[0].status).toBe(200);
+      expect(r.responses[0].headers["x-path"]).toBe("/a%EF%BF%BD%C3%A9b");
+    });
+
     test("bun-connection-close-not-echoed: a client's Connection: close is obeyed but not echoed", async () => {
       const r = await rawExchange(bun.sock, req("GET / HTTP/1.1", `Host: x\r\n${close}`), { untilClosed: true });
       expect(outcomeOf(r)).toBe("200 close");
