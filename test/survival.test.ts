@@ -83,6 +83,26 @@ describe.each(RUNTIMES)("%s: its socket file removed or replaced while serving",
   );
 });
 
+describe.each(RUNTIMES)("%s: its socket file removed with a request in flight", (runtime, command) => {
+  test("the request is answered before the exit", async () => {
+    const sub = join(dir.path, `lost-inflight-${runtime}`);
+    mkdirSync(sub, { mode: 0o755 });
+    const sock = join(sub, "s.sock");
+    const proc = await startListening(command, { SOCKPATH: sock });
+    const conn = await openRaw(sock);
+    await conn.write("POST /fact HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    rmSync(sock);
+    await waitForLog(proc, `${sock} lost: shutting down`);
+    await Bun.sleep(300);
+    await conn.write("0\r\n\r\n");
+    await Promise.race([conn.closed, Bun.sleep(3000)]);
+    expect(conn.responses().map((r) => r.status)).toEqual([405]);
+    conn.destroy();
+    expect(await proc.exited).toBe(EXIT_SOCKET_LOST);
+    expect(proc.stderr()).toContain("all requests finished");
+  });
+});
+
 /** Connections left in every state a client can leave one in. */
 const HELD: Record<string, { send: string; halfClose?: boolean; allowHalfOpen?: boolean }> = {
   "CONNECT, kept open by the client after the 405": {
