@@ -63,6 +63,8 @@ interface Bound {
   description: string;
   /** Stops watching the socket file. */
   unwatch?: () => void;
+  /** Listeners the runtime stopped accepting on, whose connections are still served: drained too. */
+  retired?: Listener[];
 }
 
 /** Startup refused because the TCP address asked for cannot be listened on. */
@@ -199,7 +201,8 @@ export async function startServer(
             fresh.listener.abort();
             return;
           }
-          Object.assign(b, fresh);
+          const retired = [...(b.retired ?? []), b.listener];
+          Object.assign(b, fresh, { retired });
           watch(b);
           b.listener.failed?.then(onFailed);
           recovered = setTimeout(() => {
@@ -250,7 +253,7 @@ export async function startServer(
       return stopping;
     },
     abort() {
-      for (const b of all) b.listener.abort();
+      for (const b of all) for (const listener of [b.listener, ...(b.retired ?? [])]) listener.abort();
     },
     lost,
   };
@@ -267,7 +270,9 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
     else log?.warn(`${path} is no longer the socket we bound (something else is there now); left it in place`);
   }
   if (owned.length > 0) await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
-  const results = await Promise.all(listeners.map((b) => b.listener.close(timeoutMs)));
+  const results = await Promise.all(
+    listeners.flatMap((b) => [b.listener, ...(b.retired ?? [])]).map((listener) => listener.close(timeoutMs)),
+  );
   return results.some((r) => r.forced);
 }
 
