@@ -12,7 +12,7 @@ const HEADERS_TIMEOUT_MS = 12_000;
 const HANDED_OVER_LINGER_MS = 1000;
 /**
  * Requests one connection may have waiting behind answers not yet written out. Proxies never
- * pipeline; a client that sends more at once than this without reading is closed (MAX_QUEUED).
+ * pipeline; a client that sends more at once than this without reading is closed (see admit()).
  */
 const MAX_QUEUED = 64;
 
