@@ -72,6 +72,11 @@ export interface Listener {
   close(timeoutMs: number): Promise<{ forced: boolean }>;
   /** Cut every connection now (a second signal during the drain). */
   abort(): void;
+  /**
+   * Resolves if the runtime stops accepting on its own while serving (Deno.serve ends its accept
+   * loop on an accept error such as EMFILE), with that error. Absent where that cannot happen.
+   */
+  readonly failed?: Promise<Error>;
 }
 
 /** The runtime cannot serve what was asked: refuse loudly rather than serve somewhere else. */

@@ -11,7 +11,7 @@ import { eventually } from "./helpers/eventually.ts";
 import { startHaproxy } from "./helpers/haproxy.ts";
 import { freePort as freeLoopbackPort, startNginx } from "./helpers/nginx.ts";
 import { type RunningProxy, rawTlsExchange, testCert } from "./helpers/proxy.ts";
-import { acceptedBy, openRaw, type RawResponse, rawExchange, serverHolds } from "./helpers/raw.ts";
+import { acceptedBy, openRaw, type RawConnection, type RawResponse, rawExchange, serverHolds } from "./helpers/raw.ts";
 import {
   BUN,
   DENO,
@@ -641,13 +641,17 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
       expect(doc).toContain(`\`\`\`ts\n${readFileSync(join(fixtures, name), "utf8")}\`\`\``);
   });
 
-  async function runtimeAlone(which: "bun" | "deno"): Promise<{ proc: Running; sock: string }> {
-    const sock = dir.socketPath(`pin-${which}`);
+  async function runtimeAlone(
+    which: "bun" | "deno",
+    prefix = `pin-${which}`,
+    wrapper: string[] = [],
+  ): Promise<{ proc: Running; sock: string }> {
+    const sock = dir.socketPath(prefix);
     const command =
       which === "bun"
         ? [BUN, join(fixtures, "bun-server.ts"), sock]
         : [DENO, "run", "-A", join(fixtures, "deno-server.ts"), sock];
-    const proc = start(command);
+    const proc = start([...wrapper, ...command]);
     await waitForLog({ ...proc, stderr: proc.stdout }, "listening");
     return { proc, sock };
   }
@@ -665,6 +669,17 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
       });
       expect(outcomeOf(r)).toBe("200 close");
       expect(r.responses[0].headers.connection).toBeUndefined();
+    });
+
+    test("bun-path-bytes-replaced: raw bytes in the request target are accepted, invalid UTF-8 replaced by U+FFFD", async () => {
+      const bytes = Buffer.concat([
+        Buffer.from("GET /a"),
+        Buffer.from([0xff, 0xc3, 0xa9]),
+        Buffer.from("b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      ]);
+      const r = await rawExchange(bun.sock, bytes);
+      expect(r.responses[0].status).toBe(200);
+      expect(r.responses[0].headers["x-path"]).toBe("/a%EF%BF%BD%C3%A9b");
     });
 
     test("bun-connection-close-not-echoed: a client's Connection: close is obeyed but not echoed", async () => {
@@ -722,6 +737,36 @@ describe("runtime behaviour pinned (docs/runtime-issues.md)", () => {
       });
       expect(outcomeOf(r)).toBe("200 200");
       expect(r.responses[0].headers.connection).toBe("close");
+    });
+
+    test("deno-shutdown-fails-body: shutdown() fails a request whose body is still arriving with a 500", async () => {
+      const { proc, sock } = await runtimeAlone("deno", "pin-deno-body");
+      const before = acceptedBy(proc.pid);
+      const conn = await openRaw(sock);
+      await conn.write("POST /read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+      await serverHolds(proc.pid, before, 1);
+      proc.kill("SIGTERM");
+      await Bun.sleep(300); // a fixed wait on purpose: the rest of the body comes after shutdown() began
+      await conn.write("0\r\n\r\n").catch(() => {});
+      await Promise.race([conn.closed, Bun.sleep(2000)]);
+      expect(conn.responses().map((r) => r.status)).toEqual([500]);
+      expect(proc.stderr()).toContain("BadResource");
+      conn.destroy();
+      proc.kill("SIGKILL");
+    });
+
+    test("deno-accept-emfile-ends-serve: an accept failing with EMFILE ends Deno.serve (finished rejects)", async () => {
+      const { proc, sock } = await runtimeAlone("deno", "pin-deno-emfile", ["prlimit", "--nofile=32:32"]);
+      const conns: RawConnection[] = [];
+      for (let i = 0; i < 40; i++)
+        await openRaw(sock).then(
+          (c) => conns.push(c),
+          () => {},
+        );
+      // The minimal server leaves `finished` unhandled, so the process dies of it.
+      expect(await Promise.race([proc.exited, Bun.sleep(5000).then(() => "still running")])).toBe(1);
+      expect(proc.stderr()).toContain("Too many open files");
+      for (const c of conns) c.destroy();
     });
 
     // Last: it stops the server.

@@ -305,7 +305,9 @@ describe("shutdown", () => {
     proc.kill();
     expect(await proc.exited).toBe(0);
     expect(readFileSync(sock, "utf8")).toBe("not yours\n");
-    expect(proc.stderr()).toContain(`${sock} is no longer the socket we bound; left it in place`);
+    expect(proc.stderr()).toContain(
+      `${sock} is no longer the socket we bound (something else is there now); left it in place`,
+    );
   });
 
   test("idle keep-alive connections do not hold up the exit", async () => {

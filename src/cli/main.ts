@@ -5,7 +5,7 @@ import { exitOnFatalErrors } from "../fatal.ts";
 import { createApp } from "../http/app.ts";
 import { facts } from "../http/facts.ts";
 import { adapter, runtimeName } from "../listen/adapters/index.ts";
-import { exitOnSignals, ignoreStraySignals, ListenError, startServer } from "../listen/server.ts";
+import { exitOnSignals, exitWhenSocketLost, ignoreStraySignals, ListenError, startServer } from "../listen/server.ts";
 import { SocketError } from "../listen/socket.ts";
 import { fatal, isEnabled, log, setLogLevel, useNonBlockingStderr } from "../log.ts";
 import { accessLog } from "../observe/access-log.ts";
@@ -69,6 +69,7 @@ export async function main(args: string[]): Promise<void> {
     });
     const server = await startServer(config, { main: app.fetch, metrics: metrics.app().fetch }, log);
     exitOnSignals(server, log, flushAll);
+    exitWhenSocketLost(server, log, flushAll);
     useNonBlockingStderr();
     watchFileDescriptors(log);
   } catch (err) {

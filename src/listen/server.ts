@@ -5,12 +5,14 @@ import type { Config, ListenerConfig, ListenerName } from "../config.ts";
 import { adapter as runtime } from "./adapters/index.ts";
 import type { Adapter, Handler, Listener, Logger } from "../types.ts";
 import { formatHost } from "./adapters/shared.ts";
+import { EXIT } from "../cli/exit.ts";
 import {
   bindSocket,
   inspectSocketPath,
   resolveGroup,
   type SocketIdentity,
   unlinkIfOurs,
+  watchSocket,
   worldWritableWarning,
 } from "./socket.ts";
 
@@ -20,6 +22,14 @@ import {
  */
 const ACCEPT_QUEUE_GRACE_MS = 100;
 
+/** How far past SHUTDOWN_TIMEOUT a listener may take to close before shutdown stops waiting for it. */
+const CLOSE_GRACE_MS = 500;
+
+/** How often a lost listener is bound again, and its socket file looked at (asynchronously). */
+const REBIND_EVERY_MS = 1000;
+const SOCKET_CHECK_EVERY_MS = 1000;
+const RECOVERED_MS = 2000;
+
 export interface RunningServer {
   /** The main listener. */
   listener: Listener;
@@ -27,15 +37,12 @@ export interface RunningServer {
   shutdown(reason: string): Promise<boolean>;
   /** Cut every connection of every listener now. */
   abort(): void;
+  /** Resolves, with a line saying why, if a socket file of ours is removed or replaced while serving. */
+  lost: Promise<string>;
 }
 
 /** What each listener serves: `metrics` is needed when the config has a metrics listener. */
 export type Handlers = { [name in ListenerName]?: Handler } & { main: Handler };
-
-export interface ServerExtras {
-  /** Runs once the listeners are closed, before shutdown resolves: write out buffered log lines. */
-  onClosed?: () => void | Promise<void>;
-}
 
 interface Bound {
   listener: Listener;
@@ -43,6 +50,10 @@ interface Bound {
   owned?: { path: string; identity: SocketIdentity };
   /** For the log: where and how it listens. */
   description: string;
+  /** Stops watching the socket file. */
+  unwatch?: () => void;
+  /** Listeners the runtime stopped accepting on, whose connections are still served: drained too. */
+  retired?: Listener[];
 }
 
 /** Startup refused because the TCP address asked for cannot be listened on. */
@@ -98,12 +109,7 @@ async function bind(adapter: Adapter, config: ListenerConfig, handler: Handler, 
   };
 }
 
-export async function startServer(
-  config: Config,
-  handlers: Handlers,
-  log: Logger,
-  extras: ServerExtras = {},
-): Promise<RunningServer> {
+export async function startServer(config: Config, handlers: Handlers, log: Logger): Promise<RunningServer> {
   // Every listener gets the connection limits from the config (IDLE_TIMEOUT).
   const adapter: Adapter = {
     runtime: runtime.runtime,
@@ -130,19 +136,109 @@ export async function startServer(
   setImmediate(() => log.info(`listening on ${main.description} with ${adapter.runtime}`));
   const all = metrics ? [main, metrics] : [main];
 
+  let stopping: Promise<boolean> | undefined;
+  let reportLost: (why: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => {
+    reportLost = resolve;
+  });
+
+  /** Our socket file removed or replaced: say so once, naming the path; the caller drains and exits. */
+  const watch = (b: Bound) => {
+    const owned = b.owned;
+    if (!owned) return;
+    b.unwatch = watchSocket(
+      owned.path,
+      owned.identity,
+      (what) => {
+        if (stopping) return;
+        const why = `${owned.path} is ${what === "nothing" ? "gone (removed while serving)" : `now ${what}, not the socket we bound`}: no new client can reach this process`;
+        log.error(`${why}; draining and exiting with status ${EXIT.socketLost} to be started again`);
+        reportLost(`${owned.path} lost`);
+      },
+      SOCKET_CHECK_EVERY_MS,
+    );
+  };
+
+  /**
+   * The runtime stopped accepting (Deno on EMFILE): bind the same listener again, every second
+   * until it works. Logged once per episode: while descriptors stay short the new listener may
+   * fail again at the next connection, so "serving again" waits until one has lasted RECOVERED_MS.
+   */
+  const supervise = (b: Bound, target: ListenerConfig, handler: Handler) => {
+    let failures = 0;
+    let recovered: ReturnType<typeof setTimeout> | undefined;
+    const quiet: Logger = { ...log, info: () => {} }; // no "removed stale socket" at every attempt
+    const onFailed = async (err: Error) => {
+      if (stopping) return;
+      b.unwatch?.();
+      clearTimeout(recovered);
+      if (failures++ === 0)
+        log.error(
+          `${adapter.runtime} stopped accepting connections on ${b.description}: ${err.message.split("\n")[0]}; new connections are refused until it is bound again`,
+        );
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, REBIND_EVERY_MS));
+        if (stopping) return;
+        try {
+          const fresh = await bind(adapter, target, handler, quiet);
+          if (stopping) {
+            fresh.listener.abort();
+            return;
+          }
+          const retired = [...(b.retired ?? []), b.listener];
+          Object.assign(b, fresh, { retired });
+          watch(b);
+          b.listener.failed?.then(onFailed);
+          recovered = setTimeout(() => {
+            log.info(
+              `serving again on ${b.description} (its accept loop had ended ${failures === 1 ? "once" : `${failures} times`})`,
+            );
+            failures = 0;
+          }, RECOVERED_MS);
+          recovered.unref?.();
+          return;
+        } catch {
+          // Still short of descriptors, most likely: try again in a second.
+        }
+      }
+    };
+    b.listener.failed?.then(onFailed);
+  };
+
+  for (const b of all) watch(b);
+  supervise(main, config.main, handlers.main);
+  if (metrics && config.metrics && handlers.metrics) supervise(metrics, config.metrics, handlers.metrics);
+
+  const run = async (reason: string) => {
+    for (const b of all) b.unwatch?.();
+    log.info(`${reason}: shutting down, draining for up to ${config.shutdownTimeoutMs / 1000}s`);
+    // A hard bound: whatever a runtime's close() waits for, shutdown goes on shortly after the timeout.
+    const forced = await Promise.race([
+      closeAll(all, config.shutdownTimeoutMs, log),
+      new Promise<"stuck">((resolve) =>
+        setTimeout(resolve, config.shutdownTimeoutMs + ACCEPT_QUEUE_GRACE_MS + CLOSE_GRACE_MS, "stuck").unref?.(),
+      ),
+    ]);
+    if (forced === "stuck")
+      log.warn(`a listener was still closing ${CLOSE_GRACE_MS} ms after the drain timed out; exiting anyway`);
+    else if (forced)
+      log.warn(`drain timed out after ${config.shutdownTimeoutMs / 1000}s; cut the remaining connections`);
+    else log.info("all requests finished");
+    return forced !== false;
+  };
+
   return {
-    listener: main.listener,
-    async shutdown(reason) {
-      log.info(`${reason}: shutting down, draining for up to ${config.shutdownTimeoutMs / 1000}s`);
-      const forced = await closeAll(all, config.shutdownTimeoutMs, log);
-      if (forced) log.warn(`drain timed out after ${config.shutdownTimeoutMs / 1000}s; cut the remaining connections`);
-      else log.info("all requests finished");
-      await extras.onClosed?.();
-      return forced;
+    get listener() {
+      return main.listener;
+    },
+    shutdown(reason) {
+      stopping ??= run(reason);
+      return stopping;
     },
     abort() {
-      for (const b of all) b.listener.abort();
+      for (const b of all) for (const listener of [b.listener, ...(b.retired ?? [])]) listener.abort();
     },
+    lost,
   };
 }
 
@@ -151,12 +247,35 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
   const owned = listeners.flatMap((b) => (b.owned ? [b.owned] : []));
   for (const { path, identity } of owned) {
     // Take the path out of view first: new clients fail fast instead of queueing.
-    if (unlinkIfOurs(path, identity)) log?.info(`removed socket ${path}`);
-    else log?.warn(`${path} is no longer the socket we bound; left it in place`);
+    const unlinked = unlinkIfOurs(path, identity);
+    if (unlinked === "removed") log?.info(`removed socket ${path}`);
+    else if (unlinked === "gone") log?.warn(`${path} was already gone; nothing to remove`);
+    else log?.warn(`${path} is no longer the socket we bound (something else is there now); left it in place`);
   }
   if (owned.length > 0) await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
-  const results = await Promise.all(listeners.map((b) => b.listener.close(timeoutMs)));
+  const results = await Promise.all(
+    listeners.flatMap((b) => [b.listener, ...(b.retired ?? [])]).map((listener) => listener.close(timeoutMs)),
+  );
   return results.some((r) => r.forced);
+}
+
+/**
+ * SOCKPATH removed or replaced: drain what is in flight, then exit with EXIT.socketLost (75) so that
+ * the service manager starts it again (a signal meanwhile exits as signals do).
+ */
+export function exitWhenSocketLost(
+  server: RunningServer,
+  log: Logger,
+  beforeExit: () => Promise<void> = async () => {},
+) {
+  void server.lost.then(async (reason) => {
+    try {
+      await server.shutdown(reason);
+    } catch (err) {
+      log.error(`shutdown failed: ${(err as Error)?.stack ?? err}`);
+    }
+    beforeExit().finally(() => process.exit(EXIT.socketLost));
+  });
 }
 
 /**

@@ -261,14 +261,58 @@ export async function bindSocket<L extends { abort(): void }>(
   }
 }
 
+/** What was at SOCKPATH when we went to remove it: our socket (removed), nothing, or something else. */
+export type Unlinked = "removed" | "gone" | "replaced";
+
 /** Remove SOCKPATH only if it is still the socket we bound, never a successor's. */
-export function unlinkIfOurs(path: string, ours: SocketIdentity): boolean {
+export function unlinkIfOurs(path: string, ours: SocketIdentity): Unlinked {
   try {
     const st = fs.lstatSync(path);
-    if (st.dev !== ours.dev || st.ino !== ours.ino) return false;
+    if (st.dev !== ours.dev || st.ino !== ours.ino) return "replaced";
     fs.unlinkSync(path);
-    return true;
-  } catch {
-    return false;
+    return "removed";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "replaced";
   }
+}
+
+/**
+ * Checks every intervalMs, with an asynchronous lstat (never a blocking call on the event loop),
+ * that SOCKPATH is still the socket we bound. When it is gone or replaced (rm, a clean-up script,
+ * the directory removed or made again), nobody can reach us through it any more: onLost is told,
+ * once, what is there instead. Returns a function that stops the checks.
+ */
+export function watchSocket(
+  path: string,
+  ours: SocketIdentity,
+  onLost: (what: string) => void,
+  intervalMs = 1000,
+): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = async () => {
+    let what: string | undefined;
+    try {
+      const st = await fs.promises.lstat(path);
+      if (st.dev !== ours.dev || st.ino !== ours.ino) what = st.isSocket() ? "another socket" : `${describe(st)}`;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") what = "nothing";
+      // Any other failure (EACCES...) says nothing about the socket: look again next time.
+    }
+    if (stopped) return;
+    if (what !== undefined) {
+      stopped = true;
+      onLost(what);
+      return;
+    }
+    timer = setTimeout(check, intervalMs);
+    timer.unref?.();
+  };
+  timer = setTimeout(check, intervalMs);
+  timer.unref?.();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

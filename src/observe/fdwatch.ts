@@ -1,5 +1,5 @@
 // Running out of file descriptors is otherwise silent: Bun leaves new connections waiting in the
-// accept queue (and spins retrying accept) without a word. This compares the open descriptors
+// accept queue (and spins retrying accept) without a word; Node accepts and closes them at once. This compares the open descriptors
 // with the soft limit once a second and logs when they near it and when they recover.
 // Linux only (/proc); elsewhere it does nothing.
 import { readdirSync, readFileSync } from "node:fs";
@@ -44,7 +44,7 @@ export function watchFileDescriptors(log: Logger, intervalMs = 1000): () => void
     if (!exhausted && open >= limit * WARN_AT) {
       exhausted = true;
       log.error(
-        `file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait until some close (raise LimitNOFILE)`,
+        `file descriptors nearly exhausted: ${open} of ${limit} open; new connections wait (Bun) or are closed at once (Node) until some close (raise LimitNOFILE)`,
       );
     } else if (exhausted && open < limit * RECOVERED_BELOW) {
       exhausted = false;

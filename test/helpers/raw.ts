@@ -26,10 +26,16 @@ export interface RawConnection {
 /** A Unix socket path, or a TCP port on 127.0.0.1. */
 export type Target = string | number;
 
-/** Connect; rejects if the connection itself fails (ENOENT, ECONNREFUSED, EMFILE...). */
-export function openRaw(target: Target): Promise<RawConnection> {
+/**
+ * Connect; rejects if the connection itself fails (ENOENT, ECONNREFUSED, EMFILE...). With
+ * allowHalfOpen, the client keeps its side open after the server ends its own, as a client may.
+ */
+export function openRaw(target: Target, { allowHalfOpen = false } = {}): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = typeof target === "number" ? connect(target, "127.0.0.1") : connect(target);
+    const socket =
+      typeof target === "number"
+        ? connect({ port: target, host: "127.0.0.1", allowHalfOpen })
+        : connect({ path: target, allowHalfOpen });
     const started = Date.now();
     let received = "";
     let connected = false;

@@ -68,15 +68,27 @@ export const denoAdapter: Adapter = {
       );
     }
     const port = target.kind === "tcp" ? server.addr.port : undefined;
+    // Deno.serve ends its accept loop on the first failed accept (EMFILE, ENFILE), closes the
+    // listener and cuts its connections, and rejects `finished`; unhandled, that rejection would
+    // exit the process. server.ts binds again instead. docs/runtime-issues.md has the reproduction.
+    const failed = server.finished.then(
+      () => new Promise<Error>(() => {}),
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
     return {
+      failed,
       address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${port}`,
       port,
       async close(timeoutMs) {
         // shutdown() stops accepting, closes idle connections and resolves when in-flight ones end,
-        // but also waits for a connection that has not sent a whole request. Deno has no way to cut
-        // connections: once no request is in flight (or time runs out), the process exit does it.
-        const forced = await raceTimeout(Promise.race([server.shutdown(), requests.settled()]), timeoutMs);
-        return { forced };
+        // but a request whose body is still arriving then fails to read it (BadResource, a 500):
+        // so the requests in flight now are let finish first. shutdown() also waits for a
+        // connection that has not sent a whole request, and Deno has no way to cut connections:
+        // once no request is in flight (or time runs out), the process exit does it.
+        const started = Date.now();
+        const forced = await raceTimeout(requests.current(), timeoutMs);
+        const rest = Math.max(0, timeoutMs - (Date.now() - started));
+        return { forced: forced || (await raceTimeout(Promise.race([server.shutdown(), requests.settled()]), rest)) };
       },
       abort() {
         // Deno cannot cut connections; the caller exits the process next, which does.

@@ -1,13 +1,28 @@
 // Node adapter: @hono/node-server's node:http server on a socket path, [host]:port or an
 // inherited fd. Deno uses it too for a systemd socket, since Deno.serve cannot take an fd.
 import type { AddressInfo, Socket } from "node:net";
-import { STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
 import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
 import type { Adapter, Handler, Listener, ListenOptions } from "../../types.ts";
 
 const HEADERS_TIMEOUT_MS = 12_000;
+/** How long a socket Node handed over (CONNECT) is kept after our answer, for the client to read it. */
+const HANDED_OVER_LINGER_MS = 1000;
+/**
+ * Requests one connection may have waiting behind answers not yet written out. Proxies never
+ * pipeline; a client that sends more at once than this without reading is closed (see admit()).
+ */
+const MAX_QUEUED = 64;
+
+/** What the adapter keeps per connection: the ends of its requests in flight, its last answer. */
+interface Connection {
+  ends: Set<() => void>;
+  previous?: ServerResponse;
+  /** An answer on it said the connection closes after it: no later request is answered. */
+  closes: boolean;
+}
 
 export const nodeAdapter: Adapter = {
   runtime: "node",
@@ -30,6 +45,13 @@ export async function listenNodeHttp(
       requestTimeout: HEADERS_TIMEOUT_MS * 2,
       connectionsCheckingInterval: 1000,
     },
+    // Every request passes admit() before Hono sees it.
+    createServer: ((options: object, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createServer(options, (req, res) => {
+        const go = admit(req, res);
+        if (go === true) listener(req, res);
+        else if (go) void go.then((yes) => yes && listener(req, res));
+      })) as typeof createServer,
     fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
       // An inherited socket may be TCP too; the socket itself says which.
       const remoteAddress = env.incoming.socket.remoteAddress;
@@ -46,18 +68,71 @@ export async function listenNodeHttp(
   // closing, each connection is closed as soon as its last request ends.
   let closing = false;
   const requests = new InFlight();
-  server.on("request", (_req, res) => {
+
+  // Node stops reading a connection whose answers back up, but only after parsing all it read at
+  // once (64 KiB: ~2000 short pipelined requests), and it keeps every request and answer queued:
+  // ~11 MB per connection that pipelines and never reads. A connection with more than MAX_QUEUED
+  // requests waiting is closed, and the rest of what was read is parsed but never reaches Hono.
+  // A pipelined request reaches the app only once the answer before it is sent, as it would be
+  // answered anyway; none does after an answer that closes the connection (Node would parse it,
+  // the app log it, and nobody send it). Each request's end is counted once, by its response's
+  // close or else its socket's: a response still queued when its connection closes emits none.
+  const connections = new WeakMap<Socket, Connection>();
+  function admit(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
+    const socket = req.socket;
+    if (socket.destroyed) return false;
+    let conn = connections.get(socket);
+    if (conn === undefined) {
+      const ends = new Set<() => void>();
+      conn = { ends, closes: false };
+      connections.set(socket, conn);
+      socket.once("close", () => {
+        for (const end of ends) end();
+      });
+    }
+    if (conn.closes) return false;
+    if (conn.ends.size >= MAX_QUEUED) {
+      socket.destroy();
+      return false;
+    }
     requests.begin();
-    res.once("close", () => requests.end());
+    const { ends } = conn;
+    const end = () => {
+      if (ends.delete(end)) requests.end();
+    };
+    ends.add(end);
+    res.once("close", end);
+    const state = conn;
     res.once("finish", () => {
+      if (!res.shouldKeepAlive || (res as ServerResponse & { _last?: boolean })._last) state.closes = true;
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
-  });
+    const before = conn.previous;
+    conn.previous = res;
+    if (before === undefined || before.writableFinished || before.destroyed) return true;
+    return new Promise<boolean>((resolve) => {
+      const next = () => {
+        const go = !state.closes && !socket.destroyed;
+        if (!go) end();
+        resolve(go);
+      };
+      before.once("finish", next);
+      before.once("close", next);
+    });
+  }
 
   // Without a listener Node drops a CONNECT with zero bytes (a proxy in front says 502).
+  // Node has let go of the socket: closing it is ours to do. A client may keep its side open
+  // after the 405, and close() and closeAllConnections() do not see such a socket, yet
+  // server.close() waits for it: it is destroyed a second after the 405, and at close.
+  const handedOver = new Set<Socket>();
   server.on("connect", (_req, socket: Socket) => {
-    socket.on("error", () => socket.destroy()); // Node has let go of the socket: a reset is ours to take
-    void rawResponse(refuseConnect()).then((bytes) => socket.end(bytes));
+    handedOver.add(socket);
+    socket.once("close", () => handedOver.delete(socket));
+    socket.on("error", () => socket.destroy()); // a reset is ours to take
+    void rawResponse(refuseConnect()).then((bytes) =>
+      socket.end(bytes, () => setTimeout(() => socket.destroy(), HANDED_OVER_LINGER_MS).unref()),
+    );
   });
 
   // Node's parser refuses a method it does not know (FOO) with a bare 400 the app never sees, so
@@ -105,11 +180,13 @@ export async function listenNodeHttp(
       // until headersTimeout. Once no request is in flight, what is left is cut.
       const forced = await raceTimeout(Promise.race([closed, requests.settled()]), timeoutMs);
       server.closeAllConnections();
+      for (const socket of handedOver) socket.destroy();
       await closed;
       return { forced };
     },
     abort() {
       server.closeAllConnections();
+      for (const socket of handedOver) socket.destroy();
       server.close();
     },
   };

@@ -23,6 +23,8 @@ export class InFlight {
   private count = 0;
   private started = 0;
   private waiters: (() => void)[] = [];
+  /** The responses still being produced by the wrapped handler, for current(). */
+  private pending = new Set<Promise<Response>>();
 
   begin(): void {
     this.count++;
@@ -43,8 +45,18 @@ export class InFlight {
       const result = handler(request, conn);
       if (!(result instanceof Promise)) return result;
       this.count++;
-      return result.finally(() => this.end());
+      const counted = result.finally(() => {
+        this.pending.delete(counted);
+        this.end();
+      });
+      this.pending.add(counted);
+      return counted;
     };
+  }
+
+  /** Resolves once every request the wrapped handler is answering now has its response. */
+  async current(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
   }
 
   /**
