@@ -127,14 +127,15 @@ describe.each(RUNTIMES)("%s: SIGTERM is a hard bound", (runtime, command) => {
     const sock = join(dir.path, `held-${runtime}.sock`);
     const proc = await startListening(command, { SOCKPATH: sock, SHUTDOWN_TIMEOUT: "2" });
     const conns: RawConnection[] = [];
-    const before = acceptedBy(proc.pid);
     for (const { send, halfClose, allowHalfOpen } of Object.values(HELD)) {
       const conn = await openRaw(sock, { allowHalfOpen });
       if (send) await conn.write(send);
       if (halfClose) conn.socket.end();
       conns.push(conn);
     }
-    await serverHolds(proc.pid, before, conns.length);
+    // A fixed wait on purpose: time for the server to take each connection into its state; it closes
+    // some itself (the CONNECT after its 405, Node's half-closed one), so there is no count to wait for.
+    await Bun.sleep(300);
     const sent = Date.now();
     proc.kill("SIGTERM");
     const { code, ms } = await exitTime(proc, sent);
