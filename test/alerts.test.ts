@@ -313,7 +313,11 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
       expect(at - active, name).toBeGreaterThanOrEqual(forSeconds(name) * 1000);
     }
     expect([forSeconds("PrinterfactsDown"), forSeconds("PrinterfactsInstanceDown")]).toEqual([30, 30]);
-    expect(seen.get("PrinterfactsDown")?.alert.labels).toEqual({ alertname: "PrinterfactsDown", severity: "critical" });
+    expect(seen.get("PrinterfactsDown")?.alert.labels).toEqual({
+      alertname: "PrinterfactsDown",
+      job: "printerfacts",
+      severity: "critical",
+    });
     expect(seen.get("PrinterfactsInstanceDown")?.alert.labels).toMatchObject({
       severity: "warning",
       job: "printerfacts",

@@ -10,7 +10,11 @@ import { write as fsWrite } from "node:fs";
 export const FLUSH_MS = 100;
 /** A batch this big goes out at once, without waiting for the timer. */
 export const MAX_BATCH = 64 * 1024;
-/** 1 MiB (~5000 access lines, as Docker's non-blocking log mode): rides out a reader's pause of a second or so at full load. */
+/**
+ * 1 MiB (~5000 access lines, as Docker's non-blocking log mode): rides out a reader's pause of a
+ * second or so at full load. Counted in UTF-16 units of queued text (up to 3 MiB of UTF-8 for
+ * non-ASCII paths); lines written `always` (the fatal line, the dropped-count notices) pass it.
+ */
 export const MAX_BUFFERED = 1024 * 1024;
 /** How long a final flush (before exit) waits for a slow reader: SIGTERM's exit must not hang on it. */
 export const FINAL_FLUSH_MS = 500;

@@ -85,9 +85,10 @@ export function processMetrics(): () => string {
       out += single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", status.virtual);
     if (status?.data !== undefined)
       out += single("process_heap_bytes", "gauge", "Process heap size in bytes.", status.data);
-    // Left out when the descriptors cannot be counted, "exhausted" included (fdwatch.ts logs that).
-    const fds = hasProc ? openFds() : undefined;
-    if (typeof fds === "number") out += single("process_open_fds", "gauge", "Number of open file descriptors.", fds);
+    // None left even to count them: that is the limit (as fdwatch.ts takes it), so the alert on it holds.
+    const counted = hasProc ? openFds() : undefined;
+    const fds = counted === "exhausted" ? maxFds : counted;
+    if (fds !== undefined) out += single("process_open_fds", "gauge", "Number of open file descriptors.", fds);
     if (maxFds !== undefined)
       out += single("process_max_fds", "gauge", "Maximum number of open file descriptors.", maxFds);
 

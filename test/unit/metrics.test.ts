@@ -2,16 +2,11 @@
 // counting each request under its route, and /metrics stating its length. That promtool accepts
 // the text is test/metrics-endpoint.test.ts.
 import { describe, expect, test } from "bun:test";
-import { openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { createApp } from "../../src/http/app.ts";
 import { facts } from "../../src/http/facts.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import { sample as sampleOf } from "../helpers/observability.ts";
-
-function sample(text: string, line: string): number | undefined {
-  const found = text.split("\n").find((l) => l.startsWith(`${line} `));
-  return found === undefined ? undefined : Number(found.slice(line.length + 1));
-}
 
 test("requests are counted by method, route pattern and status; facts served by bodies sent", async () => {
   const metrics = createMetrics({ version: "1", runtime: "test" });
@@ -25,14 +20,15 @@ test("requests are counted by method, route pattern and status; facts served by 
   await app.request("/fact", { method: "HEAD" });
   await app.request("/fact", { method: "POST" });
   const text = metrics.render();
-  const total = (labels: string) => sample(text, `http_requests_total{${labels}}`);
-  expect(total('method="GET",route="/fact",status="200"')).toBe(2);
-  expect(total('method="HEAD",route="/fact",status="200"')).toBe(1);
-  expect(total('method="POST",route="/fact",status="405"')).toBe(1);
-  expect(total('method="GET",route="/facts/:id",status="200"')).toBe(1);
-  expect(total('method="GET",route="/facts/:id",status="404"')).toBe(1);
-  expect(total('method="GET",route="/*",status="404"')).toBe(1);
-  expect(sample(text, "printerfacts_facts_served_total")).toBe(3);
+  const total = (method: string, route: string, status: string) =>
+    sampleOf(text, "http_requests_total", { method, route, status });
+  expect(total("GET", "/fact", "200")).toBe(2);
+  expect(total("HEAD", "/fact", "200")).toBe(1);
+  expect(total("POST", "/fact", "405")).toBe(1);
+  expect(total("GET", "/facts/:id", "200")).toBe(1);
+  expect(total("GET", "/facts/:id", "404")).toBe(1);
+  expect(total("GET", "/*", "404")).toBe(1);
+  expect(sampleOf(text, "printerfacts_facts_served_total")).toBe(3);
   expect(text).not.toContain("12345");
 });
 
@@ -137,12 +133,18 @@ test("log lines dropped: a counter per stream, there from the start, counting wh
   const before = { ...droppedLines() };
   const text = metrics.render();
   expect(text).toContain("# TYPE printerfacts_log_lines_dropped_total counter\n");
-  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stdout"}')).toBe(before.stdout);
-  expect(sample(text, 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr);
+  const dropped = (text: string, stream: string) => sampleOf(text, "printerfacts_log_lines_dropped_total", { stream });
+  expect(dropped(text, "stdout")).toBe(before.stdout);
+  expect(dropped(text, "stderr")).toBe(before.stderr);
   // A writer whose fd fails (read-only: EBADF) drops its lines.
-  const broken = lineWriter(openSync("/dev/null", "r"), { stream: "stderr", onError: () => {}, onDropped: () => {} });
-  broken.write("a\n");
-  await broken.flush();
-  broken.write("b\n");
-  expect(sample(metrics.render(), 'printerfacts_log_lines_dropped_total{stream="stderr"}')).toBe(before.stderr + 2);
+  const fd = openSync("/dev/null", "r");
+  try {
+    const broken = lineWriter(fd, { stream: "stderr", onError: () => {}, onDropped: () => {} });
+    broken.write("a\n");
+    await broken.flush();
+    broken.write("b\n");
+    expect(dropped(metrics.render(), "stderr")).toBe(before.stderr + 2);
+  } finally {
+    closeSync(fd);
+  }
 });
