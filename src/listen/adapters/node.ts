@@ -135,27 +135,6 @@ export async function listenNodeHttp(
     );
   });
 
-  // Node's parser refuses a method it does not know (FOO) with a bare 400 the app never sees, so
-  // it is neither logged nor counted. A well-formed one is handed to the app like any request;
-  // every other parse error gets Node's own answer.
-  server.on("clientError", (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
-    const request =
-      err.code === "HPE_INVALID_METHOD" && err.rawPacket ? unknownMethodRequest(err.rawPacket) : undefined;
-    if (request === undefined || !socket.writable) return nodeDefaultClientError(err, socket);
-    requests.begin();
-    const conn =
-      socket.remoteAddress === undefined
-        ? { transport: "unix" as const }
-        : { transport: "tcp" as const, remoteAddress: socket.remoteAddress };
-    Promise.resolve(handler(request, conn))
-      .then(rawResponse)
-      .then(
-        (bytes) => socket.end(bytes),
-        () => nodeDefaultClientError(err, socket),
-      )
-      .finally(() => requests.end());
-  });
-
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const listening = () => {
@@ -192,26 +171,6 @@ export async function listenNodeHttp(
   };
 }
 
-/** A complete request head whose method is a token Node's parser does not know (RFC 9110, 9.1). */
-const UNKNOWN_METHOD_HEAD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.[01]\r\n((?:[^\r\n]+\r\n)*)\r\n/;
-
-function unknownMethodRequest(packet: Buffer): Request | undefined {
-  const head = UNKNOWN_METHOD_HEAD.exec(packet.toString("latin1"));
-  if (head === null) return undefined;
-  const [, method, target, lines] = head;
-  try {
-    const headers = new Headers();
-    for (const line of lines.split("\r\n").filter(Boolean)) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) return undefined;
-      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
-    }
-    return new Request(`http://localhost${target}`, { method, headers });
-  } catch {
-    return undefined; // a header or method the Fetch API refuses: Node's own 400 then
-  }
-}
-
 /** A Response as HTTP/1.1 bytes for a socket Node's HTTP layer has let go of; the connection closes after. */
 async function rawResponse(response: Response): Promise<Buffer> {
   const body = Buffer.from(await response.arrayBuffer());
@@ -223,20 +182,4 @@ async function rawResponse(response: Response): Promise<Buffer> {
     if (!/^(connection|content-length|transfer-encoding|date)$/i.test(name)) lines.push(`${name}: ${value}`);
   lines.push(`Content-Length: ${body.length}`, "Connection: close");
   return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
-}
-
-/** What Node answers a parse error with when no clientError listener is set (lib/_http_server.js). */
-function nodeDefaultClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (socket.writable && socket.bytesWritten === 0) {
-    const status =
-      err.code === "HPE_HEADER_OVERFLOW"
-        ? 431
-        : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
-          ? 413
-          : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-            ? 408
-            : 400;
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-  }
-  socket.destroy(err);
 }
