@@ -88,12 +88,11 @@ const ROWS: Row[] = [
   {
     what: "an unknown method (FOO) on a known path",
     bytes: req("FOO /fact HTTP/1.1"),
-    // Bun drops it unanswered (nothing our code can do); Node's parser refuses it, the adapter
-    // hands it to the app; nginx, HAProxy and Caddy refuse it with 501 before the socket (their
-    // shipped configs list the methods they pass), so no proxy turns Bun's silence into a 502.
-    direct: { bun: "close", node: "405 close", deno: "405" },
+    // Bun drops it unanswered (nothing our code can do), Node's parser refuses it with its own 400,
+    // Deno hands it to the app; nginx, HAProxy and Caddy refuse it with 501 before the socket
+    // (their shipped configs list the methods they pass), so no proxy turns Bun's silence into a 502.
+    direct: { bun: "close", node: "400 close", deno: "405" },
     nginx: "501 close",
-    headers: { allow: "GET, HEAD" },
     pinned: "bun-unknown-method",
     haproxy: "501",
     caddy: "501",

@@ -1,6 +1,6 @@
 // Bun adapter: Bun.serve on { unix } or { hostname, port }.
-import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import { type Adapter, type ConnInfo, type Listener, type ListenOptions, UnsupportedError } from "../../types.ts";
+import { formatAddress, InFlight, raceTimeout, refuseConnect, UNIX_CONN } from "./shared.ts";
+import { type Adapter, type Listener, type ListenOptions, UnsupportedError } from "../../types.ts";
 
 /** An HTTP/1.0 request without Host reaches the handler as a bare path, which URL parsers reject. */
 function withAbsoluteUrl(request: Request): Request {
@@ -26,10 +26,7 @@ function sayClose(response: Response): Response {
   return response;
 }
 
-/** A Unix socket's peer has no address to tell: one object serves every request on it. */
-const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
-
-export const bunAdapter: Adapter = {
+export default {
   runtime: "bun",
   async listen({ target, handler, idleTimeoutSeconds, log }: ListenOptions): Promise<Listener> {
     if (target.kind === "systemd") {
@@ -65,7 +62,7 @@ export const bunAdapter: Adapter = {
         // Bun keeps a connection that sent CONNECT as a tunnel nobody reads: the next request on
         // it is never answered. Connection: close makes Bun close it instead.
         if (request.method === "CONNECT") return refuseConnect();
-        const conn = transport === "unix" ? UNIX : { transport, remoteAddress: srv.requestIP(request)?.address };
+        const conn = transport === "unix" ? UNIX_CONN : { transport, remoteAddress: srv.requestIP(request)?.address };
         if (!closesAfter(request)) return counted(request, conn);
         const response = counted(withAbsoluteUrl(request), conn);
         return response instanceof Promise ? response.then(sayClose) : sayClose(response);
@@ -76,7 +73,7 @@ export const bunAdapter: Adapter = {
     // from here on gets the normal policy.
     Bun.unsafe.setJITPolicy(1);
     return {
-      address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${server.port}`,
+      address: formatAddress(target.kind === "unix" ? target.path : { address: target.host, port: server.port }),
       port: target.kind === "tcp" ? server.port : undefined,
       async close(timeoutMs) {
         // stop() without force closes idle connections, but waits for every other one, even one
@@ -91,6 +88,4 @@ export const bunAdapter: Adapter = {
       },
     };
   },
-};
-
-export default bunAdapter;
+} satisfies Adapter;

@@ -1,7 +1,7 @@
 // Deno adapter: Deno.serve on { path, transport: "unix" } or { hostname, port }. Deno.serve cannot
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
-import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
-import type { Adapter, ConnInfo, Listener } from "../../types.ts";
+import { formatAddress, InFlight, raceTimeout, refuseConnect, UNIX_CONN } from "./shared.ts";
+import type { Adapter, Listener } from "../../types.ts";
 
 /** The part of Deno's API used here (the project is type-checked with Bun's and Node's types). */
 declare const Deno: {
@@ -24,13 +24,10 @@ function keptOpen(response: Response): Response {
   return response;
 }
 
-/** A Unix socket's peer has no address to tell: one object serves every request on it. */
-const UNIX: ConnInfo = Object.freeze({ transport: "unix" });
-
 /** Said once per process, not once per listener (the metrics listener comes through here too). */
 let toldNoTimeouts = false;
 
-export const denoAdapter: Adapter = {
+export default {
   runtime: "deno",
   // Deno.serve takes no timeouts: IDLE_TIMEOUT applies only to a systemd socket (node:http).
   // Serving everything through Deno's node:http instead would cost most of the throughput
@@ -56,7 +53,7 @@ export const denoAdapter: Adapter = {
         // Each read of info.remoteAddr asks Deno for it again: only TCP has an address to tell.
         const response = counted(
           request,
-          target.kind === "unix" ? UNIX : { transport: "tcp", remoteAddress: info.remoteAddr.hostname },
+          target.kind === "unix" ? UNIX_CONN : { transport: "tcp", remoteAddress: info.remoteAddr.hostname },
         );
         return response instanceof Promise ? response.then(keptOpen) : keptOpen(response);
       },
@@ -77,7 +74,7 @@ export const denoAdapter: Adapter = {
     );
     return {
       failed,
-      address: target.kind === "unix" ? target.path : `http://${formatHost(target.host)}:${port}`,
+      address: formatAddress(target.kind === "unix" ? target.path : { address: target.host, port }),
       port,
       async close(timeoutMs) {
         // shutdown() stops accepting, closes idle connections and resolves when in-flight ones end,
@@ -96,6 +93,4 @@ export const denoAdapter: Adapter = {
       },
     };
   },
-};
-
-export default denoAdapter;
+} satisfies Adapter;

@@ -1,6 +1,7 @@
 // The adapter for the runtime we are on, picked by module resolution rather than at run time:
 // package.json's "imports" maps #runtime-adapter to adapters/bun.ts under the "bun" condition,
-// to adapters/deno.ts under "deno" and to adapters/node.ts otherwise (as srvx picks its adapters). So each
+// to adapters/deno.ts under "deno" and to adapters/node.ts otherwise (as srvx picks its
+// adapters); each exports its adapter as its default, and nothing else by that name. So each
 // build holds only its own runtime's adapter: the compiled Bun binary carries no node:http or
 // @hono/node-server, which Bun would load at start even behind a dynamic import that never runs.
 import runtimeAdapter from "#runtime-adapter";

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
-import { formatHost, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
+import { formatAddress, InFlight, raceTimeout, refuseConnect, UNIX_CONN } from "./shared.ts";
 import type { Adapter, Handler, Listener, ListenOptions } from "../../types.ts";
 
 const HEADERS_TIMEOUT_MS = 12_000;
@@ -17,17 +17,17 @@ const HANDED_OVER_LINGER_MS = 1000;
 const MAX_QUEUED = 64;
 
 /** What the adapter keeps per connection: the ends of its requests in flight, its last answer. */
-interface Connection {
+interface Pipeline {
   ends: Set<() => void>;
   previous?: ServerResponse;
   /** An answer on it said the connection closes after it: no later request is answered. */
   closes: boolean;
 }
 
-export const nodeAdapter: Adapter = {
+export default {
   runtime: "node",
   listen: ({ target, handler, idleTimeoutSeconds }) => listenNodeHttp(target, handler, idleTimeoutSeconds),
-};
+} satisfies Adapter;
 
 export async function listenNodeHttp(
   target: ListenOptions["target"],
@@ -55,10 +55,7 @@ export async function listenNodeHttp(
     fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
       // An inherited socket may be TCP too; the socket itself says which.
       const remoteAddress = env.incoming.socket.remoteAddress;
-      return handler(
-        request,
-        remoteAddress === undefined ? { transport: "unix" } : { transport: "tcp", remoteAddress },
-      );
+      return handler(request, remoteAddress === undefined ? UNIX_CONN : { transport: "tcp", remoteAddress });
     },
   }) as Server;
   // IDLE_TIMEOUT: how long an idle keep-alive connection is kept (Node's default is 5 s; 0 = never).
@@ -77,42 +74,45 @@ export async function listenNodeHttp(
   // answered anyway; none does after an answer that closes the connection (Node would parse it,
   // the app log it, and nobody send it). Each request's end is counted once, by its response's
   // close or else its socket's: a response still queued when its connection closes emits none.
-  const connections = new WeakMap<Socket, Connection>();
-  function admit(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
-    const socket = req.socket;
-    if (socket.destroyed) return false;
-    let conn = connections.get(socket);
-    if (conn === undefined) {
+  const pipelines = new WeakMap<Socket, Pipeline>();
+  function pipelineOf(socket: Socket): Pipeline {
+    let pipeline = pipelines.get(socket);
+    if (pipeline === undefined) {
       const ends = new Set<() => void>();
-      conn = { ends, closes: false };
-      connections.set(socket, conn);
+      pipeline = { ends, closes: false };
+      pipelines.set(socket, pipeline);
       socket.once("close", () => {
         for (const end of ends) end();
       });
     }
-    if (conn.closes) return false;
-    if (conn.ends.size >= MAX_QUEUED) {
+    return pipeline;
+  }
+  function admit(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
+    const socket = req.socket;
+    if (socket.destroyed) return false;
+    const pipeline = pipelineOf(socket);
+    if (pipeline.closes) return false;
+    if (pipeline.ends.size >= MAX_QUEUED) {
       socket.destroy();
       return false;
     }
     requests.begin();
-    const { ends } = conn;
+    const { ends } = pipeline;
     const end = () => {
       if (ends.delete(end)) requests.end();
     };
     ends.add(end);
     res.once("close", end);
-    const state = conn;
     res.once("finish", () => {
-      if (!res.shouldKeepAlive || (res as ServerResponse & { _last?: boolean })._last) state.closes = true;
+      if (!res.shouldKeepAlive || (res as ServerResponse & { _last?: boolean })._last) pipeline.closes = true;
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
-    const before = conn.previous;
-    conn.previous = res;
+    const before = pipeline.previous;
+    pipeline.previous = res;
     if (before === undefined || before.writableFinished || before.destroyed) return true;
     return new Promise<boolean>((resolve) => {
       const next = () => {
-        const go = !state.closes && !socket.destroyed;
+        const go = !pipeline.closes && !socket.destroyed;
         if (!go) end();
         resolve(go);
       };
@@ -135,27 +135,6 @@ export async function listenNodeHttp(
     );
   });
 
-  // Node's parser refuses a method it does not know (FOO) with a bare 400 the app never sees, so
-  // it is neither logged nor counted. A well-formed one is handed to the app like any request;
-  // every other parse error gets Node's own answer.
-  server.on("clientError", (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
-    const request =
-      err.code === "HPE_INVALID_METHOD" && err.rawPacket ? unknownMethodRequest(err.rawPacket) : undefined;
-    if (request === undefined || !socket.writable) return nodeDefaultClientError(err, socket);
-    requests.begin();
-    const conn =
-      socket.remoteAddress === undefined
-        ? { transport: "unix" as const }
-        : { transport: "tcp" as const, remoteAddress: socket.remoteAddress };
-    Promise.resolve(handler(request, conn))
-      .then(rawResponse)
-      .then(
-        (bytes) => socket.end(bytes),
-        () => nodeDefaultClientError(err, socket),
-      )
-      .finally(() => requests.end());
-  });
-
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const listening = () => {
@@ -170,7 +149,7 @@ export async function listenNodeHttp(
   const bound = server.address();
   const port = typeof bound === "object" && bound !== null ? (bound as AddressInfo).port : undefined;
   return {
-    address: describeAddress(target, bound),
+    address: formatAddress(target.kind === "unix" ? target.path : bound),
     port: transport === "tcp" ? port : undefined,
     async close(timeoutMs) {
       closing = true;
@@ -192,26 +171,6 @@ export async function listenNodeHttp(
   };
 }
 
-/** A complete request head whose method is a token Node's parser does not know (RFC 9110, 9.1). */
-const UNKNOWN_METHOD_HEAD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.[01]\r\n((?:[^\r\n]+\r\n)*)\r\n/;
-
-function unknownMethodRequest(packet: Buffer): Request | undefined {
-  const head = UNKNOWN_METHOD_HEAD.exec(packet.toString("latin1"));
-  if (head === null) return undefined;
-  const [, method, target, lines] = head;
-  try {
-    const headers = new Headers();
-    for (const line of lines.split("\r\n").filter(Boolean)) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) return undefined;
-      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
-    }
-    return new Request(`http://localhost${target}`, { method, headers });
-  } catch {
-    return undefined; // a header or method the Fetch API refuses: Node's own 400 then
-  }
-}
-
 /** A Response as HTTP/1.1 bytes for a socket Node's HTTP layer has let go of; the connection closes after. */
 async function rawResponse(response: Response): Promise<Buffer> {
   const body = Buffer.from(await response.arrayBuffer());
@@ -224,27 +183,3 @@ async function rawResponse(response: Response): Promise<Buffer> {
   lines.push(`Content-Length: ${body.length}`, "Connection: close");
   return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
 }
-
-/** What Node answers a parse error with when no clientError listener is set (lib/_http_server.js). */
-function nodeDefaultClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (socket.writable && socket.bytesWritten === 0) {
-    const status =
-      err.code === "HPE_HEADER_OVERFLOW"
-        ? 431
-        : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
-          ? 413
-          : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-            ? 408
-            : 400;
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-  }
-  socket.destroy(err);
-}
-
-function describeAddress(target: ListenOptions["target"], bound: string | AddressInfo | null): string {
-  if (target.kind === "unix") return target.path;
-  if (bound !== null && typeof bound === "object") return `http://${formatHost(bound.address)}:${bound.port}`;
-  return typeof bound === "string" ? bound : "a Unix socket";
-}
-
-export default nodeAdapter;

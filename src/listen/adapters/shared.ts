@@ -1,10 +1,22 @@
 // Small helpers every adapter uses.
-import type { Handler } from "../../types.ts";
+import type { ConnInfo, Handler } from "../../types.ts";
 
 /** An IPv6 address goes in brackets in a URL. */
 export function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
+
+/**
+ * Listener.address: a socket's path as it is, a TCP address as http://host:port; null is a socket
+ * systemd passed that has no path to tell (Node's server.address() for a Unix one).
+ */
+export function formatAddress(bound: string | { address: string; port?: number } | null): string {
+  if (typeof bound === "string") return bound;
+  return bound === null ? "a Unix socket" : `http://${formatHost(bound.address)}:${bound.port}`;
+}
+
+/** A Unix socket's peer has no address to tell: one object serves every request on it. */
+export const UNIX_CONN: ConnInfo = Object.freeze({ transport: "unix" });
 
 /** Waits for `done` up to `timeoutMs`; resolves to true if the time ran out first. */
 export function raceTimeout(done: Promise<unknown>, timeoutMs: number): Promise<boolean> {
