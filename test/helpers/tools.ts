@@ -13,6 +13,7 @@ export const TOOLS: ReadonlyArray<readonly [tool: string, debianPackage: string]
   ["node", "nodejs"],
   ["npm", "npm"],
   ["sha256sum", "coreutils"],
+  ["mkfifo", "coreutils"],
   ["git", "git"],
   ["getent", "libc-bin"],
   ["systemd-socket-activate", "systemd"],
