@@ -179,8 +179,13 @@ function rssMiB(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** How far above its RSS before the flood a runtime must come back once the clients are gone. */
+const FALLS_BACK_WITHIN_MIB = 25;
+/** How long that may take: Node's heap is given back when V8's memory reducer runs, 10-30 s after. */
+const FALLS_BACK_DEADLINE_MS = 50_000;
+
 describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, command) => {
-  test("16 of them for 4 s grow RSS by well under 150 MiB, and others are served meanwhile and after", async () => {
+  test("16 of them for 4 s: RSS grows under 100 MiB and falls back after; others are served", async () => {
     const sock = join(dir.path, `pipeline-${runtime}.sock`);
     const proc = await startListening(command, { SOCKPATH: sock });
     for (let i = 0; i < 50; i++) expect(await healthz(sock)).toBe(200); // warm up first
@@ -212,17 +217,23 @@ describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, co
     expect(await healthz(sock)).toBe(200);
     running = false;
     for (const c of clients) c.destroy();
-    await Bun.sleep(1000); // what RSS is a second after they closed: time passing is the test
-    const after = rssMiB(proc.pid);
+    // RSS sampled until it is back near where it started, or the deadline: time passing is the test.
+    // Nothing is sent meanwhile: the process is idle, as a server is once such clients are gone.
+    const closed = Date.now();
+    let after = rssMiB(proc.pid);
+    while (after - before >= FALLS_BACK_WITHIN_MIB && Date.now() - closed < FALLS_BACK_DEADLINE_MS) {
+      await Bun.sleep(250);
+      after = rssMiB(proc.pid);
+    }
     console.log(
-      `${runtime}: 16 pipelining clients that never read: RSS ${before.toFixed(1)} -> peak ${peak.toFixed(1)} -> ${after.toFixed(1)} MiB after they closed`,
+      `${runtime}: 16 pipelining clients that never read: RSS ${before.toFixed(1)} -> peak ${peak.toFixed(1)} -> ${after.toFixed(1)} MiB ${((Date.now() - closed) / 1000).toFixed(1)} s after they closed`,
     );
     expect(peak - before).toBeLessThan(100);
-    expect(after - before).toBeLessThan(100);
+    expect(after - before).toBeLessThan(FALLS_BACK_WITHIN_MIB);
     expect(await healthz(sock)).toBe(200);
     proc.kill();
     expect(await proc.exited).toBe(0);
-  });
+  }, 75_000); // the 4 s flood, up to FALLS_BACK_DEADLINE_MS, start and stop
 });
 
 describe.each(RUNTIMES)("%s: the access log says only what was sent", (runtime, command) => {

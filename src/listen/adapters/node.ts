@@ -69,7 +69,8 @@ export async function listenNodeHttp(
   // Node stops reading a connection whose answers back up, but only after parsing all it read at
   // once (64 KiB: ~2000 short pipelined requests), and it keeps every request and answer queued:
   // ~11 MB per connection that pipelines and never reads. A connection with more than MAX_QUEUED
-  // requests waiting is closed, and the rest of what was read is parsed but never reaches Hono.
+  // requests waiting is closed, and the rest of what was read is parsed but never reaches Hono
+  // (garbage, given back to the OS only when V8's memory reducer runs: docs/runtime-issues.md).
   // A pipelined request reaches the app only once the answer before it is sent, as it would be
   // answered anyway; none does after an answer that closes the connection (Node would parse it,
   // the app log it, and nobody send it). Each request's end is counted once, by its response's
