@@ -7,15 +7,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
-import { runtimeDir, SERVICE, shippedUmask } from "./helpers/proxy.ts";
+import { asService, runtimeDir } from "./helpers/proxy.ts";
 import {
   BINARY,
   DENO,
-  denoRun,
   fetchUnix,
   LISTENING,
-  NODE_BUNDLE,
   type Running,
+  SHIPPED,
   type Stdio,
   start,
   startListening,
@@ -25,12 +24,6 @@ import {
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-
-const RUNTIMES: [string, readonly string[]][] = [
-  ["binary", [BINARY]],
-  ["node", ["node", NODE_BUNDLE]],
-  ["deno", denoRun()],
-];
 
 const SHUTDOWN_TIMEOUT = 5;
 /** Well past what the access log's buffer (1 MiB) and a pipe or socketpair hold, at ~400 bytes a line. */
@@ -42,18 +35,7 @@ let n = 0;
 /** The service as its unit runs it: the service user, the shipped umask, its own runtime directory. */
 function operator(command: readonly string[]) {
   const sock = runtimeDir(dir.path, `logs${++n}`);
-  const argv = [
-    "setpriv",
-    `--reuid=${SERVICE.uid}`,
-    `--regid=${SERVICE.gid}`,
-    "--clear-groups",
-    "--",
-    "sh",
-    "-c",
-    `umask ${shippedUmask()} && exec "$@"`,
-    "sh",
-    ...command,
-  ];
+  const argv = asService(command);
   const env = {
     SOCKPATH: sock,
     SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
@@ -142,7 +124,7 @@ async function startWith(command: readonly string[], stdio: Stdio) {
   return { sock, proc };
 }
 
-describe.each(RUNTIMES)("%s", (_name, command) => {
+describe.each(SHIPPED)("%s", (_name, command) => {
   test("stdout is a pipe nobody reads: every request answered, lines dropped and counted, SIGTERM exits 0 at once", async () => {
     const out = pipe();
     const { sock, argv, env } = operator(command);

@@ -5,49 +5,21 @@
 // so that 127.0.0.1:9229 is its alone (the socket, a path, is reached as usual).
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { eventually } from "./helpers/eventually.ts";
 import { join } from "node:path";
-import { runtimeDir, SERVICE, shippedUmask } from "./helpers/proxy.ts";
-import {
-  BINARY,
-  DENO,
-  denoRun,
-  fetchUnix,
-  NODE_BUNDLE,
-  type Running,
-  startListening,
-  tempDir,
-  waitForLog,
-} from "./helpers/server.ts";
+import { eventually } from "./helpers/eventually.ts";
+import { asService, runtimeDir } from "./helpers/proxy.ts";
+import { DENO, fetchUnix, type Running, SHIPPED, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-const RUNTIMES: [string, readonly string[]][] = [
-  ["binary", [BINARY]],
-  ["node", ["node", NODE_BUNDLE]],
-  ["deno", denoRun()],
-];
 const SHUTDOWN_TIMEOUT = 5;
 
 let n = 0;
 async function serve(command: readonly string[]): Promise<{ sock: string; proc: Running }> {
   const sock = runtimeDir(dir.path, `sig${++n}`);
   const proc = await startListening(
-    [
-      "unshare",
-      "--net",
-      "sh",
-      "-c",
-      `ip link set lo up && umask ${shippedUmask()} && exec "$@"`,
-      "sh",
-      "setpriv",
-      `--reuid=${SERVICE.uid}`,
-      `--regid=${SERVICE.gid}`,
-      "--clear-groups",
-      "--",
-      ...command,
-    ],
+    ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...asService(command)],
     {
       SOCKPATH: sock,
       SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
@@ -79,7 +51,7 @@ async function stopsCleanly(proc: Running, sock: string) {
   expect(existsSync(sock)).toBe(false);
 }
 
-describe.each(RUNTIMES)("%s", (name, command) => {
+describe.each(SHIPPED)("%s", (name, command) => {
   test.each([
     ["SIGHUP", "SIGHUP ignored: there is no configuration to reload"],
     ["SIGUSR2", "SIGUSR2 ignored: it has no meaning here"],

@@ -6,17 +6,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { EXIT } from "../src/cli/exit.ts";
 import { acceptedBy, openRaw, type RawConnection, rawExchange, serverHolds } from "./helpers/raw.ts";
-import { ENTRIES, type Running, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import { type Running, SHIPPED, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-
-/** The three ways the service ships: Bun's compiled binary, Node's bundle, Deno from source. */
-const RUNTIMES = [
-  ["bun", ENTRIES.binary],
-  ["node", ENTRIES["node dist/node/printerfacts.mjs"]],
-  ["deno", ENTRIES["deno (scripts/deno-run)"]],
-] as const;
 
 const HEALTHZ = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
@@ -30,7 +23,7 @@ async function exitTime(proc: Running, since: number): Promise<{ code: number; m
   return { code, ms: Date.now() - since };
 }
 
-describe.each(RUNTIMES)("%s: its socket file removed or replaced while serving", (_runtime, command) => {
+describe.each(SHIPPED)("%s: its socket file removed or replaced while serving", (_runtime, command) => {
   test.each([
     ["removed", (sock: string) => rmSync(sock), "gone (removed while serving)"],
     [
@@ -83,7 +76,7 @@ describe.each(RUNTIMES)("%s: its socket file removed or replaced while serving",
   );
 });
 
-describe.each(RUNTIMES)("%s: its socket file removed with a request in flight", (runtime, command) => {
+describe.each(SHIPPED)("%s: its socket file removed with a request in flight", (runtime, command) => {
   test("the request is answered before the exit", async () => {
     const sub = join(dir.path, `lost-inflight-${runtime}`);
     mkdirSync(sub, { mode: 0o755 });
@@ -122,7 +115,7 @@ const HELD: Record<string, { send: string; halfClose?: boolean; allowHalfOpen?: 
   "connected, sent nothing": { send: "" },
 };
 
-describe.each(RUNTIMES)("%s: SIGTERM is a hard bound", (runtime, command) => {
+describe.each(SHIPPED)("%s: SIGTERM is a hard bound", (runtime, command) => {
   test("whatever connections are open, it exits 0 within SHUTDOWN_TIMEOUT plus a second, its socket removed", async () => {
     const sock = join(dir.path, `held-${runtime}.sock`);
     const proc = await startListening(command, { SOCKPATH: sock, SHUTDOWN_TIMEOUT: "2" });
@@ -184,7 +177,7 @@ const FALLS_BACK_WITHIN_MIB = 25;
 /** How long that may take: Node's heap is given back when V8's memory reducer runs, 10-30 s after. */
 const FALLS_BACK_DEADLINE_MS = 50_000;
 
-describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, command) => {
+describe.each(SHIPPED)("%s: clients that pipeline and never read", (runtime, command) => {
   test("16 of them for 4 s: RSS grows under 100 MiB and falls back after; others are served", async () => {
     const sock = join(dir.path, `pipeline-${runtime}.sock`);
     const proc = await startListening(command, { SOCKPATH: sock });
@@ -236,7 +229,7 @@ describe.each(RUNTIMES)("%s: clients that pipeline and never read", (runtime, co
   }, 75_000); // the 4 s flood, up to FALLS_BACK_DEADLINE_MS, start and stop
 });
 
-describe.each(RUNTIMES)("%s: the access log says only what was sent", (runtime, command) => {
+describe.each(SHIPPED)("%s: the access log says only what was sent", (runtime, command) => {
   test("a request pipelined after a 413 is logged only if it is answered", async () => {
     const sock = join(dir.path, `after413-${runtime}.sock`);
     const proc = await startListening(command, { SOCKPATH: sock });

@@ -167,10 +167,25 @@ export function runtimeDir(base: string, name: string): string {
   return join(dir, "printerfacts.sock");
 }
 
+/** `command` as printerfacts@.service runs it: the service user (no supplementary groups), the shipped umask. */
+export function asService(command: readonly string[]): string[] {
+  return [
+    "setpriv",
+    `--reuid=${SERVICE.uid}`,
+    `--regid=${SERVICE.gid}`,
+    "--clear-groups",
+    "--",
+    "sh",
+    "-c",
+    `umask ${shippedUmask()} && exec "$@"`,
+    "sh",
+    ...command,
+  ];
+}
+
 /**
- * The compiled binary (or `command`) as printerfacts@.service runs it: the service user (no
- * supplementary groups), the shipped umask, SOCKMODE=0660 and the socket's group its own; JSON
- * access log.
+ * The compiled binary (or `command`) as printerfacts@.service runs it (asService), with
+ * SOCKMODE=0660 and the socket's group its own; JSON access log.
  */
 export function startService(
   sock: string,
@@ -179,22 +194,7 @@ export function startService(
 ): Promise<Running> {
   const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
   const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return startListening(
-    [
-      "setpriv",
-      `--reuid=${SERVICE.uid}`,
-      `--regid=${SERVICE.gid}`,
-      "--clear-groups",
-      "--",
-      "sh",
-      "-c",
-      `umask ${shippedUmask()} && exec env "$@"`,
-      "sh",
-      ...assignments,
-      ...command,
-    ],
-    {},
-  );
+  return startListening(asService(["env", ...assignments, ...command]), {});
 }
 
 /** The service's JSON access log lines so far. */

@@ -30,6 +30,13 @@ export const ENTRIES = {
 
 export type Entry = keyof typeof ENTRIES;
 
+/** The three ways the service ships, for the tests run on each: Bun's compiled binary, Node's bundle, Deno from source. */
+export const SHIPPED = [
+  ["bun", ENTRIES.binary],
+  ["node", ENTRIES["node dist/node/printerfacts.mjs"]],
+  ["deno", ENTRIES["deno (scripts/deno-run)"]],
+] as const;
+
 export interface TempDir {
   path: string;
   /** A socket path in it that no other call has given out: `${prefix}${n}.sock`. */
