@@ -56,6 +56,9 @@ interface Bound {
   retired?: Listener[];
 }
 
+/** A bound listener and those it replaced but still drains. */
+const listenersOf = (b: Bound): Listener[] => [b.listener, ...(b.retired ?? [])];
+
 /** Startup refused because the TCP address asked for cannot be listened on. */
 export class ListenError extends Error {
   override name = "ListenError";
@@ -236,7 +239,7 @@ export async function startServer(config: Config, handlers: Handlers, log: Logge
       return stopping;
     },
     abort() {
-      for (const b of all) for (const listener of [b.listener, ...(b.retired ?? [])]) listener.abort();
+      for (const listener of all.flatMap(listenersOf)) listener.abort();
     },
     lost,
   };
@@ -253,9 +256,7 @@ async function closeAll(listeners: Bound[], timeoutMs: number, log?: Logger): Pr
     else log?.warn(`${path} is no longer the socket we bound (something else is there now); left it in place`);
   }
   if (owned.length > 0) await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUEUE_GRACE_MS));
-  const results = await Promise.all(
-    listeners.flatMap((b) => [b.listener, ...(b.retired ?? [])]).map((listener) => listener.close(timeoutMs)),
-  );
+  const results = await Promise.all(listeners.flatMap(listenersOf).map((listener) => listener.close(timeoutMs)));
   return results.some((r) => r.forced);
 }
 
