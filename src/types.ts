@@ -23,6 +23,10 @@ export interface RequestState {
   conn: ConnInfo;
   /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
   requestId: string;
+  /** The path as it came in (still percent-encoded), without the query: for the routes and the log. */
+  path: string;
+  /** The path has a '%': Hono decodes it before routing. */
+  encoded: boolean;
   /** The pattern of the route the path belongs to (/facts/:id), "/*" when none: a metrics label. */
   route: string;
   /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { requestState } from "../src/http/app.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { jsonLines, stop, waitForLines } from "./helpers/observability.ts";
 import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
@@ -184,7 +185,12 @@ describe("line format", () => {
       });
       const request = new Request("http://x/fact");
       const response = new Response("hi\n", { headers: { "Content-Length": "3" } });
-      observe(request, { conn: { transport: "unix" }, requestId: value, route: "/fact", head: false }, response, 0.25);
+      observe(
+        request,
+        { ...requestState(request, { transport: "unix" }), requestId: value, route: "/fact" },
+        response,
+        0.25,
+      );
       const parsed = JSON.parse(lines[0]);
       expect(parsed).toMatchObject({
         method: "GET",

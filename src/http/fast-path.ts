@@ -15,7 +15,9 @@ export function fastPath(routes: readonly Route[]): FastPath {
   return (request, state) => {
     if (request.method !== "GET" && !state.head) return undefined;
     if (hasBody(request.headers)) return undefined;
-    const path = getPath(request); // Hono's own reading of the path, so both ways agree on it
+    // Hono's own reading of the path, so both ways agree on it: getPath() decodes a path with a
+    // '%' and otherwise gives the raw path, which the state holds already.
+    const path = state.encoded ? getPath(request) : state.path;
     const answer = byPath.get(path);
     if (answer === undefined) return undefined;
     state.route = path;

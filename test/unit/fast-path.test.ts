@@ -1,6 +1,6 @@
 // fast-path.ts in process: its one rule, case by case.
 import { expect, test } from "bun:test";
-import type { Route } from "../../src/http/app.ts";
+import { type Route, requestState } from "../../src/http/app.ts";
 import { fastPath } from "../../src/http/fast-path.ts";
 import { prebuilt } from "../../src/http/headers.ts";
 import type { RequestState } from "../../src/types.ts";
@@ -16,12 +16,7 @@ const fast = fastPath(routes);
 
 function tryFast(path: string, init: RequestInit = {}) {
   const request = new Request(`http://x${path}`, init);
-  const exchange: RequestState = {
-    conn: { transport: "unix" },
-    requestId: "id",
-    route: "/*",
-    head: request.method === "HEAD",
-  };
+  const exchange: RequestState = { ...requestState(request, { transport: "unix" }), requestId: "id" };
   return { response: fast(request, exchange), exchange };
 }
 
@@ -34,6 +29,12 @@ test("a bodyless GET or HEAD for a prebuilt route's exact path is answered, and 
   const head = tryFast("/hi", { method: "HEAD" });
   expect(head.response?.headers.get("content-length")).toBe("3");
   expect(await head.response?.text()).toBe("");
+});
+
+test("a percent-encoded path is read as Hono reads it: /h%69 is /hi", async () => {
+  const encoded = tryFast("/h%69");
+  expect(await encoded.response?.text()).toBe("hi\n");
+  expect(encoded.exchange.route).toBe("/hi");
 });
 
 test("anything else is left to Hono", () => {
