@@ -140,6 +140,7 @@ export function requestState(request: Request, conn: ConnInfo): RequestState {
  */
 function readPath(url: string): { path: string; encoded: boolean } {
   const start = url.indexOf("/", url.indexOf(":") + 4); // past "http://"
+  if (start === -1) return { path: "/", encoded: false };
   let encoded = false;
   let end = start;
   for (; end < url.length; end++) {
