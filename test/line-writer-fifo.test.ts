@@ -5,28 +5,12 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  droppedLines,
-  FLUSH_MS,
-  flushAll,
-  lineWriter,
-  MAX_BUFFERED,
-  type LineWriterOptions,
-} from "../src/observe/line-writer.ts";
+import { droppedLines, FLUSH_MS, flushAll, lineWriter, MAX_BUFFERED } from "../src/observe/line-writer.ts";
 import { eventually } from "./helpers/eventually.ts";
+import { strict } from "./helpers/line-writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pf-fifo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const strict: LineWriterOptions = {
-  stream: "stdout",
-  onError: (err) => {
-    throw err;
-  },
-  onDropped: (count) => {
-    throw new Error(`${count} dropped`);
-  },
-};
 
 test("a pipe nobody reads: writing never blocks, lines past MAX_BUFFERED are dropped and counted, and the count is reported once the reader is back", async () => {
   // A FIFO gives a real pipe: a non-blocking read end kept by the test, a blocking write end.

@@ -4,27 +4,12 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  droppedLines,
-  FLUSH_MS,
-  lineWriter,
-  MAX_BATCH,
-  type LineWriterOptions,
-} from "../../src/observe/line-writer.ts";
+import { droppedLines, FLUSH_MS, lineWriter, MAX_BATCH } from "../../src/observe/line-writer.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { strict } from "../helpers/line-writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pf-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const strict: LineWriterOptions = {
-  stream: "stdout",
-  onError: (err) => {
-    throw err;
-  },
-  onDropped: (count) => {
-    throw new Error(`${count} dropped`);
-  },
-};
 
 test("lines wait in memory until flush(), then go out whole and in order", async () => {
   const path = join(dir, "log");
