@@ -12,12 +12,21 @@ import { strict } from "./helpers/line-writer.ts";
 const dir = mkdtempSync(join(tmpdir(), "pf-fifo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test("a pipe nobody reads: writing never blocks, lines past MAX_BUFFERED are dropped and counted, and the count is reported once the reader is back", async () => {
-  // A FIFO gives a real pipe: a non-blocking read end kept by the test, a blocking write end.
-  const fifo = join(dir, "fifo");
-  Bun.spawnSync(["mkfifo", fifo]);
+/**
+ * A real pipe (a FIFO): a non-blocking read end kept by the test, and a write end for the writer,
+ * blocking unless asked (a pipe someone else made non-blocking).
+ */
+function pipe(name: string, nonBlockingWrite = false) {
+  const fifo = join(dir, name);
+  const made = Bun.spawnSync(["mkfifo", fifo]);
+  if (made.exitCode !== 0) throw new Error(`mkfifo ${fifo} failed: ${made.stderr.toString()}`);
   const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const writeFd = openSync(fifo, constants.O_WRONLY);
+  const writeFd = openSync(fifo, constants.O_WRONLY | (nonBlockingWrite ? constants.O_NONBLOCK : 0));
+  return { readFd, writeFd };
+}
+
+test("a pipe nobody reads: writing never blocks, lines past MAX_BUFFERED are dropped and counted, and the count is reported once the reader is back", async () => {
+  const { readFd, writeFd } = pipe("fifo");
   const reports: number[] = [];
   const before = droppedLines().stdout;
   const writer = lineWriter(writeFd, { ...strict, onDropped: (count) => reports.push(count) });
@@ -67,10 +76,7 @@ test("a pipe nobody reads: writing never blocks, lines past MAX_BUFFERED are dro
 });
 
 test("flushAll waits for a stalled reader no longer than it is told", async () => {
-  const fifo = join(dir, "fifo2");
-  Bun.spawnSync(["mkfifo", fifo]);
-  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const writeFd = openSync(fifo, constants.O_WRONLY);
+  const { readFd, writeFd } = pipe("fifo2");
   const writer = lineWriter(writeFd, { ...strict, onDropped: () => {} });
   for (let i = 0; i < 1000; i++) writer.write(`${"y".repeat(199)}\n`); // 200 KB: more than the pipe holds
   const started = performance.now();
@@ -95,10 +101,7 @@ test("flushAll waits for a stalled reader no longer than it is told", async () =
 });
 
 test("a full pipe someone made non-blocking (EAGAIN): the write is tried again, and nothing kept is lost", async () => {
-  const fifo = join(dir, "fifo3");
-  Bun.spawnSync(["mkfifo", fifo]);
-  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const writeFd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const { readFd, writeFd } = pipe("fifo3", true);
   const errors: Error[] = [];
   const writer = lineWriter(writeFd, { ...strict, onError: (err) => errors.push(err) });
   const total = 1000; // 200 KB: more than the pipe's 64 KiB, less than MAX_BUFFERED
