@@ -18,9 +18,15 @@ export interface ConnInfo {
   remoteAddress?: string;
 }
 
-/** One request on its way through the app: begun by fetch(), its route named by the table. */
+/**
+ * One request on its way through the app: begun by fetch(), its route named by the table. Its
+ * method and headers are read from the Request once, here: on Deno each read of a Request's
+ * getter checks the object's brand again, and the hot path needs both several times.
+ */
 export interface RequestState {
   conn: ConnInfo;
+  method: string;
+  headers: Headers;
   /** X-Request-Id: the caller's, if short and plain, else a new UUID (Hono's requestId rules). */
   requestId: string;
   /** The path as it came in (still percent-encoded), without the query: for the routes and the log. */
@@ -43,7 +49,7 @@ export type AppEnv = { Bindings: RequestState };
  * promise. `duration` is the time to produce the response, in milliseconds. The response states
  * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
  */
-export type Observer = (request: Request, state: RequestState, response: Response, duration: number) => void;
+export type Observer = (state: RequestState, response: Response, duration: number) => void;
 
 /** Lifecycle lines (log.ts writes them); handed down by main.ts rather than imported. */
 export interface Logger {

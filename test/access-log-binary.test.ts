@@ -185,12 +185,7 @@ describe("line format", () => {
       });
       const request = new Request("http://x/fact");
       const response = new Response("hi\n", { headers: { "Content-Length": "3" } });
-      observe(
-        request,
-        { ...requestState(request, { transport: "unix" }), requestId: value, route: "/fact" },
-        response,
-        0.25,
-      );
+      observe({ ...requestState(request, { transport: "unix" }), requestId: value, route: "/fact" }, response, 0.25);
       const parsed = JSON.parse(lines[0]);
       expect(parsed).toMatchObject({
         method: "GET",

@@ -38,7 +38,7 @@ export type Route = {
 } & (
   | { handler: RouteHandler; prebuilt?: never }
   /** An answer built whole at start, chosen per request: the fast path may serve it past Hono. */
-  | { prebuilt: (request: Request) => Prebuilt; handler?: never }
+  | { prebuilt: (state: RequestState) => Prebuilt; handler?: never }
 );
 
 export interface AppOptions {
@@ -122,13 +122,17 @@ function prefers(accept: string | null, type: "application/json" | "text/html"):
 /** What fetch() knows of a request before it is answered (the fast path, Hono and the observers share it). */
 export function requestState(request: Request, conn: ConnInfo): RequestState {
   const { path, encoded } = readPath(request.url);
+  const method = request.method;
+  const headers = request.headers;
   return {
     conn,
-    requestId: requestIdFor(request.headers.get("x-request-id")),
+    method,
+    headers,
+    requestId: requestIdFor(headers.get("x-request-id")),
     path,
     encoded,
     route: "/*",
-    head: request.method === "HEAD",
+    head: method === "HEAD",
     bytes: undefined,
   };
 }
@@ -190,8 +194,8 @@ export function createApp({
   const served = (head: boolean) => {
     if (!head) onFactServed?.();
   };
-  const negotiate = (request: Request, variants: Variants) =>
-    prefers(request.headers.get("accept"), "application/json") ? variants.json : variants.text;
+  const negotiate = (state: RequestState, variants: Variants) =>
+    prefers(state.headers.get("accept"), "application/json") ? variants.json : variants.text;
 
   const healthz = prebuilt("ok\n", { "Content-Type": TEXT, "Cache-Control": "no-store" }, prebuiltForm);
 
@@ -200,9 +204,9 @@ export function createApp({
     {
       method: "GET",
       path: "/fact",
-      prebuilt: (request) => {
-        served(request.method === "HEAD");
-        return negotiate(request, pick().random);
+      prebuilt: (state) => {
+        served(state.head);
+        return negotiate(state, pick().random);
       },
     },
     {
@@ -215,7 +219,7 @@ export function createApp({
         if (body === undefined)
           return send(c, `no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404, TEXT);
         served(c.env.head);
-        return prebuiltResponse(negotiate(c.req.raw, body.byId), c.env.requestId);
+        return prebuiltResponse(negotiate(c.env, body.byId), c.env.requestId);
       },
     },
     {
@@ -268,7 +272,7 @@ export function createApp({
 
   const hono = new Hono<AppEnv>();
   for (const route of routes) {
-    const answer: RouteHandler = route.handler ?? ((c) => prebuiltResponse(route.prebuilt(c.req.raw), c.env.requestId));
+    const answer: RouteHandler = route.handler ?? ((c) => prebuiltResponse(route.prebuilt(c.env), c.env.requestId));
     hono.on(
       route.method,
       route.path,
@@ -310,17 +314,17 @@ export function createApp({
     return new Response(body, { status: 400, headers });
   };
 
-  const observe = (request: Request, state: RequestState, response: Response, started: number) => {
+  const observe = (state: RequestState, response: Response, started: number) => {
     const duration = performance.now() - started;
-    for (const observer of observers) observer(request, state, response, duration);
+    for (const observer of observers) observer(state, response, duration);
     return response;
   };
 
   /** Through Hono: the id and the secure headers go on after the handler, then the observers. */
-  const finish = (request: Request, state: RequestState, response: Response, started: number) => {
+  const finish = (state: RequestState, response: Response, started: number) => {
     // A prebuilt answer carries its id and headers already.
     if (!response.headers.has("x-request-id")) completeHeaders(response.headers, state.requestId);
-    return observe(request, state, response, started);
+    return observe(state, response, started);
   };
 
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
@@ -328,16 +332,15 @@ export function createApp({
     const state = requestState(request, conn);
     // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
     // as RFC 9112, 3.2 requires (Deno's parser says so itself).
-    if (request.headers.get("host")?.includes(","))
-      return observe(request, state, duplicateHost(state.requestId), started);
+    if (state.headers.get("host")?.includes(",")) return observe(state, duplicateHost(state.requestId), started);
     const quick = fast(request, state);
-    if (quick !== undefined) return observe(request, state, quick, started);
+    if (quick !== undefined) return observe(state, quick, started);
     // Hono hands fetch()'s second argument to every handler as c.env: the one way in for an object
     // made before Hono runs (the fast path and the observers share it), with no middleware to set it.
     const response = hono.fetch(request, state);
     return response instanceof Promise
-      ? response.then((res) => finish(request, state, res, started))
-      : finish(request, state, response, started);
+      ? response.then((res) => finish(state, res, started))
+      : finish(state, response, started);
   };
 
   return {

@@ -36,10 +36,10 @@ export interface AccessLogOptions {
 export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLogOptions): Observer {
   const render = format === "json" ? toJson : toText;
   const timeOf = clock();
-  return (request, state, response, duration) => {
+  return (state, response, duration) => {
     const status = response.status;
     if (!isEnabled(status >= 500 ? "error" : "info")) return;
-    const method = request.method;
+    const method = state.method;
     writer.write(
       render({
         time: timeOf(Date.now() - duration), // when the request arrived
@@ -51,7 +51,7 @@ export function accessLog({ format, clientAddress, writer, isEnabled }: AccessLo
         bytes: method === "HEAD" ? 0 : (state.bytes ?? Number(response.headers.get("content-length") ?? 0)),
         duration_ms: duration,
         request_id: state.requestId,
-        client: clientAddress(request.headers, state.conn),
+        client: clientAddress(state.headers, state.conn),
       }),
     );
   };

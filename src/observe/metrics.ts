@@ -127,8 +127,8 @@ export function createMetrics(build: BuildInfo) {
     /** The whole metrics-only listener's app: GET /metrics, 404 for anything else. */
     app: () => new Hono<AppEnv>().get("/metrics", serve),
     /** The app's observer (app.ts): every answered request, by its route pattern. */
-    observer: ((request, state, response, duration) =>
-      observe(request.method, state.route, response.status, duration / 1000)) satisfies Observer,
+    observer: ((state, response, duration) =>
+      observe(state.method, state.route, response.status, duration / 1000)) satisfies Observer,
   };
 }
 

@@ -16,7 +16,6 @@ function logger(format: "text" | "json", enabled: (level: Level) => boolean = ()
   // The request's state as the app makes it (its path is read there), with the test's own fields.
   const log = (request: Request, response: Response, duration: number, state: Partial<RequestState> = {}) =>
     observe(
-      request,
       { ...requestState(request, { transport: "unix" }), requestId: "id-1", route: "/fact", ...state },
       response,
       duration,

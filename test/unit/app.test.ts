@@ -14,8 +14,8 @@ function observed(options: Partial<Parameters<typeof createApp>[0]> = {}) {
     random: () => 0,
     maxBodyBytes: 1024,
     observers: [
-      (request: Request, exchange: RequestState, response: Response) =>
-        seen.push({ method: request.method, route: exchange.route, status: response.status }),
+      (exchange: RequestState, response: Response) =>
+        seen.push({ method: exchange.method, route: exchange.route, status: response.status }),
     ],
     ...options,
   });

@@ -167,7 +167,7 @@ describe("anything else", () => {
     const limited = createApp({
       facts,
       maxBodyBytes: 1024,
-      observers: [(_req, exchange) => routes.push(exchange.route)],
+      observers: [(exchange) => routes.push(exchange.route)],
     });
     const send = (method: string, path: string) =>
       limited.request(path, { method, body: "abc", headers: { "Content-Length": "3" } });

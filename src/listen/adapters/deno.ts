@@ -20,7 +20,8 @@ declare const Deno: {
  * what will not happen. Pinned by test/conformance.test.ts; docs/runtime-issues.md has the repro.
  */
 function keptOpen(response: Response): Response {
-  if (response.headers.has("connection")) response.headers.delete("connection");
+  // Only refusals (400, 413) say it; a success is not searched, since each header read costs.
+  if (response.status >= 400 && response.headers.has("connection")) response.headers.delete("connection");
   return response;
 }
 
