@@ -6,7 +6,17 @@
 // rows are the table in scripts/bench/contestants.ts, started by one loop here; the settings are
 // the table in scripts/bench/settings.ts (bun scripts/bench.ts --help lists them).
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -22,7 +32,7 @@ import {
   type ServerRow,
 } from "./bench/contestants.ts";
 import { cpuSeconds, descendantsOf, machineBusySeconds, privateMB, rssMB } from "./bench/proc.ts";
-import { type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
+import { median, type Round, renderReport, summarise, type VariantInfo } from "./bench/report.ts";
 import { sameWorkProblems } from "./bench/same-work.ts";
 import { cleanEnv, freePort, Instance, type InstanceSpec, killPids, request, type Target } from "./bench/servers.ts";
 import { command, isQuick, readSettings, usage } from "./bench/settings.ts";
@@ -337,20 +347,52 @@ for (const v of variants) {
 
 // --- idle memory, warm-up, rounds ---------------------------------------------------------------
 
-const compiled = await start({
-  name: "ceiling-compiled",
-  cmd: [compiledBaseline],
-  env: { WORK_FILE: workFile, SOCKPATH: sock("ceiling-compiled") },
-  ready: { target: unix(sock("ceiling-compiled")), path: "/fact" },
-  stdout: "/dev/null",
-});
-await Bun.sleep(1000);
 const idle = new Map(variants.map((v) => [v.key, rssMB(v.instances[0].mainPid())]));
-const binaryVariant = variants.find((v) => v.key === "binary-unix");
-const binaryIdlePrivate = binaryVariant ? privateMB(binaryVariant.instances[0].mainPid()) : Number.NaN;
-const baselineIdle = { rss: rssMB(compiled.mainPid()), private: privateMB(compiled.mainPid()) };
-await compiled.stop();
-running.splice(running.indexOf(compiled), 1);
+
+/**
+ * Idle memory of one fresh process of an executable, started from a fresh copy of its file: how
+ * much of an executable a process maps depends on the file's state in the page cache (a file just
+ * written is mapped in bigger pieces), so the two sides of the target start from files alike.
+ */
+async function idleOf(name: string, file: string, env: Record<string, string>) {
+  const copy = join(runDir, name);
+  copyFileSync(file, copy);
+  chmodSync(copy, 0o755);
+  const instance = await start({
+    name,
+    cmd: [copy],
+    env: { ...env, SOCKPATH: sock(name) },
+    ready: { target: unix(sock(name)), path: "/fact" },
+    stdout: "/dev/null",
+  });
+  await Bun.sleep(1000);
+  const memory = { rss: rssMB(instance.mainPid()), private: privateMB(instance.mainPid()) };
+  await instance.stop();
+  running.splice(running.indexOf(instance), 1);
+  rmSync(copy);
+  return memory;
+}
+const IDLE_RUNS = 3;
+type Idle = { rss: number; private: number };
+const binaryIdles: Idle[] = [];
+const baselineIdles: Idle[] = [];
+const beforeIdles: Idle[] = [];
+const beforeBinary = S.BENCH_BEFORE ? join(resolve(S.BENCH_BEFORE), "dist", "printerfacts") : undefined;
+if (variants.some((v) => v.key === "binary-unix")) {
+  for (let run = 0; run < IDLE_RUNS; run++) {
+    binaryIdles.push(await idleOf("idle-binary", binary, { ...prodEnv }));
+    if (beforeBinary) beforeIdles.push(await idleOf("idle-before", beforeBinary, { ...prodEnv }));
+    baselineIdles.push(await idleOf("idle-ceiling", compiledBaseline, { WORK_FILE: workFile }));
+  }
+}
+const medianOf = (list: Idle[]) => ({
+  rss: median(list.map((m) => m.rss)),
+  private: median(list.map((m) => m.private)),
+  runs: list.length,
+});
+const binaryIdle = medianOf(binaryIdles);
+const baselineIdle = medianOf(baselineIdles);
+const beforeIdle = beforeIdles.length > 0 ? medianOf(beforeIdles) : undefined;
 // Asked only now: idle memory is compared with a ceiling that is never asked for its metrics.
 if (binaryUnix) await request(binaryUnix.spec.ready.target, "/metrics");
 const served = new Map(variants.map((v) => [v.key, 0]));
@@ -512,8 +554,9 @@ const report = renderReport({
   absent,
   growth,
   startups,
-  binaryIdlePrivate,
+  binaryIdle,
   baselineIdle,
+  beforeIdle,
   binaryBytes: statSync(binary).size,
   notes,
 });
