@@ -16,6 +16,8 @@ export interface ConnInfo {
   transport: "unix" | "tcp";
   /** The TCP peer's address; none over a Unix socket. */
   remoteAddress?: string;
+  /** The runtime's parser answers two Host headers with 400 itself (Deno.serve): the app need not look. */
+  refusesDuplicateHost?: true;
 }
 
 /**

@@ -330,9 +330,10 @@ export function createApp({
   const fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
     const started = performance.now();
     const state = requestState(request, conn);
-    // Two Host headers reach us joined by a comma (Bun, Node), which no host name contains: 400,
-    // as RFC 9112, 3.2 requires (Deno's parser says so itself).
-    if (state.headers.get("host")?.includes(",")) return observe(state, duplicateHost(state.requestId), started);
+    // Two Host headers reach us joined by a comma (Bun, Node, Deno's node:http), which no host name
+    // contains: 400, as RFC 9112, 3.2 requires. Deno.serve's parser says so itself (conn tells).
+    if (!conn.refusesDuplicateHost && state.headers.get("host")?.includes(","))
+      return observe(state, duplicateHost(state.requestId), started);
     const quick = fast(request, state);
     if (quick !== undefined) return observe(state, quick, started);
     // Hono hands fetch()'s second argument to every handler as c.env: the one way in for an object

@@ -1,7 +1,7 @@
 // Deno adapter: Deno.serve on { path, transport: "unix" } or { hostname, port }. Deno.serve cannot
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
-import { formatAddress, InFlight, raceTimeout, refuseConnect, UNIX_CONN } from "./shared.ts";
-import type { Adapter, Listener } from "../../types.ts";
+import { formatAddress, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
+import type { Adapter, ConnInfo, Listener } from "../../types.ts";
 
 /** The part of Deno's API used here (the project is type-checked with Bun's and Node's types). */
 declare const Deno: {
@@ -24,6 +24,9 @@ function keptOpen(response: Response): Response {
   if (response.status >= 400 && response.headers.has("connection")) response.headers.delete("connection");
   return response;
 }
+
+/** A Unix socket's peer has no address; Deno.serve refuses two Host headers itself (conformance.test.ts). */
+const UNIX_CONN: ConnInfo = Object.freeze({ transport: "unix", refusesDuplicateHost: true });
 
 /** Said once per process, not once per listener (the metrics listener comes through here too). */
 let toldNoTimeouts = false;
@@ -54,7 +57,9 @@ export default {
         // Each read of info.remoteAddr asks Deno for it again: only TCP has an address to tell.
         const response = counted(
           request,
-          target.kind === "unix" ? UNIX_CONN : { transport: "tcp", remoteAddress: info.remoteAddr.hostname },
+          target.kind === "unix"
+            ? UNIX_CONN
+            : { transport: "tcp", remoteAddress: info.remoteAddr.hostname, refusesDuplicateHost: true },
         );
         return response instanceof Promise ? response.then(keptOpen) : keptOpen(response);
       },
