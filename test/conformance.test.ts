@@ -138,7 +138,7 @@ const ROWS: Row[] = [
       "Host: x\r\nTransfer-Encoding: chunked\r\n",
       `${(MAX_BODY + 1).toString(16)}\r\n${"a".repeat(MAX_BODY + 1)}\r\n0\r\n\r\n`,
     ),
-    // Deno's server closes the connection after it: it does not read the unread body to its end.
+    // Deno's server closes the connection after answering it (the body was never read).
     direct: { deno: "200 close", default: "200" },
     // A short body through the proxies: over their own limits they answer 413 themselves (nginx
     // sends the body on with a Content-Length, which MAX_BODY then holds it to).
