@@ -258,7 +258,7 @@ export function createApp({
   const guarded =
     (answer: RouteHandler): RouteHandler =>
     (c) => {
-      if (limit === undefined || !hasBody(c.req.raw.headers)) return answer(c);
+      if (limit === undefined || !hasBody(c.env.headers)) return answer(c);
       // GET and HEAD: the runtime keeps the body from us (Request.body is null) and drains it,
       // so its stated length is what MAX_BODY is held to. A chunked one states none.
       if (c.req.raw.body === null)
