@@ -380,8 +380,8 @@ const beforeIdles: Idle[] = [];
 const beforeBinary = S.BENCH_BEFORE ? join(resolve(S.BENCH_BEFORE), "dist", "printerfacts") : undefined;
 if (variants.some((v) => v.key === "binary-unix")) {
   for (let run = 0; run < IDLE_RUNS; run++) {
-    binaryIdles.push(await idleOf("idle-binary", binary, { ...prodEnv }));
-    if (beforeBinary) beforeIdles.push(await idleOf("idle-before", beforeBinary, { ...prodEnv }));
+    binaryIdles.push(await idleOf("idle-binary", binary, prodEnv));
+    if (beforeBinary) beforeIdles.push(await idleOf("idle-before", beforeBinary, prodEnv));
     baselineIdles.push(await idleOf("idle-ceiling", compiledBaseline, { WORK_FILE: workFile }));
   }
 }
