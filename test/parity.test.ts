@@ -132,6 +132,19 @@ describe.each(entries)("%s", (entry) => {
       },
     );
 
+    // A prebuilt answer leaves a GET's Content-Length to the runtime (headers.ts): it is stated, not chunked.
+    test.each(["/fact", "/facts/1", "/healthz", stylesheet.path])(
+      "GET %s states its body's Content-Length",
+      async (path) => {
+        const get = await curl(`${server.base}${path}`, {
+          socket: server.socket,
+          args: ["-H", "Accept: application/json"],
+        });
+        expect(get.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
+        expect(get.headers["transfer-encoding"]).toBeUndefined();
+      },
+    );
+
     // RFC 9110, 8.6: a HEAD response's Content-Length, if sent, is the length GET's body would have.
     test.each(["/healthz", "/facts/1", "/nope", "/facts/abc"])(
       "HEAD %s states the Content-Length GET's body has",

@@ -11,12 +11,13 @@ import type { AppEnv, ConnInfo, Logger, Observer, RequestState } from "../types.
 import type { Fact } from "./facts.ts";
 import { fastPath } from "./fast-path.ts";
 import {
+  answerTo,
   completeHeaders,
   hasBody,
   type Prebuilt,
   type PrebuiltForm,
   prebuilt,
-  prebuiltResponse,
+  prebuiltKind,
   requestIdFor,
 } from "./headers.ts";
 import { indexPage, notFoundPage } from "./pages.ts";
@@ -79,15 +80,21 @@ const FactId = v.pipe(
   v.transform(Number),
 );
 
-/** A fact's bodies, text and JSON, built once at start for /fact (no-store) and /facts/:id (cached). */
-function prebuild(fact: Fact, form: PrebuiltForm) {
+/** The kinds of a fact's answer: text or JSON, for /fact (no-store) and /facts/:id (cached). */
+function answerKinds(form: PrebuiltForm) {
+  const variants = (cache: string) => ({
+    text: prebuiltKind({ "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }, form),
+    json: prebuiltKind({ "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }, form),
+  });
+  return { random: variants("no-store"), byId: variants("public, max-age=3600") };
+}
+
+/** A fact's bodies, text and JSON, built once at start; each kind's headers are shared by all facts. */
+function prebuild(fact: Fact, kinds: ReturnType<typeof answerKinds>) {
   const text = `${fact.text}\n`;
   const json = `${JSON.stringify({ id: fact.id, fact: fact.text })}\n`;
-  const variants = (cache: string) => ({
-    text: prebuilt(text, { "Content-Type": TEXT, "Cache-Control": cache, Vary: "Accept" }, form),
-    json: prebuilt(json, { "Content-Type": JSON_TYPE, "Cache-Control": cache, Vary: "Accept" }, form),
-  });
-  return { fact, random: variants("no-store"), byId: variants("public, max-age=3600") };
+  const variants = (kind: (typeof kinds)["random"]) => ({ text: kind.text(text), json: kind.json(json) });
+  return { fact, random: variants(kinds.random), byId: variants(kinds.byId) };
 }
 type Variants = ReturnType<typeof prebuild>["random"];
 
@@ -189,7 +196,8 @@ export function createApp({
   prebuiltForm = "headers",
 }: AppOptions): App {
   if (facts.length === 0) throw new Error("no facts to serve");
-  const bodies = facts.map((fact) => prebuild(fact, prebuiltForm));
+  const kinds = answerKinds(prebuiltForm);
+  const bodies = facts.map((fact) => prebuild(fact, kinds));
   const pick = () => bodies[Math.floor(random() * bodies.length)];
   const served = (head: boolean) => {
     if (!head) onFactServed?.();
@@ -219,7 +227,7 @@ export function createApp({
         if (body === undefined)
           return send(c, `no fact #${parsed.output}; ids run from 1 to ${bodies.length}\n`, 404, TEXT);
         served(c.env.head);
-        return prebuiltResponse(negotiate(c.env, body.byId), c.env.requestId);
+        return answerTo(c.env, negotiate(c.env, body.byId));
       },
     },
     {
@@ -272,7 +280,7 @@ export function createApp({
 
   const hono = new Hono<AppEnv>();
   for (const route of routes) {
-    const answer: RouteHandler = route.handler ?? ((c) => prebuiltResponse(route.prebuilt(c.env), c.env.requestId));
+    const answer: RouteHandler = route.handler ?? ((c) => answerTo(c.env, route.prebuilt(c.env)));
     hono.on(
       route.method,
       route.path,

@@ -5,7 +5,7 @@
 import { getPath } from "hono/utils/url";
 import type { RequestState } from "../types.ts";
 import type { Route } from "./app.ts";
-import { prebuiltResponse } from "./headers.ts";
+import { answerTo } from "./headers.ts";
 
 export type FastPath = (request: Request, state: RequestState) => Response | undefined;
 
@@ -24,8 +24,6 @@ export function fastPath(routes: readonly Route[]): FastPath {
     const answer = byPath.get(path);
     if (answer === undefined) return undefined;
     state.route = path;
-    const prebuilt = answer(state);
-    state.bytes = prebuilt.bytes;
-    return prebuiltResponse(prebuilt, state.requestId, state.head);
+    return answerTo(state, answer(state));
   };
 }

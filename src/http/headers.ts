@@ -1,6 +1,7 @@
 // Response headers every answer carries, and responses built whole at start (prebuilt): the hot
 // routes copy one header set and add the request id, instead of setting a dozen headers each time.
 import type { secureHeaders } from "hono/secure-headers";
+import type { RequestState } from "../types.ts";
 
 /**
  * What Hono's secureHeaders middleware sets with SECURE_HEADER_OPTIONS, written out so no app has
@@ -57,17 +58,21 @@ export function completeHeaders(headers: Headers, requestId: string): void {
 }
 
 /**
- * A body and all its headers but the request id, Content-Length included. Each runtime gets the
- * form it builds a Response from fastest (docs/benchmarks.md): Bun and Node a copied Headers; Deno
- * a whole Response to clone, since Deno checks every header again in each new Response but not
- * in a clone, and a plain object for HEAD. Which form is the caller's choice (PrebuiltForm): this
- * folder holds no runtime code.
+ * A body and all its headers but the request id and Content-Length, which the runtime states for a
+ * string body (HEAD gets it from `bytes`). The headers are shared by every body of a kind: a
+ * Headers per fact and kind was half a megabyte of idle memory. Each runtime gets the form it builds
+ * a Response from fastest (docs/benchmarks.md): Bun and Node a Headers to copy, Deno a whole
+ * Response to clone, since Deno checks every header again in each new Response but not in a clone.
+ * Which form is the caller's choice (PrebuiltForm): this folder holds no runtime code.
  */
 export interface Prebuilt {
   readonly body: string;
-  /** Content-Length, for the access log. */
+  /** Content-Length, for HEAD and the access log. */
   readonly bytes: number;
-  readonly headers: Headers | Readonly<Record<string, string>>;
+  /** The kind's headers, for HEAD's answer, which is built anew. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Bun and Node: the kind's headers as a Headers, shared by its bodies. */
+  readonly headers?: Headers;
   /** Deno only: the GET answer, cloned for each request. */
   readonly template?: Response;
 }
@@ -75,19 +80,37 @@ export interface Prebuilt {
 /** "headers" (Bun, Node): a Headers copied per response; "template" (Deno): a Response cloned per GET. */
 export type PrebuiltForm = "headers" | "template";
 
-export function prebuilt(body: string, headers: Record<string, string>, form: PrebuiltForm = "headers"): Prebuilt {
-  const bytes = Buffer.byteLength(body);
-  const all = { ...Object.fromEntries(SECURE_HEADERS), ...headers, "Content-Length": String(bytes) };
-  if (form === "template") return { body, bytes, headers: all, template: new Response(body, { headers: all }) };
-  return { body, bytes, headers: new Headers(all) };
+/** The prebuilt answers of one kind: one set of headers (the secure ones and `fields`) for all bodies. */
+export function prebuiltKind(fields: Record<string, string>, form: PrebuiltForm = "headers") {
+  const shared = { ...Object.fromEntries(SECURE_HEADERS), ...fields };
+  const headers = form === "headers" ? new Headers(shared) : undefined;
+  return (body: string): Prebuilt => {
+    const bytes = Buffer.byteLength(body);
+    if (form === "headers") return { body, bytes, fields: shared, headers };
+    const template = new Response(body, { headers: { ...shared, "Content-Length": String(bytes) } });
+    return { body, bytes, fields: shared, template };
+  };
+}
+
+/** One prebuilt answer, the only one of its kind. */
+export function prebuilt(body: string, fields: Record<string, string>, form: PrebuiltForm = "headers"): Prebuilt {
+  return prebuiltKind(fields, form)(body);
 }
 
 /** The prebuilt answer with this request's id; no body for HEAD, with GET's Content-Length. */
-export function prebuiltResponse({ body, headers, template }: Prebuilt, requestId: string, head = false): Response {
-  let res: Response;
-  if (template !== undefined && !head) res = template.clone();
-  else if (headers instanceof Headers) res = new Response(head ? null : body, { headers });
-  else return new Response(head ? null : body, { headers: { ...headers, "X-Request-Id": requestId } });
+export function prebuiltResponse(answer: Prebuilt, requestId: string, head = false): Response {
+  const { body, bytes, fields, headers, template } = answer;
+  if (head)
+    return new Response(null, { headers: { ...fields, "Content-Length": String(bytes), "X-Request-Id": requestId } });
+  const res = template?.clone() ?? new Response(body, { headers });
+  // Node's Response (@hono/node-server) keeps the Headers it is given as its own, so on Node this
+  // writes the id into the shared set; Node sends the head before it runs another request's app.
   res.headers.set("X-Request-Id", requestId);
   return res;
+}
+
+/** A prebuilt answer to this request: its id, no body for HEAD, and the length for the access log. */
+export function answerTo(state: RequestState, answer: Prebuilt): Response {
+  state.bytes = answer.bytes;
+  return prebuiltResponse(answer, state.requestId, state.head);
 }
