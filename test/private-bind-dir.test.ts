@@ -1,8 +1,7 @@
 // The private directory the socket is first bound in has a fixed name per SOCKPATH (so Deno can be
 // given exact permissions): what a crashed start leaves there is cleared, anything else is refused.
 import { afterAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateDirFor } from "../src/listen/socket.ts";
 import { BINARY, curl, start, startListening, tempDir } from "./helpers/server.ts";
@@ -12,20 +11,25 @@ afterAll(() => dir.cleanup());
 const sockPath = () => dir.socketPath("b");
 
 describe("the private bind directory", () => {
-  test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", async () => {
-    expect(await privateDirFor("/run/printerfacts/a.sock")).toMatch(/^\/run\/printerfacts\/\.pf-[0-9a-f]{6}$/);
-    expect(await privateDirFor("/run/printerfacts/a.sock")).toBe(await privateDirFor("/run/printerfacts/a.sock"));
-    expect(await privateDirFor("/run/printerfacts/a.sock")).not.toBe(await privateDirFor("/run/printerfacts/b.sock"));
+  test("is .pf- and six hex digits beside SOCKPATH, the same every time, different per socket name", () => {
+    expect(privateDirFor("/run/printerfacts/a.sock")).toMatch(/^\/run\/printerfacts\/\.pf-[0-9a-f]{6}$/);
+    expect(privateDirFor("/run/printerfacts/a.sock")).toBe(privateDirFor("/run/printerfacts/a.sock"));
+    expect(privateDirFor("/run/printerfacts/a.sock")).not.toBe(privateDirFor("/run/printerfacts/b.sock"));
   });
 
-  test("is named by the SHA-256 of the socket's name, as scripts/deno-run computes it with sha256sum", async () => {
-    const tag = createHash("sha256").update("printerfacts.sock").digest("hex").slice(0, 6);
-    expect(await privateDirFor("/run/printerfacts/printerfacts.sock")).toBe(`/run/printerfacts/.pf-${tag}`);
+  test("is named by FNV-1a of the socket's name, as scripts/deno-run's own fnv1a computes it", () => {
+    const script = readFileSync(join(import.meta.dir, "..", "scripts", "deno-run"), "utf8");
+    const fnv1a = script.match(/^fnv1a\(\) \{\n[\s\S]*?\n\}$/m)?.[0];
+    expect(fnv1a).toBeDefined();
+    for (const name of ["printerfacts.sock", "b.sock", "é.sock"]) {
+      const run = Bun.spawnSync(["sh", "-c", `${fnv1a}\nfnv1a "$1" | cut -c1-6`, "sh", name]);
+      expect(privateDirFor(`/run/printerfacts/${name}`)).toBe(`/run/printerfacts/.pf-${run.stdout.toString().trim()}`);
+    }
   });
 
   test("left empty by a crashed start: removed, logged, and the service starts", async () => {
     const sock = sockPath();
-    const priv = await privateDirFor(sock);
+    const priv = privateDirFor(sock);
     mkdirSync(priv, { mode: 0o700 });
     const proc = await startListening([BINARY], { SOCKPATH: sock });
     expect(proc.stderr()).toContain(`removed ${priv}, left by an earlier start that did not finish`);
@@ -40,7 +44,7 @@ describe("the private bind directory", () => {
     const other = join(dir.path, "crashed");
     mkdirSync(other);
     const crashed = await startListening([BINARY], { SOCKPATH: join(other, "c.sock") });
-    const priv = await privateDirFor(sock);
+    const priv = privateDirFor(sock);
     mkdirSync(priv, { mode: 0o700 });
     linkSync(join(other, "c.sock"), join(priv, "s"));
     crashed.kill("SIGKILL");
@@ -57,7 +61,7 @@ describe("the private bind directory", () => {
     const other = join(dir.path, "other");
     mkdirSync(other);
     // Stand in for a start caught between bind and link: a live server on the private name.
-    const priv = await privateDirFor(sock);
+    const priv = privateDirFor(sock);
     mkdirSync(priv, { mode: 0o700 });
     const racer = await startListening([BINARY], { SOCKPATH: join(other, "r.sock") });
     try {
@@ -90,7 +94,7 @@ describe("the private bind directory", () => {
     ],
   ])("%s: refused and left as it was", async (_name, make, message) => {
     const sock = sockPath();
-    const priv = await privateDirFor(sock);
+    const priv = privateDirFor(sock);
     make(priv);
     const proc = start([BINARY], { SOCKPATH: sock });
     expect(await proc.exited).toBe(1);

@@ -2,6 +2,7 @@
 // and nginx may cache them forever: a new build changes the name.
 import faviconSvg from "./static/favicon.svg" with { type: "text" };
 import styleCss from "./static/style.css" with { type: "text" };
+import { fnv1a } from "../hash.ts";
 
 export interface Asset {
   path: string;
@@ -9,13 +10,10 @@ export interface Asset {
   contentType: string;
 }
 
-/** WebCrypto's SHA-256 rather than node:crypto's, which costs Bun milliseconds and megabytes to load. */
-async function asset(name: string, ext: string, body: string, contentType: string): Promise<Asset> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-  const hash = Buffer.from(digest).toString("hex").slice(0, 10);
-  return { path: `/static/${name}.${hash}.${ext}`, body, contentType };
+function asset(name: string, ext: string, body: string, contentType: string): Asset {
+  return { path: `/static/${name}.${fnv1a(body)}.${ext}`, body, contentType };
 }
 
-export const stylesheet = await asset("style", "css", styleCss, "text/css; charset=utf-8");
-export const favicon = await asset("favicon", "svg", faviconSvg, "image/svg+xml");
+export const stylesheet = asset("style", "css", styleCss, "text/css; charset=utf-8");
+export const favicon = asset("favicon", "svg", faviconSvg, "image/svg+xml");
 export const assets: readonly Asset[] = [stylesheet, favicon];

@@ -1,11 +1,12 @@
 // Socket safety, shared by every runtime adapter: what may be replaced at SOCKPATH, how the socket
 // is bound so that it is never more open than SOCKMODE, and which socket we may remove on exit.
 // node:net and node:child_process are imported only when needed (a socket already at SOCKPATH, a
-// group given by name), and the hash is WebCrypto's rather than node:crypto's: each of those
-// modules costs Bun milliseconds and megabytes at every start (see test/startup.test.ts).
+// group given by name): each costs Bun milliseconds and megabytes at every start (see
+// test/startup.test.ts).
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../config.ts";
+import { fnv1a } from "../hash.ts";
 import type { Logger } from "../types.ts";
 
 /** Startup refused because of what is (or is not) at SOCKPATH. */
@@ -148,10 +149,8 @@ export function worldWritableWarning(path: string): string | undefined {
  * start uses the same path (Deno's --allow-net=unix:PATH takes exact paths only) and two sockets in
  * one directory never share it. Always 10 bytes long, which config.ts counts on.
  */
-export async function privateDirFor(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(basename(path)));
-  const tag = Buffer.from(digest).toString("hex").slice(0, 6);
-  return join(dirname(path), `.pf-${tag}`);
+export function privateDirFor(path: string): string {
+  return join(dirname(path), `.pf-${fnv1a(basename(path)).slice(0, 6)}`);
 }
 
 /** mkdir's mode is cut by the umask (UMask=0117 made it 0600, which we could not enter): set it. */
@@ -211,7 +210,7 @@ export async function bindSocket<L extends { abort(): void }>(
   bind: (privatePath: string) => Promise<L>,
   log: Logger,
 ): Promise<{ listener: L; identity: SocketIdentity }> {
-  const privateDir = await privateDirFor(path);
+  const privateDir = privateDirFor(path);
   const privatePath = join(privateDir, "s");
   let listener: L | undefined;
   let madeDir = false;

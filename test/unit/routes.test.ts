@@ -105,7 +105,7 @@ describe("GET /", () => {
 
 describe("static assets", () => {
   test.each([stylesheet, favicon])("$path is served with long-lived cache headers", async (asset) => {
-    expect(asset.path).toMatch(/^\/static\/\w+\.[0-9a-f]{10}\.\w+$/);
+    expect(asset.path).toMatch(/^\/static\/\w+\.[0-9a-f]{8}\.\w+$/);
     const res = await get(asset.path);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe(asset.contentType);
