@@ -290,7 +290,7 @@ export function watchSocket(
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const check = () => {
-    // fs.lstat's callback rather than fs.promises, which costs the Bun binary 0.25 MB of resident
+    // fs.lstat's callback rather than fs.promises, which costs the Bun binary 256 KiB of resident
     // memory once touched (docs/benchmarks.md).
     fs.lstat(path, (err, st) => {
       if (stopped) return;
