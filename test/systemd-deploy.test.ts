@@ -350,7 +350,11 @@ describe("deploy/install-debian.sh", () => {
         console.log(`${what}: restarted, and nginx served through instance 1 again after ${ms} ms`);
         expect(status).toBe(200);
         expect(ms).toBeLessThan(10_000);
-        expect(await show(unit, "ActiveState")).toEqual({ ActiveState: "active" });
+        // nginx reaches the new process as soon as its socket is linked, a moment before
+        // ExecStartPost (which waits for that socket) has let systemd call the unit active.
+        await eventually(async () => (await show(unit, "ActiveState")).ActiveState === "active", {
+          what: `${unit} to be active again`,
+        });
         expect(await host.ok(["stat", "-c", "%F %a %U:%G", sock])).toBe("socket 660 printerfacts:printerfacts\n");
         expect(await host.ok(["stat", "-c", "%a %U:%G", "/run/printerfacts-1"])).toBe(
           "750 printerfacts:printerfacts\n",
