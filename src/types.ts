@@ -39,7 +39,7 @@ export interface RequestState {
   route: string;
   /** A HEAD request: answered as GET with the body left out and GET's Content-Length. */
   head: boolean;
-  /** GET's body length when a prebuilt answer was sent: the access log need not read it back. */
+  /** GET's body length when a prebuilt answer was sent, which leaves Content-Length to the runtime. */
   bytes?: number;
 }
 
@@ -48,8 +48,9 @@ export type AppEnv = { Bindings: RequestState };
 /**
  * Told about every answered request once its response is complete: the access log and the request
  * metrics. Called synchronously, so an answer that needs no await (GET /fact) never waits for a
- * promise. `duration` is the time to produce the response, in milliseconds. The response states
- * its Content-Length unless it has no body; a HEAD response states GET's and has no body.
+ * promise. `duration` is the time to produce the response, in milliseconds. The body's length is
+ * `state.bytes` for a prebuilt answer (the runtime states it on the wire), else the response's
+ * Content-Length; a HEAD response states GET's and has no body.
  */
 export type Observer = (state: RequestState, response: Response, duration: number) => void;
 
