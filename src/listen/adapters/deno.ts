@@ -1,6 +1,6 @@
 // Deno adapter: Deno.serve on { path, transport: "unix" } or { hostname, port }. Deno.serve cannot
 // take an inherited fd, so a systemd socket goes through the Node adapter (Deno's node:http can).
-import { formatAddress, InFlight, raceTimeout, refuseConnect } from "./shared.ts";
+import { formatAddress, InFlight, raceTimeout, refuseConnect, UNIX_CONN } from "./shared.ts";
 import type { Adapter, ConnInfo, Listener } from "../../types.ts";
 
 /** The part of Deno's API used here (the project is type-checked with Bun's and Node's types). */
@@ -25,8 +25,8 @@ function keptOpen(response: Response): Response {
   return response;
 }
 
-/** A Unix socket's peer has no address; Deno.serve refuses two Host headers itself (conformance.test.ts). */
-const UNIX_CONN: ConnInfo = Object.freeze({ transport: "unix", refusesDuplicateHost: true });
+/** The shared Unix ConnInfo, and Deno.serve refuses two Host headers itself (conformance.test.ts). */
+const DENO_UNIX_CONN: ConnInfo = Object.freeze({ ...UNIX_CONN, refusesDuplicateHost: true });
 
 /** Said once per process, not once per listener (the metrics listener comes through here too). */
 let toldNoTimeouts = false;
@@ -58,7 +58,7 @@ export default {
         const response = counted(
           request,
           target.kind === "unix"
-            ? UNIX_CONN
+            ? DENO_UNIX_CONN
             : { transport: "tcp", remoteAddress: info.remoteAddr.hostname, refusesDuplicateHost: true },
         );
         return response instanceof Promise ? response.then(keptOpen) : keptOpen(response);
