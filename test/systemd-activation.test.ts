@@ -65,9 +65,9 @@ describe.each(RUNTIMES)("%s", (runtime, dropIn) => {
     const s = await show("printerfacts.service", "ActiveState", "MainPID");
     expect(s.ActiveState).toBe("active");
     expect(await host.ok(["ps", "-o", "user:20=", "-p", s.MainPID])).toBe("printerfacts\n");
-    expect(await host.ok(["journalctl", "--no-pager", "-o", "cat", "-u", "printerfacts.service"])).toContain(
+    await host.journal("--unit=printerfacts.service", [
       "printerfacts info: listening on the socket systemd passed (fd 3",
-    );
+    ]);
   }, 30_000);
 
   test("systemctl restart printerfacts.service under load loses no request", async () => {

@@ -13,7 +13,7 @@
 //   host.spawn(["bash", "-c", "while ...; done"])       -> Running (server.ts), e.g. a load loop inside
 //   await host.copyIn("dist/printerfacts", "/usr/local/bin/printerfacts", 0o755)
 //   await host.writeFile("/etc/systemd/system/x.service", text, 0o644)
-//   await host.journal("printerfacts.service")        -> that unit's journal lines, since boot
+//   await host.journal("--unit=printerfacts.service", ["listening"]) -> its messages, once they hold each line
 //   await host.stop()                                 -> SIGKILL from outside; idempotent
 //   host.bootMs                                       -> how long the boot took
 //   bootSystemdHost({ share: { [ROOT]: "/opt/printerfacts-src" } })  -> the project, read-only, in the host
@@ -81,8 +81,12 @@ export interface SystemdHost {
   writeFile(dest: string, content: string | Uint8Array, mode?: number): Promise<void>;
   /** Where a machine path is in the host: under a `share` if it is in one, else the same path. */
   pathOf(machinePath: string): string;
-  /** The unit's journal since boot (short-iso format, no pager). */
-  journal(unit: string): Promise<string>;
+  /**
+   * The messages (`-o cat`) that `match` selects, a journalctl argument such as `--unit=x.service`
+   * or `_SYSTEMD_INVOCATION_ID=…`, once they hold every one of `lines`: journald stores a line a
+   * moment after it is written. Throws after 10 s, with what the journal had.
+   */
+  journal(match: string, lines: string[]): Promise<string>;
   /** `systemctl show` properties of a unit, by name. */
   show(unit: string, ...props: string[]): Promise<Record<string, string>>;
   /** systemd's own console output so far (the boot log). */
@@ -362,7 +366,17 @@ export async function bootSystemdHost(options: BootOptions = {}): Promise<System
       }
       return machinePath;
     },
-    journal: async (unit) => (await run(["journalctl", "--no-pager", "-o", "short-iso", "-b", "-u", unit])).stdout,
+    journal: async (match, lines) => {
+      let text = "";
+      await eventually(
+        async () => {
+          text = await ok(["journalctl", "--no-pager", "-o", "cat", match]);
+          return lines.every((line) => text.includes(line));
+        },
+        { what: () => `${JSON.stringify(lines)} in the journal (${match}); it has:\n${text}`, timeoutMs: 10_000 },
+      );
+      return text;
+    },
     show: async (unit, ...props) => {
       const out = await ok(["systemctl", "show", unit, ...props.map((p) => `-p${p}`)]);
       return Object.fromEntries(
