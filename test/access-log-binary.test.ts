@@ -6,7 +6,16 @@ import { join } from "node:path";
 import { requestState } from "../src/http/app.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { jsonLines, stop, waitForLines } from "./helpers/observability.ts";
-import { BINARY, curl, fetchUnix, freePort, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  BINARY,
+  curl,
+  fetchUnix,
+  freePort,
+  startListening,
+  startService,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -137,7 +146,7 @@ describe("a second signal", () => {
 describe("LOG_LEVEL", () => {
   test("warn: no access lines for successful requests and no info lines on stderr", async () => {
     const sock = socketPath();
-    const proc = start([BINARY], { SOCKPATH: sock, LOG_LEVEL: "warn" });
+    const proc = startService([BINARY], { SOCKPATH: sock, LOG_LEVEL: "warn" });
     // It does not say "listening on" at this level.
     await eventually(() => existsSync(sock), { what: () => `${sock} to appear; stderr: ${proc.stderr()}` });
     expect((await curl("http://x/fact", { socket: sock })).status).toBe(200);
@@ -150,7 +159,7 @@ describe("LOG_LEVEL", () => {
   test("off: silent, but the reason for a failed start is still written", async () => {
     const path = join(dir.path, "a-regular-file");
     writeFileSync(path, "keep me");
-    const proc = start([BINARY], { SOCKPATH: path, LOG_LEVEL: "off" });
+    const proc = startService([BINARY], { SOCKPATH: path, LOG_LEVEL: "off" });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toBe(
       `printerfacts error: ${path} exists and is a regular file, not a socket; refusing to touch it: move it away or choose another SOCKPATH\n`,

@@ -10,8 +10,8 @@ import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
 import { mainConf, type Nginx, runNginx } from "./helpers/nginx.ts";
-import { runtimeDir, SERVICE, startService } from "./helpers/proxy.ts";
-import { BUN, fetchUnix, freePort, ROOT, type Running, start, tempDir } from "./helpers/server.ts";
+import { startInstance } from "./helpers/proxy.ts";
+import { BUN, fetchUnix, freePort, ROOT, type Running, runtimeDir, SERVICE, start, tempDir } from "./helpers/server.ts";
 
 const RULES = join(ROOT, "deploy/prometheus/printerfacts.rules.yml");
 const RULES_TEST = join(ROOT, "test/prometheus/rules.test.yml");
@@ -214,14 +214,14 @@ describe("a real Prometheus on the shipped rules, scraping printerfacts through 
     const sock2 = runtimeDir(dir.path, "2");
     const withMetrics = (sock: string) => ({ METRICS_SOCKPATH: join(dirname(sock), "metrics.sock") });
     const serve = async (sock: string) => {
-      const proc = await startService(sock, withMetrics(sock));
+      const proc = await startInstance(sock, withMetrics(sock));
       running.push(proc);
       return proc;
     };
     const startSingle = () => serve(sockS);
     const startOne = () => serve(sock1);
     let [service, one] = await Promise.all([startSingle(), startOne()]);
-    const two = await startService(sock2, withMetrics(sock2), [BUN, join(ROOT, "test/fixtures/erroring-main.ts")]);
+    const two = await startInstance(sock2, withMetrics(sock2), [BUN, join(ROOT, "test/fixtures/erroring-main.ts")]);
     running.push(two);
 
     const prefix = join(dir.path, "nginx");

@@ -7,7 +7,17 @@ import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Nginx, selfSignedCert, startNginx } from "./helpers/nginx.ts";
 import { CHECK_EXIT } from "../src/cli/check.ts";
-import { BINARY, curl, ROOT, type Running, start, startListening, tempDir } from "./helpers/server.ts";
+import {
+  BINARY,
+  curl,
+  LISTENING,
+  ROOT,
+  type Running,
+  start,
+  startListening,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 const cert = selfSignedCert(dir.path);
@@ -21,8 +31,11 @@ const NOBODY = 65534;
 const DAEMON_GID = 1;
 
 async function backend(sock: string, env: Record<string, string> = {}) {
-  const proc = await startListening([BINARY], { SOCKPATH: sock, ...env });
+  // As root, not as the service user (nobody) the other tests use: nobody plays nginx's workers
+  // and the user checked, so the socket must be another user's; root's is the article's case.
+  const proc = start([BINARY], { SOCKPATH: sock, ...env });
   running.push(proc);
+  await waitForLog(proc, LISTENING);
   return proc;
 }
 

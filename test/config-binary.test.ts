@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, start, startListening, tempDir } from "./helpers/server.ts";
+import { BINARY, start, startListening, startService, tempDir } from "./helpers/server.ts";
 
 describe("the real binary with bad config", () => {
   test.each([
@@ -20,7 +20,7 @@ describe("the real binary with bad config", () => {
       const resolved = Object.fromEntries(
         Object.entries(env).map(([k, v]) => [k, v === "SOCK" ? join(dir.path, "s.sock") : v]),
       );
-      const proc = start([BINARY], resolved);
+      const proc = startService([BINARY], resolved);
       expect(await proc.exited).toBe(78);
       const lines = proc.stderr().trimEnd().split("\n");
       expect(lines).toHaveLength(1);

@@ -1,7 +1,7 @@
 // The real program, end to end: the compiled binary and the dev entry, on a Unix socket and on
 // TCP, spoken to with fetch and with curl, stopped with SIGTERM.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   BINARY,
@@ -12,8 +12,9 @@ import {
   freePort,
   LISTENING,
   loggedPort,
-  start,
+  serviceDir,
   startListening,
+  startService,
   tempDir,
   waitForLog,
 } from "./helpers/server.ts";
@@ -66,7 +67,7 @@ describe.each(Object.keys(ENTRIES) as Entry[])("%s", (entry) => {
   test("a TCP port another process listens on: one line naming HOST and PORT, and exit 1", async () => {
     const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } });
     try {
-      const proc = start(command, { PORT: String(holder.port) });
+      const proc = startService(command, { PORT: String(holder.port) });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr()).toContain(
         `printerfacts error: cannot listen on [::]:${holder.port} (HOST=:: PORT=${holder.port}): another process is listening there\n`,
@@ -82,7 +83,7 @@ describe.each(Object.keys(ENTRIES) as Entry[])("%s", (entry) => {
     // told otherwise), the kernel would let both listen and split the connections between them.
     const first = await startListening(command, { PORT: String(await freePort()) });
     const port = loggedPort(first);
-    const second = start(command, { PORT: String(port) });
+    const second = startService(command, { PORT: String(port) });
     try {
       const outcome = await Promise.race([second.exited, waitForLog(second, LISTENING).then(() => "listening")]);
       expect(outcome).toBe(1);
@@ -124,7 +125,7 @@ describe("the compiled binary", () => {
     const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const sock = join(dir.path, "metrics-port-taken.sock");
     try {
-      const proc = start([BINARY], { SOCKPATH: sock, METRICS_PORT: String(holder.port) });
+      const proc = startService([BINARY], { SOCKPATH: sock, METRICS_PORT: String(holder.port) });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr()).toBe(
         `printerfacts error: cannot listen on 127.0.0.1:${holder.port} (METRICS_HOST=127.0.0.1 METRICS_PORT=${holder.port}): another process is listening there\n`,
@@ -137,13 +138,13 @@ describe("the compiled binary", () => {
 
   test("runs from any directory with nothing beside it, ignoring .env and bunfig.toml there", async () => {
     const alone = join(dir.path, "alone");
-    mkdirSync(alone);
+    serviceDir(alone);
     copyFileSync(BINARY, join(alone, "printerfacts"));
     // Were these read, the service would listen on port 1 or load a preload that does not exist.
     writeFileSync(join(alone, ".env"), "SOCKPATH=\nPORT=1\n");
     writeFileSync(join(alone, "bunfig.toml"), 'preload = ["./missing-preload.ts"]\n');
     const sock = join(alone, "p.sock");
-    const proc = start([join(alone, "printerfacts")], { SOCKPATH: sock }, alone);
+    const proc = startService([join(alone, "printerfacts")], { SOCKPATH: sock }, { cwd: alone });
     await waitForLog(proc, LISTENING);
     expect((await curl("http://x/fact", { socket: sock })).status).toBe(200);
     proc.kill();

@@ -7,17 +7,16 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
-import { asService, runtimeDir } from "./helpers/proxy.ts";
 import {
   BINARY,
-  DENO,
   fetchUnix,
   LISTENING,
   type Running,
   SHIPPED,
   type Stdio,
-  start,
+  runtimeDir,
   startListening,
+  startService,
   tempDir,
   waitForLog,
 } from "./helpers/server.ts";
@@ -32,18 +31,10 @@ const REQUEST_ID = "r".repeat(250);
 
 let n = 0;
 
-/** The service as its unit runs it: the service user, the shipped umask, its own runtime directory. */
-function operator(command: readonly string[]) {
+/** Its own runtime directory and settings; startService runs it as its unit does (the service user, the shipped umask). */
+function operator() {
   const sock = runtimeDir(dir.path, `logs${++n}`);
-  const argv = asService(command);
-  const env = {
-    SOCKPATH: sock,
-    SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
-    HOME: "/nonexistent",
-    DENO_DIR: join(dir.path, "deno-cache"),
-    DENO,
-  };
-  return { sock, argv, env };
+  return { sock, env: { SOCKPATH: sock, SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT) } };
 }
 
 /** A real pipe (a FIFO): the write end for the service, a non-blocking read end that the test holds. */
@@ -114,8 +105,8 @@ async function stopsCleanly(proc: Running, sock: string) {
 
 /** Started with the caller's stdio; ready once its socket answers (its stderr may be nobody's to read). */
 async function startWith(command: readonly string[], stdio: Stdio) {
-  const { sock, argv, env } = operator(command);
-  const proc = start(argv, env, undefined, stdio);
+  const { sock, env } = operator();
+  const proc = startService(command, env, { stdio });
   await eventually(async () => existsSync(sock) && (await healthz(sock).catch(() => 0)) === 200, {
     what: () => `/healthz to answer 200 on ${sock}; stderr:\n${proc.stderr()}`,
     timeoutMs: 15_000,
@@ -127,8 +118,8 @@ async function startWith(command: readonly string[], stdio: Stdio) {
 describe.each(SHIPPED)("%s", (_name, command) => {
   test("stdout is a pipe nobody reads: every request answered, lines dropped and counted, SIGTERM exits 0 at once", async () => {
     const out = pipe();
-    const { sock, argv, env } = operator(command);
-    const proc = start(argv, env, undefined, { stdout: out.write });
+    const { sock, env } = operator();
+    const proc = startService(command, env, { stdio: { stdout: out.write } });
     await waitForLog(proc, LISTENING, 15_000);
     expect(await load(sock, REQUESTS)).toEqual({ 200: REQUESTS });
     expect(await healthz(sock)).toBe(200);
@@ -141,8 +132,8 @@ describe.each(SHIPPED)("%s", (_name, command) => {
   }, 60_000);
 
   test("stdout is a socketpair (as journald's) whose reader pauses: lines dropped; when it reads again, one line says how many", async () => {
-    const { sock, argv, env } = operator(command);
-    const proc = start(argv, env);
+    const { sock, env } = operator();
+    const proc = startService(command, env);
     await waitForLog(proc, LISTENING, 15_000);
     proc.child.stdout?.pause();
     expect(await load(sock, REQUESTS)).toEqual({ 200: REQUESTS });
@@ -192,8 +183,8 @@ describe.each(SHIPPED)("%s", (_name, command) => {
 });
 
 test("readers that keep up get every line, the last ones too: SIGTERM lets them out before exiting", async () => {
-  const { sock, argv, env } = operator([BINARY]);
-  const proc = await startListening(argv, env);
+  const { sock, env } = operator();
+  const proc = await startListening([BINARY], env);
   expect(await load(sock, 10)).toEqual({ 200: 10 });
   await stopsCleanly(proc, sock);
   expect(proc.stdout().split("\n").filter(Boolean).length).toBe(10);

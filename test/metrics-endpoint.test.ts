@@ -14,8 +14,8 @@ import {
   type Entry,
   fetchUnix,
   freePort,
-  start,
   startListening,
+  startService,
   tempDir,
 } from "./helpers/server.ts";
 
@@ -173,7 +173,7 @@ describe("a metrics-only listener", () => {
     const sock = socketPath("public");
     const metricsSock = join(dir.path, "metrics-is-a-file");
     writeFileSync(metricsSock, "keep me");
-    const proc = start([BINARY], { SOCKPATH: sock, METRICS_SOCKPATH: metricsSock });
+    const proc = startService([BINARY], { SOCKPATH: sock, METRICS_SOCKPATH: metricsSock });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toContain(`${metricsSock} exists and is a regular file, not a socket; refusing to touch it`);
     expect(readFileSync(metricsSock, "utf8")).toBe("keep me");
@@ -184,7 +184,7 @@ describe("a metrics-only listener", () => {
     const sock = socketPath("public");
     const first = await startListening([BINARY], { SOCKPATH: sock });
     const metricsSock = socketPath("metrics");
-    const second = start([BINARY], { SOCKPATH: sock, METRICS_SOCKPATH: metricsSock });
+    const second = startService([BINARY], { SOCKPATH: sock, METRICS_SOCKPATH: metricsSock });
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toContain(`another process is serving on ${sock}`);
     expect(existsSync(metricsSock)).toBe(false);

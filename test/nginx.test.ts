@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
 import { freePort, type Nginx, type NginxOptions, selfSignedCert, startNginx } from "./helpers/nginx.ts";
-import { BINARY, curl, type Running, startListening, tempDir } from "./helpers/server.ts";
+import { BINARY, curl, LISTENING, type Running, start, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 const cert = selfSignedCert(dir.path);
@@ -20,8 +20,11 @@ afterAll(async () => {
 let counter = 0;
 async function backend(env: Record<string, string> = {}): Promise<{ proc: Running; sock: string }> {
   const sock = join(dir.path, `pf${++counter}.sock`);
-  const proc = await startListening([BINARY], { SOCKPATH: sock, ...env });
+  // As root, not as the service user (nobody) the other tests use: nobody plays nginx's workers
+  // here, so the socket must be another user's, and a root-run service's is the article's case.
+  const proc = start([BINARY], { SOCKPATH: sock, ...env });
   running.push(proc);
+  await waitForLog(proc, LISTENING);
   return { proc, sock };
 }
 

@@ -20,6 +20,7 @@ import {
   ROOT,
   start,
   startListening,
+  startService,
   tempDir,
   waitForLog,
 } from "./helpers/server.ts";
@@ -286,7 +287,7 @@ describe("bad configuration and arguments: the same line and exit code on every 
   test.each(entries.flatMap((entry) => cases.map((c) => [entry, ...c] as const)))(
     "%s: %s",
     async (entry, _name, env, args, code, line) => {
-      const proc = start([...ENTRIES[entry], ...args], env);
+      const proc = startService([...ENTRIES[entry], ...args], env);
       expect(await proc.exited).toBe(code);
       const stderr = proc.stderr().trimEnd();
       expect(stderr.split("\n")).toHaveLength(1);

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateDirFor } from "../src/listen/socket.ts";
-import { BINARY, curl, start, startListening, tempDir } from "./helpers/server.ts";
+import { BINARY, curl, serviceDir, startListening, startService, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -29,8 +29,7 @@ describe("the private bind directory", () => {
 
   test("left empty by a crashed start: removed, logged, and the service starts", async () => {
     const sock = sockPath();
-    const priv = privateDirFor(sock);
-    mkdirSync(priv, { mode: 0o700 });
+    const priv = serviceDir(privateDirFor(sock), 0o700);
     const proc = await startListening([BINARY], { SOCKPATH: sock });
     expect(proc.stderr()).toContain(`removed ${priv}, left by an earlier start that did not finish`);
     expect((await curl("http://x/healthz", { socket: sock })).status).toBe(200);
@@ -41,11 +40,9 @@ describe("the private bind directory", () => {
 
   test("holding a stale socket (a start killed between bind and link): cleared, and the service starts", async () => {
     const sock = sockPath();
-    const other = join(dir.path, "crashed");
-    mkdirSync(other);
+    const other = serviceDir(join(dir.path, "crashed"));
     const crashed = await startListening([BINARY], { SOCKPATH: join(other, "c.sock") });
-    const priv = privateDirFor(sock);
-    mkdirSync(priv, { mode: 0o700 });
+    const priv = serviceDir(privateDirFor(sock), 0o700);
     linkSync(join(other, "c.sock"), join(priv, "s"));
     crashed.kill("SIGKILL");
     await crashed.exited;
@@ -58,15 +55,13 @@ describe("the private bind directory", () => {
 
   test("holding a live socket (another start in progress): refused, and that start keeps serving", async () => {
     const sock = sockPath();
-    const other = join(dir.path, "other");
-    mkdirSync(other);
+    const other = serviceDir(join(dir.path, "other"));
     // Stand in for a start caught between bind and link: a live server on the private name.
-    const priv = privateDirFor(sock);
-    mkdirSync(priv, { mode: 0o700 });
+    const priv = serviceDir(privateDirFor(sock), 0o700);
     const racer = await startListening([BINARY], { SOCKPATH: join(other, "r.sock") });
     try {
       linkSync(join(other, "r.sock"), join(priv, "s"));
-      const proc = start([BINARY], { SOCKPATH: sock });
+      const proc = startService([BINARY], { SOCKPATH: sock });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr()).toContain(`another process is starting on ${sock}`);
       expect(readdirSync(priv)).toEqual(["s"]);
@@ -78,16 +73,17 @@ describe("the private bind directory", () => {
   });
 
   test.each([
+    ["open to others (mode 0755)", (d: string) => serviceDir(d, 0o755), "is not a private directory of this user"],
     [
-      "open to others (mode 0755)",
-      (d: string) => mkdirSync(d, { mode: 0o755 }),
+      "another user's (root's, 0700)",
+      (d: string) => mkdirSync(d, { mode: 0o700 }),
       "is not a private directory of this user",
     ],
     ["a regular file", (d: string) => writeFileSync(d, "x"), "is not a private directory of this user"],
     [
       "holding a file we did not put there",
       (d: string) => {
-        mkdirSync(d, { mode: 0o700 });
+        serviceDir(d, 0o700);
         writeFileSync(join(d, "notes.txt"), "keep me");
       },
       "holds files printerfacts did not put there",
@@ -96,7 +92,7 @@ describe("the private bind directory", () => {
     const sock = sockPath();
     const priv = privateDirFor(sock);
     make(priv);
-    const proc = start([BINARY], { SOCKPATH: sock });
+    const proc = startService([BINARY], { SOCKPATH: sock });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toContain(message);
     expect(existsSync(priv)).toBe(true);

@@ -9,16 +9,8 @@ import { startCaddy } from "./helpers/caddy.ts";
 import { startHaproxy } from "./helpers/haproxy.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { freePort } from "./helpers/nginx.ts";
-import {
-  type ProxySite,
-  type RunningProxy,
-  runtimeDir,
-  SERVICE,
-  serviceLog,
-  startService,
-  testCert,
-} from "./helpers/proxy.ts";
-import { curl, type Running, tempDir } from "./helpers/server.ts";
+import { type ProxySite, type RunningProxy, serviceLog, startInstance, testCert } from "./helpers/proxy.ts";
+import { curl, type Running, runtimeDir, SERVICE, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
 const cert = testCert(dir.path);
@@ -35,7 +27,7 @@ async function stack(name: keyof typeof STARTERS) {
   const prefix = join(dir.path, name);
   mkdirSync(prefix);
   const sockets = ["a", "b"].map((n) => runtimeDir(prefix, n));
-  const instances: Running[] = await Promise.all(sockets.map((sock) => startService(sock)));
+  const instances: Running[] = await Promise.all(sockets.map((sock) => startInstance(sock)));
   cleanups.push(() => {
     for (const p of instances) p.kill("SIGKILL");
   });
@@ -87,7 +79,7 @@ async function restartUnderLoad(s: Awaited<ReturnType<typeof stack>>, command: s
     const before = serviceLog(other).length;
     s.instances[i].kill("SIGTERM");
     expect(await s.instances[i].exited).toBe(0);
-    s.instances[i] = await startService(sock);
+    s.instances[i] = await startInstance(sock);
     // The other instance carried the load meanwhile.
     expect(serviceLog(other).length).toBeGreaterThan(before);
     // The successor takes its share before the other one goes.
@@ -251,7 +243,7 @@ describe("the socket's group", () => {
     const prefix = join(dir.path, "haproxy-groups");
     mkdirSync(prefix);
     const sock = runtimeDir(prefix, "a");
-    const service = await startService(sock);
+    const service = await startInstance(sock);
     cleanups.push(() => service.kill("SIGKILL"));
     const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
     // The master holds the socket's group (as `adduser haproxy printerfacts` would give it).
@@ -270,7 +262,7 @@ describe("the socket's group", () => {
     const prefix = join(dir.path, "caddy-groups");
     mkdirSync(prefix);
     const sock = runtimeDir(prefix, "a");
-    const service = await startService(sock);
+    const service = await startInstance(sock);
     cleanups.push(() => service.kill("SIGKILL"));
     const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
     const proxy = await startCaddy(prefix, site, { groups: [] });

@@ -8,7 +8,7 @@ import { openSync, readdirSync, readFileSync, readSync, closeSync } from "node:f
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { bundledPackageDirs, validateSbom } from "../scripts/sbom.ts";
-import { curl, LISTENING, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
+import { curl, LISTENING, ROOT, startService, tempDir, waitForLog } from "./helpers/server.ts";
 
 const OUT = join(ROOT, "dist/release");
 const name = (target: string) => `printerfacts-${pkg.version}-${target}`;
@@ -57,7 +57,7 @@ describe.each([
 ] as const)("%s", (target, runner) => {
   test(`serves /fact on a Unix socket${runner.length ? ` under ${runner.join(" ")}` : " natively"}, and stops cleanly`, async () => {
     const sock = join(dir.path, `${target}.sock`);
-    const proc = start([...runner, join(OUT, name(target))], { SOCKPATH: sock });
+    const proc = startService([...runner, join(OUT, name(target))], { SOCKPATH: sock });
     // Under qemu the start is emulated: seconds, more on a busy machine, where 10 s ran out once.
     await waitForLog(proc, LISTENING, 25_000);
     const r = await curl("http://x/fact", { socket: sock });

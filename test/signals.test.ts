@@ -5,10 +5,19 @@
 // so that 127.0.0.1:9229 is its alone (the socket, a path, is reached as usual).
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
-import { asService, runtimeDir } from "./helpers/proxy.ts";
-import { DENO, fetchUnix, type Running, SHIPPED, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  asService,
+  fetchUnix,
+  LISTENING,
+  type Running,
+  runtimeDir,
+  SHIPPED,
+  serviceEnv,
+  start,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -18,16 +27,13 @@ const SHUTDOWN_TIMEOUT = 5;
 let n = 0;
 async function serve(command: readonly string[]): Promise<{ sock: string; proc: Running }> {
   const sock = runtimeDir(dir.path, `sig${++n}`);
-  const proc = await startListening(
-    ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...asService(command)],
-    {
-      SOCKPATH: sock,
-      SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
-      HOME: "/nonexistent",
-      DENO_DIR: join(dir.path, "deno-cache"),
-      DENO,
-    },
-  );
+  // A network namespace of its own (made as root), then the service user inside it.
+  const proc = start(["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...asService(command)], {
+    ...serviceEnv(),
+    SOCKPATH: sock,
+    SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
+  });
+  await waitForLog(proc, LISTENING);
   return { sock, proc };
 }
 

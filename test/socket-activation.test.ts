@@ -4,14 +4,32 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { rawExchange } from "./helpers/raw.ts";
-import { BUN, curl, denoRun, freePort, NODE_BUNDLE, ROOT, start, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  asService,
+  BUN,
+  curl,
+  denoRun,
+  freePort,
+  NODE_BUNDLE,
+  ROOT,
+  serviceEnv,
+  start,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-/** Listen on `address` like a .socket unit, and start `command` with it on the first connection. */
+/**
+ * Listen on `address` like a .socket unit (as root, as systemd does), and start `command` with it
+ * on the first connection, as the service user.
+ */
 function activate(address: string, command: readonly string[]) {
-  return start(["systemd-socket-activate", `--listen=${address}`, "--setenv=SHUTDOWN_TIMEOUT=4", ...command]);
+  return start(
+    ["systemd-socket-activate", `--listen=${address}`, "--setenv=SHUTDOWN_TIMEOUT=4", ...asService(command)],
+    serviceEnv(),
+  );
 }
 
 async function where(transport: "unix" | "tcp") {

@@ -3,7 +3,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
-  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -16,11 +15,26 @@ import {
 } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { BINARY, BUN, curl, LISTENING, start, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import {
+  asService,
+  BINARY,
+  BUN,
+  curl,
+  LISTENING,
+  SERVICE,
+  serviceDir,
+  serviceEnv,
+  start,
+  startListening,
+  startService,
+  tempDir,
+  waitForLog,
+} from "./helpers/server.ts";
 
 const SLOW = [BUN, join(import.meta.dir, "fixtures/slow-server.ts")];
 const isRoot = process.getuid?.() === 0;
-const nobody = { uid: 65534, gid: 65534 };
+/** A user that is neither the service user nor in its group (Debian's daemon:daemon). */
+const daemon = { uid: 1, gid: 1, group: "daemon" };
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -79,7 +93,7 @@ describe("what is already at SOCKPATH", () => {
     const owner = await startListening([BINARY], { SOCKPATH: sock });
     const before = snapshot(sock);
 
-    const second = start([BINARY], { SOCKPATH: sock });
+    const second = startService([BINARY], { SOCKPATH: sock });
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toContain(`another process is serving on ${sock}`);
     expect(snapshot(sock)).toEqual(before);
@@ -118,7 +132,7 @@ describe("what is already at SOCKPATH", () => {
       const path = sockPath();
       make(path);
       const before = snapshot(path);
-      const proc = start([BINARY], { SOCKPATH: path });
+      const proc = startService([BINARY], { SOCKPATH: path });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr()).toContain(`${path} exists and is ${described}, not a socket; refusing to touch it`);
       expect(snapshot(path)).toEqual(before);
@@ -133,7 +147,7 @@ describe("what is already at SOCKPATH", () => {
 
   test("a missing directory is a clear error; nothing is created", async () => {
     const missing = join(dir.path, "no-such-dir");
-    const proc = start([BINARY], { SOCKPATH: join(missing, "p.sock") });
+    const proc = startService([BINARY], { SOCKPATH: join(missing, "p.sock") });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toContain(`the directory ${missing} for SOCKPATH does not exist`);
     expect(existsSync(missing)).toBe(false);
@@ -169,9 +183,10 @@ describe("permissions", () => {
         trace,
         "-e",
         "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2",
-        BINARY,
+        ...asService([BINARY]),
       ],
       {
+        ...serviceEnv(),
         SOCKPATH: sock,
         SOCKGROUP: "nogroup",
       },
@@ -212,19 +227,20 @@ describe("permissions", () => {
   });
 
   test.skipIf(!isRoot)(
-    "another user is refused by a 0660 root-owned socket, and admitted with SOCKGROUP=nogroup",
+    "another user is refused by the service user's 0660 socket, and admitted with SOCKGROUP set to a group both are in",
     async () => {
       const closed = sockPath();
       const a = await startListening([BINARY], { SOCKPATH: closed });
-      const refused = await curl("http://x/fact", { socket: closed, as: nobody });
+      const refused = await curl("http://x/fact", { socket: closed, as: daemon });
       expect(refused.exitCode).toBe(7);
       expect(refused.stderr).toContain("Couldn't connect");
-      expect((await curl("http://x/fact", { socket: closed })).status).toBe(200);
+      expect((await curl("http://x/fact", { socket: closed, as: SERVICE })).status).toBe(200);
 
+      // As a unit's SupplementaryGroups=daemon gives it.
       const shared = sockPath();
-      const b = await startListening([BINARY], { SOCKPATH: shared, SOCKGROUP: "nogroup" });
-      expect(statSync(shared).gid).toBe(nobody.gid);
-      const admitted = await curl("http://x/fact", { socket: shared, as: nobody });
+      const b = await startListening([BINARY], { SOCKPATH: shared, SOCKGROUP: daemon.group }, { groups: [daemon.gid] });
+      expect(statSync(shared).gid).toBe(daemon.gid);
+      const admitted = await curl("http://x/fact", { socket: shared, as: daemon });
       expect(admitted.exitCode).toBe(0);
       expect(admitted.status).toBe(200);
 
@@ -235,24 +251,13 @@ describe("permissions", () => {
   );
 
   test.skipIf(!isRoot)("a group this process is not in is a config error, and nothing is left behind", async () => {
-    const open = join(dir.path, "for-nobody");
-    mkdirSync(open);
-    chmodSync(open, 0o777);
-    // A copy nobody can reach, wherever the checkout lives.
-    copyFileSync(BINARY, join(open, "printerfacts"));
-    const argv = [
-      "setpriv",
-      `--reuid=${nobody.uid}`,
-      `--regid=${nobody.gid}`,
-      "--clear-groups",
-      join(open, "printerfacts"),
-    ];
-    const proc = start(argv, { SOCKPATH: join(open, "p.sock"), SOCKGROUP: "root" });
+    const own = serviceDir(join(dir.path, "own"));
+    const proc = startService([BINARY], { SOCKPATH: join(own, "p.sock"), SOCKGROUP: "root" });
     expect(await proc.exited).toBe(78);
     expect(proc.stderr()).toBe(
       'printerfacts error: config: SOCKGROUP="root" cannot be used: this process is not in group 0, so it may not give the socket to it: add the user to that group (under systemd: SupplementaryGroups=) or choose another SOCKGROUP\n',
     );
-    expect(readdirSync(open)).toEqual(["printerfacts"]);
+    expect(readdirSync(own)).toEqual([]);
   });
 
   test("a socket in a world-writable directory gets a warning pointing to /run/printerfacts", async () => {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { EXIT } from "../src/cli/exit.ts";
 import { acceptedBy, openRaw, type RawConnection, rawExchange, serverHolds } from "./helpers/raw.ts";
-import { type Running, SHIPPED, startListening, tempDir, waitForLog } from "./helpers/server.ts";
+import { type Running, SHIPPED, serviceDir, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -46,7 +46,7 @@ describe.each(SHIPPED)("%s: its socket file removed or replaced while serving", 
     "%s: one error line naming the path, then a drain and exit 75 for the unit to restart",
     async (_name, act, said) => {
       const sub = join(dir.path, `lost-${_runtime}-${_name.length}`);
-      mkdirSync(sub, { mode: 0o755 });
+      serviceDir(sub);
       const sock = join(sub, "s.sock");
       const proc = await startListening(command, { SOCKPATH: sock });
       expect(await healthz(sock)).toBe(200);
@@ -79,7 +79,7 @@ describe.each(SHIPPED)("%s: its socket file removed or replaced while serving", 
 describe.each(SHIPPED)("%s: its socket file removed with a request in flight", (runtime, command) => {
   test("the request is answered before the exit", async () => {
     const sub = join(dir.path, `lost-inflight-${runtime}`);
-    mkdirSync(sub, { mode: 0o755 });
+    serviceDir(sub);
     const sock = join(sub, "s.sock");
     const proc = await startListening(command, { SOCKPATH: sock });
     const conn = await openRaw(sock);

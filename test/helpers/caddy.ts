@@ -4,8 +4,8 @@
 // User=caddy gives it after `adduser caddy printerfacts`). Everything under a prefix.
 import { chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, SERVICE, waitForPort } from "./proxy.ts";
-import { ROOT, start } from "./server.ts";
+import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, waitForPort } from "./proxy.ts";
+import { ROOT, SERVICE, start } from "./server.ts";
 
 export const SHIPPED_CADDYFILE = join(ROOT, "deploy/caddy/Caddyfile");
 const SHIPPED_UPSTREAMS = "unix//run/printerfacts-1/printerfacts.sock unix//run/printerfacts-2/printerfacts.sock";

@@ -3,8 +3,8 @@
 // runs it (`haproxy -Ws`: a root master, workers as the haproxy user). Everything under a prefix.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, SERVICE, waitForPort } from "./proxy.ts";
-import { ROOT, start } from "./server.ts";
+import { type RunningProxy, type ProxySite, rawTlsExchange, replaceExactly, waitForPort } from "./proxy.ts";
+import { ROOT, SERVICE, start } from "./server.ts";
 
 export const SHIPPED_CFG = join(ROOT, "deploy/haproxy/printerfacts.cfg");
 const SHIPPED_SERVERS = [

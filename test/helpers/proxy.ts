@@ -1,13 +1,13 @@
 // What the HAProxy and Caddy test helpers share: the interface a test uses to talk through either
-// proxy (curl, ab, wrk or raw bytes over TLS), a test certificate, and the service started as an
-// operator runs it (an unprivileged user, the shipped umask, a 0750 runtime directory).
+// proxy (curl, ab, wrk or raw bytes over TLS), a test certificate, and the service started as
+// printerfacts@.service runs it.
 import { spawnSync } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { eventually } from "./eventually.ts";
 import { parseResponses, type RawResponse } from "./raw.ts";
-import { BINARY, ROOT, type Running, startListening } from "./server.ts";
+import { BINARY, type Running, startListening } from "./server.ts";
 
 export interface Cert {
   cert: string;
@@ -142,59 +142,18 @@ export async function waitForPort(port: number, why: () => string, timeoutMs = 5
   await eventually(accepts, { what: () => `127.0.0.1:${port} to accept: ${why()}`, timeoutMs });
 }
 
-// ---- the service, as an operator runs it ----
-
-const UNIT = join(ROOT, "deploy/systemd/printerfacts@.service");
-
-/** The unit's UMask= (the shipped umask), so the tests follow the unit when it changes. */
-export function shippedUmask(): string {
-  const m = readFileSync(UNIT, "utf8").match(/^UMask=(0[0-7]{3})$/m);
-  if (!m) throw new Error(`${UNIT} no longer has a UMask= line`);
-  return m[1];
-}
-
-/** The user and group the service runs as here (the unit's printerfacts:printerfacts). */
-export const SERVICE = { uid: 65534, gid: 65534, group: "nogroup" } as const;
-
 /**
- * The unit's RuntimeDirectory=printerfacts-NAME (0750, owned by the service's user and group)
- * under `base`; returns the socket path in it.
+ * The compiled binary (or `command`) as printerfacts@.service runs it (startListening runs it as
+ * the service user), with SOCKMODE=0660 and the socket's group its own; JSON access log.
  */
-export function runtimeDir(base: string, name: string): string {
-  const dir = join(base, `printerfacts-${name}`);
-  mkdirSync(dir, { mode: 0o750 });
-  chownSync(dir, SERVICE.uid, SERVICE.gid);
-  return join(dir, "printerfacts.sock");
-}
-
-/** `command` as printerfacts@.service runs it: the service user (no supplementary groups), the shipped umask. */
-export function asService(command: readonly string[]): string[] {
-  return [
-    "setpriv",
-    `--reuid=${SERVICE.uid}`,
-    `--regid=${SERVICE.gid}`,
-    "--clear-groups",
-    "--",
-    "sh",
-    "-c",
-    `umask ${shippedUmask()} && exec "$@"`,
-    "sh",
-    ...command,
-  ];
-}
-
-/**
- * The compiled binary (or `command`) as printerfacts@.service runs it (asService), with
- * SOCKMODE=0660 and the socket's group its own; JSON access log.
- */
-export function startService(
+export function startInstance(
   sock: string,
   env: Record<string, string> = {},
   command: readonly string[] = [BINARY],
 ): Promise<Running> {
   const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
   const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return startListening(asService(["env", ...assignments, ...command]), {});
+  return startListening(["env", ...assignments, ...command], {});
 }
 
 /** The service's JSON access log lines so far. */

@@ -1,7 +1,7 @@
 // Starting and talking to real printerfacts processes: the compiled binary or a source entry,
 // on a real socket or TCP port, observed through their own log lines.
-import { type ChildProcess, spawn as spawnProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawnSync, spawn as spawnProcess } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -37,6 +37,103 @@ export const SHIPPED = [
   ["deno", ENTRIES["deno (scripts/deno-run)"]],
 ] as const;
 
+// ---- the service, as an operator runs it ----
+
+/**
+ * The user and group the tests run the service as, as the units run it as printerfacts: nobody,
+ * unprivileged. Root would hide what the service user may not do (enter a 0700 directory, chown a
+ * socket to a group it is not in, remove a file in a directory it does not own).
+ */
+export const SERVICE = { uid: 65534, gid: 65534, group: "nogroup" } as const;
+const IS_ROOT = process.getuid?.() === 0;
+
+const UNIT = join(ROOT, "deploy/systemd/printerfacts@.service");
+/** The unit's UMask= (the shipped umask), so the tests follow the unit when it changes. */
+export function shippedUmask(): string {
+  const m = readFileSync(UNIT, "utf8").match(/^UMask=(0[0-7]{3})$/m);
+  if (!m) throw new Error(`${UNIT} no longer has a UMask= line`);
+  return m[1];
+}
+
+/**
+ * `command` as printerfacts@.service runs it: as SERVICE, in `groups` (gids, as
+ * SupplementaryGroups= gives them) and no other, under `umask` (the shipped one unless given).
+ * A suite run by a non-root user runs it as that user.
+ */
+export function asService(
+  command: readonly string[],
+  { groups = [], umask = shippedUmask() }: { groups?: number[]; umask?: string } = {},
+): string[] {
+  const user = IS_ROOT
+    ? [
+        "setpriv",
+        `--reuid=${SERVICE.uid}`,
+        `--regid=${SERVICE.gid}`,
+        groups.length ? `--groups=${groups.join(",")}` : "--clear-groups",
+        "--",
+      ]
+    : [];
+  return [...user, "sh", "-c", `umask ${umask} && exec "$@"`, "sh", ...command];
+}
+
+/** Why the service user cannot read the checkout it is run from (one line), or undefined if it can. */
+export function checkoutUnreachable(): string | undefined {
+  if (!IS_ROOT) return undefined;
+  const [command, ...args] = asService(["test", "-r", join(ROOT, "package.json")]);
+  const r = spawnSync(command, args);
+  if (r.status === 0) return undefined;
+  return `the tests run the service as uid ${SERVICE.uid} (nobody), which cannot read ${ROOT}: clone it where every user may read it (not under a 0700 home such as /root)`;
+}
+
+/**
+ * The unit's RuntimeDirectory=printerfacts-NAME (0750, owned by the service's user and group)
+ * under `base`; returns the socket path in it.
+ */
+export function runtimeDir(base: string, name: string): string {
+  const dir = join(base, `printerfacts-${name}`);
+  mkdirSync(dir, { mode: 0o750 });
+  if (IS_ROOT) chownSync(dir, SERVICE.uid, SERVICE.gid);
+  return join(dir, "printerfacts.sock");
+}
+
+/** A directory the service user owns (mode as given), as a unit's RuntimeDirectory= would be. */
+export function serviceDir(path: string, mode = 0o755): string {
+  mkdirSync(path, { mode });
+  if (IS_ROOT) chownSync(path, SERVICE.uid, SERVICE.gid);
+  return path;
+}
+
+let denoCache: string | undefined;
+/** The service user's environment: no home (as the units give it), a Deno cache it may write, one per run. */
+export function serviceEnv(): Record<string, string> {
+  if (denoCache === undefined) {
+    denoCache = mkdtempSync(join(tmpdir(), "pf-deno-cache-"));
+    if (IS_ROOT) chownSync(denoCache, SERVICE.uid, SERVICE.gid);
+  }
+  return { HOME: "/nonexistent", DENO_DIR: denoCache };
+}
+
+/** Removes the run's Deno cache: test/setup.ts calls it when the run ends. */
+export function removeServiceCache(): void {
+  if (denoCache !== undefined) rmSync(denoCache, { recursive: true, force: true });
+}
+
+export interface ServiceOptions {
+  groups?: number[];
+  umask?: string;
+  cwd?: string;
+  stdio?: Stdio;
+}
+
+/** start(), for the service itself: as printerfacts@.service runs it (asService), in serviceEnv(). */
+export function startService(
+  command: readonly string[],
+  env: Record<string, string> = {},
+  { groups, umask, cwd, stdio }: ServiceOptions = {},
+): Running {
+  return start(asService(command, { groups, umask }), { ...serviceEnv(), ...env }, cwd, stdio);
+}
+
 export interface TempDir {
   path: string;
   /** A socket path in it that no other call has given out: `${prefix}${n}.sock`. */
@@ -44,10 +141,11 @@ export interface TempDir {
   cleanup(): void;
 }
 
-/** A temp dir others may traverse (0755), so a test can connect as another user. */
+/** A temp dir the service user owns (it binds its sockets here) and others may traverse (0755). */
 export function tempDir(): TempDir {
   const path = mkdtempSync(join(tmpdir(), "pf-test-"));
   chmodSync(path, 0o755);
+  if (IS_ROOT) chownSync(path, SERVICE.uid, SERVICE.gid);
   let sockets = 0;
   return {
     path,
@@ -148,12 +246,16 @@ export async function waitForLog(proc: Running, pattern: RegExp | string, timeou
   );
 }
 
-/** Start a server and wait until it is listening. */
 /** The service's own "listening on" line, not another line that happens to contain the words. */
 export const LISTENING = /^printerfacts info: listening on /m;
 
-export async function startListening(command: readonly string[], env: Record<string, string>): Promise<Running> {
-  const proc = start(command, env);
+/** startService(), once the service says it is listening. */
+export async function startListening(
+  command: readonly string[],
+  env: Record<string, string> = {},
+  options: ServiceOptions = {},
+): Promise<Running> {
+  const proc = startService(command, env, options);
   await waitForLog(proc, LISTENING);
   return proc;
 }
