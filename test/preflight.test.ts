@@ -3,7 +3,7 @@
 // So does nixpkgs' lib not found, for the NixOS module's test. The unit layer needs none of them:
 // `npm run test:unit` runs without that check.
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findNixpkgsLib } from "./helpers/nixpkgs-lib.ts";
@@ -53,6 +53,7 @@ test("a fresh clone with nothing beside it, NIXPKGS_LIB and NIX_PATH unset: the 
   // A clone of this checkout's HEAD, alone in an empty directory: no ../shared beside it.
   // node_modules is linked inside it, as npm install would put it there.
   const empty = mkdtempSync(join(tmpdir(), "pf-clone-"));
+  chmodSync(empty, 0o755); // mkdtemp's 0700 would hide the clone from the service user
   try {
     const clone = join(empty, "printerfacts");
     expect(Bun.spawnSync(["git", "clone", "-q", ROOT, clone], { stderr: "pipe" }).exitCode).toBe(0);
