@@ -1,6 +1,7 @@
 // A tool the suite needs but the machine lacks stops `bun test` before any test, with one line
 // naming the tool and its Debian package (test/setup.ts), rather than failing deep in a helper.
-// So does nixpkgs' lib not found, for the NixOS module's test. The unit layer needs none of them:
+// So do a checkout the service user cannot read, and nixpkgs' lib not found for the NixOS
+// module's test. The unit layer needs none of them:
 // `npm run test:unit` runs without that check.
 import { expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -79,6 +80,23 @@ test("a fresh clone with nothing beside it, NIXPKGS_LIB and NIX_PATH unset: the 
     expect(other.exitCode).toBe(0);
   } finally {
     rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test("a checkout the service user cannot read (in a 0700 directory): bun test exits 1 with one line saying so", () => {
+  const hidden = mkdtempSync(join(tmpdir(), "pf-hidden-")); // 0700, root's
+  try {
+    const clone = join(hidden, "printerfacts");
+    expect(Bun.spawnSync(["git", "clone", "-q", ROOT, clone], { stderr: "pipe" }).exitCode).toBe(0);
+    symlinkSync(join(ROOT, "node_modules"), join(clone, "node_modules"));
+    const r = Bun.spawnSync([BUN, "test", "test/unit/facts.test.ts"], { cwd: clone, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(1);
+    expect(`${r.stderr}`.split("\n").filter((line) => line.startsWith("the tests run the service"))).toEqual([
+      `the tests run the service as uid 65534 (nobody), which cannot read ${clone}: clone it where every user may read it (not under a 0700 home such as /root)`,
+    ]);
+    expect(`${r.stderr}`).not.toContain("(pass)");
+  } finally {
+    rmSync(hidden, { recursive: true, force: true });
   }
 });
 
