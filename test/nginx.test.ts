@@ -1,5 +1,6 @@
 // The article's story with a real nginx in front of the real binary: a 0660 socket that nginx's
-// workers may not open is a 502 with "(13: Permission denied)"; the socket's group fixes it. Then
+// workers may not open is a 502 with "(13: Permission denied)"; the socket's group fixes it. The
+// service runs as the tests' service user (nobody), nginx's workers as Debian's (www-data). Then
 // what the shipped site promises: HSTS, /metrics kept private, headers overwritten, and
 // instances restarted one at a time with no failed request.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -7,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
 import { freePort, type Nginx, type NginxOptions, selfSignedCert, startNginx } from "./helpers/nginx.ts";
-import { BINARY, curl, LISTENING, type Running, start, tempDir, waitForLog } from "./helpers/server.ts";
+import { BINARY, curl, type Running, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
 const cert = selfSignedCert(dir.path);
@@ -17,22 +18,28 @@ afterAll(async () => {
   dir.cleanup();
 });
 
+/** nginx's workers, as Debian runs them. */
+const WORKERS = { user: "www-data", uid: 33, gid: 33 };
+/** The socket given to the workers' group, the service user in it (as SupplementaryGroups= puts it there). */
+const FOR_WORKERS = { env: { SOCKGROUP: WORKERS.user }, groups: [WORKERS.gid] };
+
 let counter = 0;
-async function backend(env: Record<string, string> = {}): Promise<{ proc: Running; sock: string }> {
+async function backend(
+  env: Record<string, string> = {},
+  groups: number[] = [],
+): Promise<{ proc: Running; sock: string }> {
   const sock = join(dir.path, `pf${++counter}.sock`);
-  // As root, not as the service user (nobody) the other tests use: nobody plays nginx's workers
-  // here, so the socket must be another user's, and a root-run service's is the article's case.
-  const proc = start([BINARY], { SOCKPATH: sock, ...env });
+  const proc = await startListening([BINARY], { SOCKPATH: sock, ...env }, { groups });
   running.push(proc);
-  await waitForLog(proc, LISTENING);
   return { proc, sock };
 }
+const forWorkers = (env: Record<string, string> = {}) => backend({ ...FOR_WORKERS.env, ...env }, FOR_WORKERS.groups);
 
 async function nginx(sockets: string[], opts: NginxOptions = {}) {
   const prefix = join(dir.path, `nginx${++counter}`);
   mkdirSync(prefix);
   const site = { sockets, httpPort: await freePort(), httpsPort: await freePort(), cert };
-  const n = await startNginx(prefix, site, opts);
+  const n = await startNginx(prefix, site, { user: `${WORKERS.user} ${WORKERS.user}`, ...opts });
   running.push(n);
   return { ...n, https: `https://127.0.0.1:${site.httpsPort}`, http: `http://127.0.0.1:${site.httpPort}` };
 }
@@ -40,7 +47,7 @@ async function nginx(sockets: string[], opts: NginxOptions = {}) {
 const viaNginx = (url: string, args: string[] = []) => curl(url, { args: ["-k", ...args] });
 
 describe("the article's 502, reproduced and fixed", () => {
-  test("a 0660 socket of the root group: nginx's workers (nobody) are refused, 502, (13: Permission denied)", async () => {
+  test("a 0660 socket of the service's own group: nginx's workers (www-data) are refused, 502, (13: Permission denied)", async () => {
     const { sock } = await backend();
     const n = await nginx([sock]);
     const r = await viaNginx(`${n.https}/fact`);
@@ -48,8 +55,8 @@ describe("the article's 502, reproduced and fixed", () => {
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
   });
 
-  test("SOCKGROUP=nogroup, the workers' group: /fact is 200 through nginx", async () => {
-    const { sock } = await backend({ SOCKGROUP: "nogroup" });
+  test("SOCKGROUP=www-data, the workers' group: /fact is 200 through nginx", async () => {
+    const { sock } = await forWorkers();
     const n = await nginx([sock]);
     const r = await viaNginx(`${n.https}/fact`);
     expect(r.status).toBe(200);
@@ -58,20 +65,20 @@ describe("the article's 502, reproduced and fixed", () => {
   });
 
   // What the nginx.service.d drop-in's comment says: SupplementaryGroups= reaches the workers only
-  // when the master is not root. Here the socket's group is daemon (gid 1), which nobody is not in.
+  // when the master is not root. Here the socket's group is daemon (gid 1), which www-data is not in.
   test("a supplementary group on a root master does not reach the workers (initgroups): still 502", async () => {
-    const { sock } = await backend({ SOCKGROUP: "daemon" });
+    const { sock } = await backend({ SOCKGROUP: "daemon" }, [1]);
     const n = await nginx([sock], { wrapper: ["setpriv", "--groups=1"] });
     expect((await viaNginx(`${n.https}/fact`)).status).toBe(502);
     expect(n.errorLog()).toContain("(13: Permission denied)");
   });
 
   test("the same supplementary group on an unprivileged master (as NixOS runs nginx): 200", async () => {
-    const { sock } = await backend({ SOCKGROUP: "daemon" });
+    const { sock } = await backend({ SOCKGROUP: "daemon" }, [1]);
     const n = await nginx([sock], {
-      wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--groups=1"],
+      wrapper: ["setpriv", `--reuid=${WORKERS.uid}`, `--regid=${WORKERS.gid}`, "--groups=1"],
       user: null,
-      owner: 65534,
+      owner: WORKERS.uid,
     });
     expect((await viaNginx(`${n.https}/fact`)).status).toBe(200);
   });
@@ -80,7 +87,7 @@ describe("the article's 502, reproduced and fixed", () => {
 describe("the shipped site", () => {
   let n: Awaited<ReturnType<typeof nginx>>;
   beforeAll(async () => {
-    const b = await backend({ SOCKGROUP: "nogroup" });
+    const b = await forWorkers();
     n = await nginx([b.sock]);
   });
 
@@ -125,7 +132,7 @@ describe("the shipped site", () => {
 // LOG_FORMAT=json: one JSON line per request on stdout with "client" and "request_id".
 describe("with the access log", () => {
   test("the service's access log shows the client address nginx passed, and nginx's request id", async () => {
-    const { proc, sock } = await backend({ SOCKGROUP: "nogroup", LOG_FORMAT: "json" });
+    const { proc, sock } = await forWorkers({ LOG_FORMAT: "json" });
     const n = await nginx([sock]);
     const r = await viaNginx(`${n.https}/fact`, ["-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Real-IP: 203.0.113.9"]);
     expect(r.status).toBe(200);
@@ -151,7 +158,7 @@ describe("with the access log", () => {
 
 describe("one request id in both logs (the shipped log_format)", () => {
   test("the id the client got is in nginx's access log and in the service's, on the line for that request", async () => {
-    const { proc, sock } = await backend({ SOCKGROUP: "nogroup" });
+    const { proc, sock } = await forWorkers();
     const n = await nginx([sock]);
     const r = await viaNginx(`${n.https}/facts/7`);
     expect(r.status).toBe(200);
