@@ -1,7 +1,8 @@
 // `printerfacts check [USER]` predicts the article's 502 before nginx shows it: against real users
-// (nobody, daemon, root) and a real nginx whose workers run as nobody, it names the first obstacle
-// and its fix where nginx answers 502 "(13: Permission denied)", and says yes where nginx answers
-// 200. Then it asks /healthz itself, so its exit code doubles as a health probe.
+// (www-data, daemon, bin, root) and a real nginx whose workers run as www-data, with the service as
+// the tests' service user (nobody), it names the first obstacle and its fix where nginx answers 502
+// "(13: Permission denied)", and says yes where nginx answers 200. Then it asks /healthz itself, so
+// its exit code doubles as a health probe.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import {
   LISTENING,
   ROOT,
   type Running,
+  SERVICE,
   start,
   startListening,
   tempDir,
@@ -29,13 +31,13 @@ afterAll(async () => {
 
 const NOBODY = 65534;
 const DAEMON_GID = 1;
+/** nginx's workers, as Debian runs them and as /etc/nginx/nginx.conf's user directive names them. */
+const WORKERS = { user: "www-data", uid: 33, gid: 33 };
 
-async function backend(sock: string, env: Record<string, string> = {}) {
-  // As root, not as the service user (nobody) the other tests use: nobody plays nginx's workers
-  // and the user checked, so the socket must be another user's; root's is the article's case.
-  const proc = start([BINARY], { SOCKPATH: sock, ...env });
+/** The service, as the tests' service user (nobody:nogroup), in `groups` as SupplementaryGroups= would put it. */
+async function backend(sock: string, env: Record<string, string> = {}, groups: number[] = []) {
+  const proc = await startListening([BINARY], { SOCKPATH: sock, ...env }, { groups });
   running.push(proc);
-  await waitForLog(proc, LISTENING);
   return proc;
 }
 
@@ -46,30 +48,34 @@ async function check(sock: string, args: string[] = [], wrapper: string[] = []) 
   return { code, out: proc.stdout(), err: proc.stderr() };
 }
 
-/** The shipped site in a real nginx, workers as nobody:nogroup (master root, as on Debian). */
+/** The shipped site in a real nginx, workers as www-data (master root, as on Debian). */
 async function nginxTo(sock: string) {
   const prefix = join(dir.path, `nginx-${Math.random().toString(36).slice(2)}`);
   mkdirSync(prefix);
   const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
-  const n = await startNginx(prefix, site);
+  const n = await startNginx(prefix, site, { user: `${WORKERS.user} ${WORKERS.user}` });
   running.push(n);
   const get = () => curl(`https://127.0.0.1:${site.httpsPort}/fact`, { args: ["-k"] });
   return { ...n, get };
 }
 
 describe("the socket's own mode and group", () => {
-  test("a 0660 socket of group daemon: check says nobody may not connect and how to fix it (exit 2); nginx as nobody: 502 (13)", async () => {
+  test("a 0660 socket of group daemon: check says www-data may not connect and how to fix it (exit 2); nginx: 502 (13)", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: "daemon" });
-    const r = await check(sock, ["nobody"]);
+    await backend(sock, { SOCKGROUP: "daemon" }, [DAEMON_GID]);
+    const r = await check(sock, ["www-data"]);
     expect(r.code).toBe(2);
     expect(r.out).toContain(
-      `no: nobody may not connect to ${sock} (0660 root:daemon; connecting needs write, and nobody gets the other bits)`,
+      `no: www-data may not connect to ${sock} (0660 nobody:daemon; connecting needs write, and www-data gets the other bits)`,
     );
-    // nobody is nginx's worker here, but not /etc/nginx/nginx.conf's user: restart, whatever runs as it.
+    // www-data is /etc/nginx/nginx.conf's user: nginx is what to restart.
     // (adduser is run for real, with the restart, on a throwaway host: test/systemd-deploy.test.ts.)
     expect(r.out).toContain(
-      "fix: adduser nobody daemon\n     then restart what runs as nobody (a process takes its groups when it starts; for nginx: systemctl restart nginx)\n",
+      "fix: adduser www-data daemon\n     then systemctl restart nginx (its workers take their groups when nginx starts)\n",
+    );
+    // Any other user: whatever runs as it.
+    expect((await check(sock, ["bin"])).out).toContain(
+      "fix: adduser bin daemon\n     then restart what runs as bin (a process takes its groups when it starts; for nginx: systemctl restart nginx)\n",
     );
     // The service itself is fine: the probe (as root) got its answer.
     expect(r.out).toContain("GET /healthz: 200 ok");
@@ -79,14 +85,14 @@ describe("the socket's own mode and group", () => {
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
   });
 
-  test("a 0600 socket of a group nobody is in: the fix is SOCKMODE=0660, not a group; applied, check passes and nginx gets 200", async () => {
+  test("a 0600 socket of a group www-data is in: the fix is SOCKMODE=0660, not a group; applied, check passes and nginx gets 200", async () => {
     const sock = dir.socketPath("sock-");
-    const first = await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0600" });
-    const r = await check(sock, ["nobody"]);
+    const first = await backend(sock, { SOCKGROUP: WORKERS.user, SOCKMODE: "0600" }, [WORKERS.gid]);
+    const r = await check(sock, ["www-data"]);
     expect(r.code).toBe(2);
     expect(r.out).toContain(
-      `no: nobody may not connect to ${sock} (0600 root:nogroup; connecting needs write, and nobody gets the group nogroup bits)\n` +
-        "fix: SOCKMODE=0660 in the service's environment (its group nogroup may then connect), then restart the service\n",
+      `no: www-data may not connect to ${sock} (0600 nobody:www-data; connecting needs write, and www-data gets the group www-data bits)\n` +
+        "fix: SOCKMODE=0660 in the service's environment (its group www-data may then connect), then restart the service\n",
     );
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(502);
@@ -96,22 +102,38 @@ describe("the socket's own mode and group", () => {
     const setting = r.out.match(/^fix: (SOCKMODE)=(\d+) /m);
     first.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    await backend(sock, { SOCKGROUP: "nogroup", [setting?.[1] ?? "-"]: setting?.[2] ?? "-" });
-    const fixed = await check(sock, ["nobody"]);
-    expect(fixed.out).toContain(`yes: nobody can connect to ${sock}`);
+    await backend(sock, { SOCKGROUP: WORKERS.user, [setting?.[1] ?? "-"]: setting?.[2] ?? "-" }, [WORKERS.gid]);
+    const fixed = await check(sock, ["www-data"]);
+    expect(fixed.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(fixed.code).toBe(0);
     expect((await n.get()).status).toBe(200);
   });
 
-  test("the socket given to nobody's group: check says yes (exit 0), and nginx as nobody gets 200", async () => {
+  test("the socket given to www-data's group: check says yes (exit 0), and nginx gets 200", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: "nogroup" });
-    const r = await check(sock, ["nobody"]);
-    expect(r.out).toContain(`yes: nobody can connect to ${sock}`);
+    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
+    const r = await check(sock, ["www-data"]);
+    expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(r.code).toBe(0);
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(200);
     expect(n.errorLog()).not.toContain("Permission denied");
+  });
+
+  test("a service run as root (the article's case): never the advice to join root's group", async () => {
+    const sock = dir.socketPath("sock-");
+    // As root on purpose: the case check must answer without advising `adduser www-data root`.
+    const proc = start([BINARY], { SOCKPATH: sock });
+    running.push(proc);
+    await waitForLog(proc, LISTENING);
+    const r = await check(sock);
+    expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
+    expect(r.out).toContain(`no: www-data may not connect to ${sock} (0660 root:root;`);
+    expect(r.out).toContain(
+      "fix: give the socket a group of its own that www-data joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser www-data printerfacts\n     then systemctl restart nginx (its workers take their groups when nginx starts)\n",
+    );
+    expect(r.out).not.toContain("adduser www-data root");
+    expect(r.code).toBe(2);
   });
 });
 
@@ -119,14 +141,14 @@ describe("every directory on the path", () => {
   test("a 0750 directory of group daemon: check names it and the group to join; nginx: 502 (13); a member passes", async () => {
     const sub = join(dir.path, "run-daemon");
     mkdirSync(sub);
-    chownSync(sub, 0, DAEMON_GID);
+    chownSync(sub, SERVICE.uid, DAEMON_GID);
     chmodSync(sub, 0o750);
     const sock = join(sub, "printerfacts.sock");
-    await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0666" });
-    const r = await check(sock, ["nobody"]);
+    await backend(sock, { SOCKMODE: "0666" });
+    const r = await check(sock, ["www-data"]);
     expect(r.code).toBe(2);
-    expect(r.out).toContain(`no: nobody may not search ${sub} (0750 root:daemon; nobody gets the other bits)`);
-    expect(r.out).toContain("fix: adduser nobody daemon\n     then restart what runs as nobody ");
+    expect(r.out).toContain(`no: www-data may not search ${sub} (0750 nobody:daemon; www-data gets the other bits)`);
+    expect(r.out).toContain("fix: adduser www-data daemon\n     then systemctl restart nginx ");
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(502);
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
@@ -140,16 +162,18 @@ describe("every directory on the path", () => {
   test("a 0750 directory of root's group: the fix is another place for the socket, then restarts; nginx: 502 (13)", async () => {
     const sub = join(dir.path, "run-root");
     mkdirSync(sub);
+    chownSync(sub, SERVICE.uid, 0);
     chmodSync(sub, 0o750);
     const sock = join(sub, "printerfacts.sock");
-    await backend(sock, { SOCKGROUP: "nogroup", SOCKMODE: "0666" });
-    const r = await check(sock, ["nobody"]);
+    await backend(sock, { SOCKMODE: "0666" });
+    const r = await check(sock, ["www-data"]);
     expect(r.code).toBe(2);
-    expect(r.out).toContain(`no: nobody may not search ${sub} (0750 root:root; nobody gets the other bits)`);
-    // Joining root's group is never the advice; moving the socket needs the service and nobody's processes restarted.
+    expect(r.out).toContain(`no: www-data may not search ${sub} (0750 nobody:root; www-data gets the other bits)`);
+    // Joining root's group is never the advice; moving the socket needs the service and nginx restarted.
     expect(r.out).toContain(
-      "fix: put the socket where nobody can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts; SOCKPATH=/run/printerfacts/printerfacts.sock), then adduser nobody printerfacts\n     then restart the service, and restart what runs as nobody (a process takes its groups when it starts; for nginx: systemctl restart nginx)\n",
+      "fix: put the socket where www-data can reach it, such as /run/printerfacts (the unit's RuntimeDirectory=, mode 0750, group printerfacts; SOCKPATH=/run/printerfacts/printerfacts.sock), then adduser www-data printerfacts\n     then restart the service, and systemctl restart nginx (its workers take their groups when nginx starts)\n",
     );
+    expect(r.out).not.toContain("adduser www-data root");
     const n = await nginxTo(sock);
     expect((await n.get()).status).toBe(502);
     expect(n.errorLog()).toContain(`connect() to unix:${sock} failed (13: Permission denied)`);
@@ -157,25 +181,21 @@ describe("every directory on the path", () => {
 
   test("without USER it checks the user nginx's workers run as, from /etc/nginx/nginx.conf's user directive", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock);
+    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
     const r = await check(sock);
     expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
-    // The socket is root's group (the service ran as root): joining root's group is never the advice.
-    expect(r.out).toContain(`no: www-data may not connect to ${sock} (0660 root:root;`);
-    expect(r.out).toContain(
-      "fix: give the socket a group of its own that www-data joins: run the service as its own user and group (deploy/systemd/printerfacts.service, SOCKMODE=0660), then adduser www-data printerfacts\n     then systemctl restart nginx (its workers take their groups when nginx starts)\n",
-    );
-    expect(r.out).not.toContain("adduser www-data root");
-    expect(r.code).toBe(2);
+    expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
+    expect(r.code).toBe(0);
   });
 });
 
 describe("as a health probe (no HTTP client needed)", () => {
   test("run by an unprivileged user that may connect, about itself: exit 0 once /healthz answers 200", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: "nogroup" });
-    const r = await check(sock, ["nobody"], ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--init-groups"]);
-    expect(r.out).toContain(`yes: nobody can connect to ${sock}`);
+    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
+    const asWorkers = ["setpriv", `--reuid=${WORKERS.uid}`, `--regid=${WORKERS.gid}`, "--init-groups"];
+    const r = await check(sock, ["www-data"], asWorkers);
+    expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(r.out).toContain("GET /healthz: 200 ok");
     expect(r.code).toBe(0);
   });
