@@ -151,9 +151,13 @@ export function startInstance(
   env: Record<string, string> = {},
   command: readonly string[] = [BINARY],
 ): Promise<Running> {
-  const vars = { SOCKPATH: sock, SOCKMODE: "0660", SHUTDOWN_TIMEOUT: "5", LOG_FORMAT: "json", ...env };
-  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return startListening(["env", ...assignments, ...command], {});
+  return startListening(command, {
+    SOCKPATH: sock,
+    SOCKMODE: "0660",
+    SHUTDOWN_TIMEOUT: "5",
+    LOG_FORMAT: "json",
+    ...env,
+  });
 }
 
 /** The service's JSON access log lines so far. */
