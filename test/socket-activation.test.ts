@@ -12,6 +12,7 @@ import {
   freePort,
   NODE_BUNDLE,
   ROOT,
+  SERVICE,
   serviceEnv,
   start,
   tempDir,
@@ -23,13 +24,11 @@ afterAll(() => dir.cleanup());
 
 /**
  * Listen on `address` like a .socket unit (as root, as systemd does), and start `command` with it
- * on the first connection, as the service user.
+ * on the first connection, as the service user. It passes on only the variables --setenv names.
  */
 function activate(address: string, command: readonly string[]) {
-  return start(
-    ["systemd-socket-activate", `--listen=${address}`, "--setenv=SHUTDOWN_TIMEOUT=4", ...asService(command)],
-    serviceEnv(),
-  );
+  const env = Object.entries({ ...serviceEnv(), SHUTDOWN_TIMEOUT: "4" }).map(([k, v]) => `--setenv=${k}=${v}`);
+  return start(["systemd-socket-activate", `--listen=${address}`, ...env, ...asService(command)]);
 }
 
 async function where(transport: "unix" | "tcp") {
@@ -62,6 +61,8 @@ describe.each(Object.keys(ADOPTERS) as (keyof typeof ADOPTERS)[])("%s", (entry) 
       const twoHosts = await rawExchange(at.raw, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
       expect(twoHosts.responses.map((r) => [r.status, r.body])).toEqual([[400, "more than one Host header\n"]]);
       expect(proc.stderr()).toContain("listening on the socket systemd passed (fd 3");
+      // systemd-socket-activate became the service (exec), and the service runs as the service user.
+      expect(statSync(`/proc/${proc.pid}`).uid).toBe(SERVICE.uid);
 
       proc.kill("SIGTERM");
       expect(await proc.exited).toBe(0);
