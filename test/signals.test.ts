@@ -6,18 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { eventually } from "./helpers/eventually.ts";
-import {
-  asService,
-  fetchUnix,
-  LISTENING,
-  type Running,
-  runtimeDir,
-  SHIPPED,
-  serviceEnv,
-  start,
-  tempDir,
-  waitForLog,
-} from "./helpers/server.ts";
+import { fetchUnix, type Running, runtimeDir, SHIPPED, startListening, tempDir, waitForLog } from "./helpers/server.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -28,12 +17,11 @@ let n = 0;
 async function serve(command: readonly string[]): Promise<{ sock: string; proc: Running }> {
   const sock = runtimeDir(dir.path, `sig${++n}`);
   // A network namespace of its own (made as root), then the service user inside it.
-  const proc = start(["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...asService(command)], {
-    ...serviceEnv(),
-    SOCKPATH: sock,
-    SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
-  });
-  await waitForLog(proc, LISTENING);
+  const proc = await startListening(
+    command,
+    { SOCKPATH: sock, SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT) },
+    { wrapper: ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] },
+  );
   return { sock, proc };
 }
 

@@ -16,15 +16,11 @@ import {
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import {
-  asService,
   BINARY,
   BUN,
   curl,
-  LISTENING,
   SERVICE,
   serviceDir,
-  serviceEnv,
-  start,
   startListening,
   startService,
   tempDir,
@@ -174,24 +170,21 @@ describe("permissions", () => {
   test("never more open than asked: bound in a private 0700 directory, group and mode set there, then linked into place", async () => {
     const sock = sockPath();
     const trace = `${sock}.strace.txt`;
-    const proc = start(
-      [
-        "strace",
-        "-f",
-        "-qq",
-        "-o",
-        trace,
-        "-e",
-        "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2",
-        ...asService([BINARY]),
-      ],
+    const proc = await startListening(
+      [BINARY],
+      { SOCKPATH: sock, SOCKGROUP: "nogroup" },
       {
-        ...serviceEnv(),
-        SOCKPATH: sock,
-        SOCKGROUP: "nogroup",
+        wrapper: [
+          "strace",
+          "-f",
+          "-qq",
+          "-o",
+          trace,
+          "-e",
+          "trace=mkdir,mkdirat,bind,chown,fchownat,chmod,fchmodat,link,linkat,rename,renameat,renameat2",
+        ],
       },
     );
-    await waitForLog(proc, LISTENING);
     // Signal the traced program itself: strace would detach from it rather than pass SIGTERM on.
     const traced = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
     process.kill(traced, "SIGTERM");

@@ -48,11 +48,21 @@ export const SERVICE = { uid: 65534, gid: 65534, group: "nogroup" } as const;
 const IS_ROOT = process.getuid?.() === 0;
 
 const UNIT = join(ROOT, "deploy/systemd/printerfacts@.service");
-/** The unit's UMask= (the shipped umask), so the tests follow the unit when it changes. */
+let umaskOfUnit: string | undefined;
+/** The unit's UMask= (the shipped umask), so the tests follow the unit when it changes; read once. */
 export function shippedUmask(): string {
-  const m = readFileSync(UNIT, "utf8").match(/^UMask=(0[0-7]{3})$/m);
-  if (!m) throw new Error(`${UNIT} no longer has a UMask= line`);
-  return m[1];
+  if (umaskOfUnit === undefined) {
+    const m = readFileSync(UNIT, "utf8").match(/^UMask=(0[0-7]{3})$/m);
+    if (!m) throw new Error(`${UNIT} no longer has a UMask= line`);
+    umaskOfUnit = m[1];
+  }
+  return umaskOfUnit;
+}
+
+/** `path`, given to the service user when the tests run as root. */
+function ownedByService(path: string): string {
+  if (IS_ROOT) chownSync(path, SERVICE.uid, SERVICE.gid);
+  return path;
 }
 
 /**
@@ -90,26 +100,19 @@ export function checkoutUnreachable(): string | undefined {
  * under `base`; returns the socket path in it.
  */
 export function runtimeDir(base: string, name: string): string {
-  const dir = join(base, `printerfacts-${name}`);
-  mkdirSync(dir, { mode: 0o750 });
-  if (IS_ROOT) chownSync(dir, SERVICE.uid, SERVICE.gid);
-  return join(dir, "printerfacts.sock");
+  return join(serviceDir(join(base, `printerfacts-${name}`), 0o750), "printerfacts.sock");
 }
 
 /** A directory the service user owns (mode as given), as a unit's RuntimeDirectory= would be. */
 export function serviceDir(path: string, mode = 0o755): string {
   mkdirSync(path, { mode });
-  if (IS_ROOT) chownSync(path, SERVICE.uid, SERVICE.gid);
-  return path;
+  return ownedByService(path);
 }
 
 let denoCache: string | undefined;
 /** The service user's environment: no home (as the units give it), a Deno cache it may write, one per run. */
 export function serviceEnv(): Record<string, string> {
-  if (denoCache === undefined) {
-    denoCache = mkdtempSync(join(tmpdir(), "pf-deno-cache-"));
-    if (IS_ROOT) chownSync(denoCache, SERVICE.uid, SERVICE.gid);
-  }
+  denoCache ??= ownedByService(mkdtempSync(join(tmpdir(), "pf-deno-cache-")));
   return { HOME: "/nonexistent", DENO_DIR: denoCache };
 }
 
@@ -121,6 +124,8 @@ export function removeServiceCache(): void {
 export interface ServiceOptions {
   groups?: number[];
   umask?: string;
+  /** argv run as root in front of the service user (unshare, strace), passing the environment on. */
+  wrapper?: readonly string[];
   cwd?: string;
   stdio?: Stdio;
 }
@@ -129,9 +134,9 @@ export interface ServiceOptions {
 export function startService(
   command: readonly string[],
   env: Record<string, string> = {},
-  { groups, umask, cwd, stdio }: ServiceOptions = {},
+  { groups, umask, wrapper = [], cwd, stdio }: ServiceOptions = {},
 ): Running {
-  return start(asService(command, { groups, umask }), { ...serviceEnv(), ...env }, cwd, stdio);
+  return start([...wrapper, ...asService(command, { groups, umask })], { ...serviceEnv(), ...env }, cwd, stdio);
 }
 
 export interface TempDir {
@@ -145,7 +150,7 @@ export interface TempDir {
 export function tempDir(): TempDir {
   const path = mkdtempSync(join(tmpdir(), "pf-test-"));
   chmodSync(path, 0o755);
-  if (IS_ROOT) chownSync(path, SERVICE.uid, SERVICE.gid);
+  ownedByService(path);
   let sockets = 0;
   return {
     path,
