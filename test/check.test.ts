@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, type Nginx, selfSignedCert, startNginx } from "./helpers/nginx.ts";
+import { freePort, type Nginx, selfSignedCert, startNginx, WWW_DATA } from "./helpers/nginx.ts";
 import { CHECK_EXIT } from "../src/cli/check.ts";
 import {
   BINARY,
@@ -29,10 +29,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-const NOBODY = 65534;
 const DAEMON_GID = 1;
-/** nginx's workers, as Debian runs them and as /etc/nginx/nginx.conf's user directive names them. */
-const WORKERS = { user: "www-data", uid: 33, gid: 33 };
 
 /** The service, as the tests' service user (nobody:nogroup), in `groups` as SupplementaryGroups= would put it. */
 async function backend(sock: string, env: Record<string, string> = {}, groups: number[] = []) {
@@ -53,7 +50,7 @@ async function nginxTo(sock: string) {
   const prefix = join(dir.path, `nginx-${Math.random().toString(36).slice(2)}`);
   mkdirSync(prefix);
   const site = { sockets: [sock], httpPort: await freePort(), httpsPort: await freePort(), cert };
-  const n = await startNginx(prefix, site, { user: `${WORKERS.user} ${WORKERS.user}` });
+  const n = await startNginx(prefix, site, { user: WWW_DATA.directive });
   running.push(n);
   const get = () => curl(`https://127.0.0.1:${site.httpsPort}/fact`, { args: ["-k"] });
   return { ...n, get };
@@ -87,7 +84,7 @@ describe("the socket's own mode and group", () => {
 
   test("a 0600 socket of a group www-data is in: the fix is SOCKMODE=0660, not a group; applied, check passes and nginx gets 200", async () => {
     const sock = dir.socketPath("sock-");
-    const first = await backend(sock, { SOCKGROUP: WORKERS.user, SOCKMODE: "0600" }, [WORKERS.gid]);
+    const first = await backend(sock, { SOCKGROUP: WWW_DATA.user, SOCKMODE: "0600" }, [WWW_DATA.gid]);
     const r = await check(sock, ["www-data"]);
     expect(r.code).toBe(2);
     expect(r.out).toContain(
@@ -102,7 +99,7 @@ describe("the socket's own mode and group", () => {
     const setting = r.out.match(/^fix: (SOCKMODE)=(\d+) /m);
     first.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    await backend(sock, { SOCKGROUP: WORKERS.user, [setting?.[1] ?? "-"]: setting?.[2] ?? "-" }, [WORKERS.gid]);
+    await backend(sock, { SOCKGROUP: WWW_DATA.user, [setting?.[1] ?? "-"]: setting?.[2] ?? "-" }, [WWW_DATA.gid]);
     const fixed = await check(sock, ["www-data"]);
     expect(fixed.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(fixed.code).toBe(0);
@@ -111,7 +108,7 @@ describe("the socket's own mode and group", () => {
 
   test("the socket given to www-data's group: check says yes (exit 0), and nginx gets 200", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
+    await backend(sock, { SOCKGROUP: WWW_DATA.user }, [WWW_DATA.gid]);
     const r = await check(sock, ["www-data"]);
     expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(r.code).toBe(0);
@@ -181,7 +178,7 @@ describe("every directory on the path", () => {
 
   test("without USER it checks the user nginx's workers run as, from /etc/nginx/nginx.conf's user directive", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
+    await backend(sock, { SOCKGROUP: WWW_DATA.user }, [WWW_DATA.gid]);
     const r = await check(sock);
     expect(r.out).toMatch(/^can www-data \(nginx's workers, from "user" in \/etc\/nginx\/nginx\.conf; uid 33,/);
     expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
@@ -192,8 +189,8 @@ describe("every directory on the path", () => {
 describe("as a health probe (no HTTP client needed)", () => {
   test("run by an unprivileged user that may connect, about itself: exit 0 once /healthz answers 200", async () => {
     const sock = dir.socketPath("sock-");
-    await backend(sock, { SOCKGROUP: WORKERS.user }, [WORKERS.gid]);
-    const asWorkers = ["setpriv", `--reuid=${WORKERS.uid}`, `--regid=${WORKERS.gid}`, "--init-groups"];
+    await backend(sock, { SOCKGROUP: WWW_DATA.user }, [WWW_DATA.gid]);
+    const asWorkers = ["setpriv", `--reuid=${WWW_DATA.uid}`, `--regid=${WWW_DATA.gid}`, "--init-groups"];
     const r = await check(sock, ["www-data"], asWorkers);
     expect(r.out).toContain(`yes: www-data can connect to ${sock}`);
     expect(r.out).toContain("GET /healthz: 200 ok");
@@ -243,7 +240,7 @@ describe("what it cannot answer has its own exit code", () => {
     const r = await check(
       join(sub, "s.sock"),
       ["root"],
-      ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups"],
+      ["setpriv", `--reuid=${SERVICE.uid}`, `--regid=${SERVICE.gid}`, "--clear-groups"],
     );
     expect(r.out).toContain(`cannot tell: this check may not look at ${join(sub, "s.sock")} (EACCES); run it as root`);
     expect(r.code).toBe(77);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./helpers/eventually.ts";
-import { freePort, type Nginx, type NginxOptions, selfSignedCert, startNginx } from "./helpers/nginx.ts";
+import { freePort, type Nginx, type NginxOptions, selfSignedCert, startNginx, WWW_DATA } from "./helpers/nginx.ts";
 import { BINARY, curl, type Running, startListening, tempDir } from "./helpers/server.ts";
 
 const dir = tempDir();
@@ -17,11 +17,6 @@ afterAll(async () => {
   for (const r of running) "stop" in r ? await r.stop() : r.kill("SIGKILL");
   dir.cleanup();
 });
-
-/** nginx's workers, as Debian runs them. */
-const WORKERS = { user: "www-data", uid: 33, gid: 33 };
-/** The socket given to the workers' group, the service user in it (as SupplementaryGroups= puts it there). */
-const FOR_WORKERS = { env: { SOCKGROUP: WORKERS.user }, groups: [WORKERS.gid] };
 
 let counter = 0;
 async function backend(
@@ -33,13 +28,15 @@ async function backend(
   running.push(proc);
   return { proc, sock };
 }
-const forWorkers = (env: Record<string, string> = {}) => backend({ ...FOR_WORKERS.env, ...env }, FOR_WORKERS.groups);
+
+/** The socket given to the workers' group, the service user in it (as SupplementaryGroups= puts it there). */
+const forWorkers = (env: Record<string, string> = {}) => backend({ SOCKGROUP: WWW_DATA.user, ...env }, [WWW_DATA.gid]);
 
 async function nginx(sockets: string[], opts: NginxOptions = {}) {
   const prefix = join(dir.path, `nginx${++counter}`);
   mkdirSync(prefix);
   const site = { sockets, httpPort: await freePort(), httpsPort: await freePort(), cert };
-  const n = await startNginx(prefix, site, { user: `${WORKERS.user} ${WORKERS.user}`, ...opts });
+  const n = await startNginx(prefix, site, { user: WWW_DATA.directive, ...opts });
   running.push(n);
   return { ...n, https: `https://127.0.0.1:${site.httpsPort}`, http: `http://127.0.0.1:${site.httpPort}` };
 }
@@ -76,9 +73,9 @@ describe("the article's 502, reproduced and fixed", () => {
   test("the same supplementary group on an unprivileged master (as NixOS runs nginx): 200", async () => {
     const { sock } = await backend({ SOCKGROUP: "daemon" }, [1]);
     const n = await nginx([sock], {
-      wrapper: ["setpriv", `--reuid=${WORKERS.uid}`, `--regid=${WORKERS.gid}`, "--groups=1"],
+      wrapper: ["setpriv", `--reuid=${WWW_DATA.uid}`, `--regid=${WWW_DATA.gid}`, "--groups=1"],
       user: null,
-      owner: WORKERS.uid,
+      owner: WWW_DATA.uid,
     });
     expect((await viaNginx(`${n.https}/fact`)).status).toBe(200);
   });

@@ -21,6 +21,9 @@ function replaceExactly(text: string, from: string, to: string): string {
 /** A self-signed certificate for 127.0.0.1, made with the real openssl (the proxies' helper). */
 export const selfSignedCert = testCert;
 
+/** Debian's nginx workers' user (and group), for tests where they must not be the service's user. */
+export const WWW_DATA = { user: "www-data", uid: 33, gid: 33, directive: "www-data www-data" } as const;
+
 export interface SiteOptions {
   sockets: string[];
   httpPort: number;
